@@ -1,0 +1,1 @@
+//! numstat: summary statistics for a list of numbers.

@@ -1,0 +1,256 @@
+//! Runs a shell command for an agent or the harness: in its own process group (so a
+//! timeout kills everything it started), without secrets in its environment, with its
+//! output capped.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandOutput {
+    /// `None` when killed by the timeout or by a signal, or when it could not start.
+    pub exit_code: Option<i32>,
+    pub timed_out: bool,
+    pub duration: Duration,
+    /// stdout then stderr, each capped (head and tail kept).
+    pub output: String,
+}
+
+impl CommandOutput {
+    pub fn success(&self) -> bool {
+        self.exit_code == Some(0)
+    }
+
+    /// What an agent reads back.
+    pub fn render(&self, command: &str) -> String {
+        let verdict = match (self.timed_out, self.exit_code) {
+            (true, _) => format!(
+                "timed out after {:.1}s; the whole process group was killed",
+                self.duration.as_secs_f64()
+            ),
+            (false, Some(c)) => format!("exit code {c}"),
+            (false, None) => "killed by a signal".to_string(),
+        };
+        format!("$ {command}\n{}\n[{verdict}]", self.output.trim_end())
+    }
+
+    /// The last lines, for evidence in events and reports.
+    pub fn tail(&self, lines: usize) -> String {
+        let all: Vec<&str> = self.output.trim_end().lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+}
+
+/// Is this variable a secret that must not reach a child process?
+pub fn is_secret_var(name: &str, configured: &[String]) -> bool {
+    let upper = name.to_ascii_uppercase();
+    configured.iter().any(|c| c == name)
+        || ["API_KEY", "_TOKEN", "SECRET", "PASSWORD", "ACCESS_KEY"]
+            .iter()
+            .any(|s| upper.contains(s))
+}
+
+pub async fn run_shell(
+    command: &str,
+    cwd: &Path,
+    timeout: Duration,
+    secret_env: &[String],
+    output_cap: usize,
+) -> CommandOutput {
+    let start = Instant::now();
+    let mut cmd = tokio::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    for (k, _) in std::env::vars_os() {
+        if let Some(name) = k.to_str()
+            && is_secret_var(name, secret_env)
+        {
+            cmd.env_remove(name);
+        }
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            return CommandOutput {
+                exit_code: None,
+                timed_out: false,
+                duration: start.elapsed(),
+                output: format!("could not start `sh -c`: {e}"),
+            };
+        }
+    };
+    let pgid = child.id();
+    let out = tokio::spawn(read_capped(child.stdout.take(), output_cap));
+    let err = tokio::spawn(read_capped(child.stderr.take(), output_cap));
+    let (status, timed_out) = match tokio::time::timeout(timeout, child.wait()).await {
+        Ok(status) => (status.ok(), false),
+        Err(_) => {
+            if let Some(pid) = pgid {
+                kill_group(pid);
+            }
+            (child.wait().await.ok(), true)
+        }
+    };
+    // Children that outlive the shell still hold the pipes; don't wait for them forever.
+    if let Some(pid) = pgid {
+        kill_group(pid);
+    }
+    let grace = Duration::from_secs(2);
+    let stdout = tokio::time::timeout(grace, out)
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let stderr = tokio::time::timeout(grace, err)
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let mut output = stdout;
+    if !stderr.is_empty() {
+        if !output.is_empty() && !output.ends_with('\n') {
+            output.push('\n');
+        }
+        output.push_str(&stderr);
+    }
+    CommandOutput {
+        exit_code: if timed_out {
+            None
+        } else {
+            status.and_then(|s| s.code())
+        },
+        timed_out,
+        duration: start.elapsed(),
+        output,
+    }
+}
+
+fn kill_group(pid: u32) {
+    if let Ok(pid) = i32::try_from(pid) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
+/// Reads everything, keeping the first and last `cap / 2` bytes.
+async fn read_capped<R: AsyncRead + Unpin>(reader: Option<R>, cap: usize) -> String {
+    let Some(mut reader) = reader else {
+        return String::new();
+    };
+    let half = cap / 2;
+    let mut head: Vec<u8> = Vec::new();
+    let mut tail: std::collections::VecDeque<u8> = std::collections::VecDeque::new();
+    let mut dropped = 0usize;
+    let mut buf = [0u8; 8192];
+    loop {
+        match reader.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                for &b in &buf[..n] {
+                    if head.len() < half {
+                        head.push(b);
+                    } else {
+                        tail.push_back(b);
+                        if tail.len() > half {
+                            tail.pop_front();
+                            dropped += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut s = String::from_utf8_lossy(&head).into_owned();
+    if dropped > 0 {
+        s.push_str(&format!("\n[… {dropped} bytes of output omitted …]\n"));
+    }
+    let tail: Vec<u8> = tail.into_iter().collect();
+    s.push_str(&String::from_utf8_lossy(&tail));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cwd() -> std::path::PathBuf {
+        std::env::temp_dir()
+    }
+
+    #[tokio::test]
+    async fn exit_codes_and_output_are_captured() {
+        let o = run_shell(
+            "echo hi; echo oops >&2; exit 3",
+            &cwd(),
+            Duration::from_secs(10),
+            &[],
+            4096,
+        )
+        .await;
+        assert_eq!(o.exit_code, Some(3));
+        assert!(!o.timed_out);
+        assert!(
+            o.output.contains("hi") && o.output.contains("oops"),
+            "{}",
+            o.output
+        );
+        assert!(o.render("x").ends_with("[exit code 3]"));
+    }
+
+    #[tokio::test]
+    async fn a_timeout_kills_the_whole_group() {
+        let dir = tempfile::tempdir().unwrap();
+        // The grandchild would write the marker after the timeout if it survived.
+        let cmd = "(sleep 2; touch marker) & sleep 30";
+        let t = Instant::now();
+        let o = run_shell(cmd, dir.path(), Duration::from_millis(300), &[], 4096).await;
+        assert!(o.timed_out);
+        assert_eq!(o.exit_code, None);
+        assert!(t.elapsed() < Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert!(
+            !dir.path().join("marker").exists(),
+            "grandchild survived the timeout"
+        );
+    }
+
+    #[tokio::test]
+    async fn output_is_capped_head_and_tail() {
+        let o = run_shell("seq 1 100000", &cwd(), Duration::from_secs(10), &[], 1000).await;
+        assert!(o.output.len() < 1200, "{}", o.output.len());
+        assert!(o.output.starts_with("1\n2\n"));
+        assert!(o.output.trim_end().ends_with("100000"));
+        assert!(o.output.contains("omitted"));
+    }
+
+    #[tokio::test]
+    async fn secrets_do_not_reach_the_child() {
+        // SAFETY: test-only; the variables are unique to this test.
+        unsafe {
+            std::env::set_var("MISSION_TEST_API_KEY", "sk-secret");
+            std::env::set_var("MY_PROVIDER_CRED", "cred-secret");
+            std::env::set_var("MISSION_TEST_PLAIN", "visible");
+        }
+        let o = run_shell(
+            "env",
+            &cwd(),
+            Duration::from_secs(10),
+            &["MY_PROVIDER_CRED".into()],
+            1 << 20,
+        )
+        .await;
+        assert!(!o.output.contains("sk-secret"));
+        assert!(!o.output.contains("cred-secret"));
+        assert!(o.output.contains("MISSION_TEST_PLAIN=visible"));
+    }
+}

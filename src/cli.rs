@@ -1,0 +1,630 @@
+//! The `mission` command line: parsing, and one function per subcommand.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow};
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::config::{self, Config, ProviderKind};
+use crate::control;
+use crate::headless::Printer;
+use crate::layout::Layout;
+use crate::mission::state::{FeaturePhase, MilestonePhase, Verdict};
+use crate::mission::{Handoff, MissionState, Op, Role, Status};
+use crate::pipeline::setup::{self, Session};
+use crate::pipeline::{Mode, Outcome};
+use crate::store;
+
+/// Exit codes: 0 completed, 1 failed, 2 bad usage or config, 3 paused waiting for a human.
+pub const EXIT_FAILED: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_NEEDS_HUMAN: i32 = 3;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mission",
+    version,
+    about = "Run a long, autonomous, multi-agent coding mission on a git repository, and supervise it from a terminal",
+    long_about = "Run a long, autonomous, multi-agent coding mission on a git repository.\n\n\
+An orchestrator plans milestones and a validation contract; workers build one feature each, \
+serially, each ending with a structured handoff and a git commit; validators check every \
+milestone and failures come back as corrective features.\n\n\
+Everything the mission does is recorded in .mission/events.jsonl in the repository.\n\n\
+Exit codes: 0 completed, 1 failed, 2 bad usage or config, 3 paused waiting for a human.",
+    after_help = "Try it offline first:  mission demo"
+)]
+pub struct Cli {
+    /// The repository to work on (default: the current directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the bundled offline demo: a real crate, scripted models, real commits.
+    Demo {
+        /// Print progress lines instead of the console.
+        #[arg(long)]
+        headless: bool,
+        /// No pauses between model calls (for tests and the impatient).
+        #[arg(long)]
+        fast: bool,
+    },
+    /// Write a commented .mission/mission.toml.
+    Init,
+    /// Start a mission towards GOAL on a new branch mission/<slug>.
+    Start {
+        goal: String,
+        /// Print progress lines instead of the console.
+        #[arg(long, conflicts_with = "detach")]
+        headless: bool,
+        /// Run in the background; see it with `mission status`.
+        #[arg(long)]
+        detach: bool,
+        /// Pass every gate without asking; anything else that needs a human exits with 3.
+        #[arg(long)]
+        auto_approve: bool,
+    },
+    /// Continue a mission after a stop, a pause or a crash.
+    Resume {
+        #[arg(long)]
+        headless: bool,
+        #[arg(long)]
+        auto_approve: bool,
+    },
+    /// Open the console on a mission run by another process.
+    Attach,
+    /// Show the mission's state.
+    Status {
+        /// The stable JSON snapshot.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop starting new agent turns until `mission unpause`.
+    Pause,
+    /// Let a paused mission go on.
+    Unpause,
+    /// Approve what the mission waits for (plan, milestone, escalation).
+    Approve,
+    /// Reject what the mission waits for, saying what to change.
+    Reject {
+        #[arg(long)]
+        note: String,
+    },
+    /// Send the orchestrator a message it reads before its next decision.
+    Say { text: String },
+    /// Print a feature's structured handoff.
+    Handoff {
+        feature_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the event log.
+    Log {
+        /// Raw events.jsonl lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check config, keys and providers.
+    Doctor,
+    /// Print shell completions.
+    Completions { shell: clap_complete::Shell },
+}
+
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return EXIT_FAILED;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if is_usage_error(&e) {
+                EXIT_USAGE
+            } else {
+                EXIT_FAILED
+            }
+        }
+    }
+}
+
+fn is_usage_error(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<config::ConfigError>().is_some()
+            || matches!(
+                c.downcast_ref::<setup::SetupError>(),
+                Some(
+                    setup::SetupError::Config(_)
+                        | setup::SetupError::Refused(_)
+                        | setup::SetupError::Model(_)
+                )
+            )
+    })
+}
+
+async fn run(cli: Cli) -> Result<i32> {
+    let dir = cli.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    match cli.command {
+        Command::Demo { headless, fast } => demo(cli.dir.as_deref(), headless, fast).await,
+        Command::Init => init(&dir),
+        Command::Start {
+            goal,
+            headless,
+            detach,
+            auto_approve,
+        } => {
+            if detach {
+                return detach_start(&dir, &goal, auto_approve);
+            }
+            note_console(headless);
+            let session = setup::start(&dir, &goal, Mode { auto_approve })?;
+            drive(session).await
+        }
+        Command::Resume {
+            headless,
+            auto_approve,
+        } => {
+            note_console(headless);
+            let session = setup::resume(&dir, Mode { auto_approve })?;
+            drive(session).await
+        }
+        Command::Attach => Err(anyhow!(
+            "the live console (`mission attach`) is not built yet; use `mission status` and `mission log` meanwhile"
+        )),
+        Command::Status { json } => status(&dir, json),
+        Command::Pause => op(&dir, Op::Pause).await,
+        Command::Unpause => op(&dir, Op::Unpause).await,
+        Command::Approve => op(&dir, Op::Approve).await,
+        Command::Reject { note } => op(&dir, Op::Reject { note }).await,
+        Command::Say { text } => op(&dir, Op::Say { text }).await,
+        Command::Handoff { feature_id, json } => handoff(&dir, &feature_id, json),
+        Command::Log { json } => log(&dir, json),
+        Command::Doctor => doctor(&dir),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "mission",
+                &mut std::io::stdout(),
+            );
+            Ok(0)
+        }
+    }
+}
+
+fn note_console(headless: bool) {
+    if !headless && std::io::stdout().is_terminal() {
+        eprintln!("(the live console is not built yet: showing progress lines)");
+    }
+}
+
+fn layout_of(dir: &Path) -> Result<Layout> {
+    Ok(Layout::new(&setup::repo_root(dir)?))
+}
+
+/// Runs the mission to its end (or to a point where it needs a human who isn't there),
+/// printing one line per step.
+async fn drive(session: Session) -> Result<i32> {
+    let Session {
+        runner,
+        lock,
+        notes,
+    } = session;
+    for n in &notes {
+        println!("note: {n}");
+    }
+    let hub = runner.hub.clone();
+    let control = control::serve(hub.clone(), &runner.layout.socket())?;
+    let mut rx = hub.subscribe();
+    let mut printer = Printer::new(hub.state());
+    drop(hub);
+    let print = tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(rec) => {
+                    if let Some(line) = printer.line(&rec) {
+                        println!("{line}");
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => break,
+            }
+        }
+    });
+    let result = tokio::select! {
+        r = runner.run() => Some(r),
+        _ = tokio::signal::ctrl_c() => None,
+    };
+    control.abort();
+    let _ = control.await;
+    let _ = std::fs::remove_file(runner.layout.socket());
+    let (layout, st) = (runner.layout.clone(), runner.hub.state());
+    drop(runner);
+    let _ = print.await;
+    drop(lock);
+    let Some(result) = result else {
+        println!("stopped; `mission resume` continues where it left off");
+        return Ok(130);
+    };
+    let outcome = result?;
+    match &outcome {
+        Outcome::Completed { report } => {
+            println!();
+            println!("Mission completed.");
+            println!("  repository  {}", layout.repo.display());
+            println!("  branch      {}", st.branch);
+            println!("  report      {report}");
+        }
+        Outcome::Failed { reason } => println!("Mission failed: {reason}"),
+        Outcome::NeedsHuman { reason } => {
+            println!();
+            println!("The mission needs a human: {reason}");
+            println!(
+                "  act with `mission approve` or `mission reject --note \"…\"`, then `mission resume`"
+            );
+        }
+    }
+    Ok(outcome.exit_code())
+}
+
+async fn demo(dir: Option<&Path>, headless: bool, fast: bool) -> Result<i32> {
+    let pace = if fast { 0 } else { 700 };
+    let repo = crate::demo::prepare(dir, pace)?;
+    println!("Demo repository: {}", repo.display());
+    println!("Goal: {}", crate::demo::GOAL);
+    println!("Models are scripted; files, commands, cargo runs and git commits are real.");
+    println!();
+    note_console(headless);
+    let session = setup::start(&repo, crate::demo::GOAL, Mode { auto_approve: true })?;
+    let code = drive(session).await?;
+    if code == 0 {
+        let st = MissionState::from_events(&store::load(&Layout::new(&repo).events())?.events);
+        println!();
+        println!("Look around:");
+        println!("  cd {}", repo.display());
+        println!("  git log --oneline {}", st.branch);
+        println!("  mission status      mission handoff m1-fix1-1      mission log");
+    }
+    Ok(code)
+}
+
+fn init(dir: &Path) -> Result<i32> {
+    let layout = layout_of(dir)?;
+    let path = layout.config();
+    if path.exists() {
+        return Err(anyhow!(
+            "{} exists already; edit it instead",
+            path.display()
+        ));
+    }
+    std::fs::create_dir_all(&layout.dir).with_context(|| layout.dir.display().to_string())?;
+    std::fs::write(&path, config::TEMPLATE).with_context(|| path.display().to_string())?;
+    crate::git::Git::open(&layout.repo)?.exclude_mission_dir()?;
+    println!("wrote {}", path.display());
+    Ok(0)
+}
+
+fn detach_start(dir: &Path, goal: &str, auto_approve: bool) -> Result<i32> {
+    let layout = layout_of(dir)?;
+    std::fs::create_dir_all(&layout.dir)?;
+    let log_path = layout.dir.join("runner.log");
+    let log = std::fs::File::create(&log_path).with_context(|| log_path.display().to_string())?;
+    let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    cmd.arg("start")
+        .arg(goal)
+        .arg("--headless")
+        .arg("--dir")
+        .arg(&layout.repo);
+    if auto_approve {
+        cmd.arg("--auto-approve");
+    }
+    use std::os::unix::process::CommandExt;
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()?;
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    if let Some(status) = child.try_wait()? {
+        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+        eprint!("{text}");
+        return Ok(status.code().unwrap_or(EXIT_FAILED));
+    }
+    println!("mission running in the background (pid {})", child.id());
+    println!(
+        "  progress: mission status · mission log · {}",
+        log_path.display()
+    );
+    Ok(0)
+}
+
+fn load_state(layout: &Layout) -> Result<MissionState> {
+    let loaded = store::load(&layout.events())?;
+    if loaded.events.is_empty() {
+        return Err(anyhow!(
+            "no mission in {} yet; start one with `mission start \"<goal>\"` or try `mission demo`",
+            layout.repo.display()
+        ));
+    }
+    Ok(MissionState::from_events(&loaded.events))
+}
+
+fn status(dir: &Path, json: bool) -> Result<i32> {
+    let layout = layout_of(dir)?;
+    let st = load_state(&layout)?;
+    let limit = Config::load(&layout.config())
+        .ok()
+        .and_then(|c| c.budget.max_cost_usd);
+    let status = Status::from_state(&st, limit);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+        return Ok(0);
+    }
+    println!("Goal    {}", st.goal);
+    println!(
+        "State   {:?} · branch {} · {} events",
+        status.state, st.branch, st.events
+    );
+    if let Some(a) = &st.active {
+        println!("Agent   {} ({}) — {}", a.role, a.model, a.task);
+    }
+    if let Some((gate, reason)) = &st.gate {
+        println!("Waiting {gate}: {reason}");
+    }
+    if let Some(p) = &st.paused {
+        println!("Paused  {p}");
+    }
+    for m in &st.milestones {
+        let state = match m.phase {
+            MilestonePhase::Pending => "pending",
+            MilestonePhase::Running => "running",
+            MilestonePhase::Validating => "validating",
+            MilestonePhase::Passed => "passed",
+            MilestonePhase::Failed => "failed",
+        };
+        println!(
+            "\n{} {} — {state}, {} fix round(s)",
+            m.id, m.title, m.fix_rounds
+        );
+        for f in &m.features {
+            let glyph = match f.phase {
+                FeaturePhase::Pending => "·",
+                FeaturePhase::Running => "▶",
+                FeaturePhase::Done => "✔",
+                FeaturePhase::Failed => "✘",
+            };
+            println!(
+                "  {glyph} {:<12} {}{}{}",
+                f.plan.id,
+                f.plan.title,
+                if f.corrective { " (corrective)" } else { "" },
+                f.commit
+                    .as_deref()
+                    .map(|c| format!("  {}", &c[..8.min(c.len())]))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    let c = &status.contract;
+    println!(
+        "\nContract {} assertions: {} passed, {} failed, {} pending",
+        c.assertions, c.passed, c.failed, c.pending
+    );
+    for a in st
+        .assertions
+        .iter()
+        .filter(|a| a.verdict == Verdict::Failed)
+    {
+        println!("  ✘ {} {}", a.assertion.id, a.assertion.text);
+    }
+    let b = &status.budget;
+    println!(
+        "Budget   {} tokens in, {} out, ${:.2}{}",
+        b.tokens_in,
+        b.tokens_out,
+        b.cost_usd,
+        b.limit_usd
+            .map(|l| format!(" of ${l:.2}"))
+            .unwrap_or_default()
+    );
+    Ok(0)
+}
+
+async fn op(dir: &Path, op: Op) -> Result<i32> {
+    let layout = layout_of(dir)?;
+    let reply = control::send(&layout, &op).await?;
+    if reply.ok {
+        println!("{}", reply.message);
+        Ok(0)
+    } else {
+        eprintln!("refused: {}", reply.message);
+        Ok(EXIT_FAILED)
+    }
+}
+
+fn handoff(dir: &Path, feature: &str, json: bool) -> Result<i32> {
+    let layout = layout_of(dir)?;
+    let path = layout.handoff(feature);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(_) => {
+            let st = load_state(&layout)?;
+            let known: Vec<String> = st
+                .milestones
+                .iter()
+                .flat_map(|m| &m.features)
+                .filter(|f| f.commit.is_some())
+                .map(|f| f.plan.id.clone())
+                .collect();
+            return Err(anyhow!(
+                "no handoff for `{feature}`; features with handoffs: {}",
+                if known.is_empty() {
+                    "none yet".into()
+                } else {
+                    known.join(", ")
+                }
+            ));
+        }
+    };
+    if json {
+        println!("{text}");
+        return Ok(0);
+    }
+    let h: Handoff = serde_json::from_str(&text).with_context(|| path.display().to_string())?;
+    println!(
+        "{} (attempt {}) — {}",
+        h.feature_id,
+        h.attempt,
+        h.report.status.as_str()
+    );
+    println!(
+        "commit {}  ·  {} file(s), +{} −{}",
+        h.commit, h.diff_stat.files_changed, h.diff_stat.insertions, h.diff_stat.deletions
+    );
+    println!("\n{}\n", h.report.summary);
+    println!("Commands");
+    for c in &h.commands {
+        let verdict = match (c.timed_out, c.exit_code) {
+            (true, _) => "timed out".to_string(),
+            (false, Some(code)) => format!("exit {code}"),
+            (false, None) => "killed".into(),
+        };
+        println!(
+            "  {:>9}  {:>6.1}s  {}",
+            verdict,
+            c.duration_ms as f64 / 1000.0,
+            c.command
+        );
+    }
+    println!("Files\n  {}", h.files_changed.join("\n  "));
+    for (title, items) in [
+        ("Issues", &h.report.issues),
+        ("Deviations", &h.report.deviations),
+    ] {
+        if !items.is_empty() {
+            println!("{title}");
+            for i in items {
+                println!("  - {i}");
+            }
+        }
+    }
+    println!(
+        "Tokens {} in, {} out",
+        h.usage.tokens_in, h.usage.tokens_out
+    );
+    Ok(0)
+}
+
+fn log(dir: &Path, json: bool) -> Result<i32> {
+    let layout = layout_of(dir)?;
+    let loaded = store::load(&layout.events())?;
+    let mut printer = Printer::default();
+    for rec in &loaded.events {
+        if json {
+            println!("{}", serde_json::to_string(rec)?);
+        } else if let Some(line) = printer.line(rec) {
+            println!("{line}");
+        }
+    }
+    if let Some(t) = loaded.torn_tail {
+        eprintln!(
+            "(a torn last line was skipped: {})",
+            t.chars().take(60).collect::<String>()
+        );
+    }
+    Ok(0)
+}
+
+fn doctor(dir: &Path) -> Result<i32> {
+    let layout = layout_of(dir)?;
+    let mut problems = 0;
+    println!("repository  {}", layout.repo.display());
+    if let Some(p) = config::user_config_path() {
+        println!(
+            "user config {}{}",
+            p.display(),
+            if p.exists() { "" } else { " (none)" }
+        );
+    }
+    println!(
+        "repo config {}{}",
+        layout.config().display(),
+        if layout.config().exists() {
+            ""
+        } else {
+            " (none)"
+        }
+    );
+    let cfg = match Config::load(&layout.config()) {
+        Ok(c) => {
+            println!("✔ config is valid");
+            c
+        }
+        Err(e) => {
+            println!("✘ {e}");
+            return Ok(EXIT_USAGE);
+        }
+    };
+    for role in Role::ALL {
+        let Some(rc) = cfg.role(role) else {
+            let needed = matches!(role, Role::Orchestrator | Role::Worker);
+            println!(
+                "{} {role}: no model configured{}",
+                if needed { "✘" } else { "·" },
+                if needed { "" } else { " (not needed yet)" }
+            );
+            problems += usize::from(needed);
+            continue;
+        };
+        let p = cfg.providers.get(&rc.provider).cloned().unwrap_or_default();
+        match cfg.provider_kind(&rc.provider) {
+            Some(ProviderKind::Scripted) => {
+                let script = layout
+                    .dir
+                    .join(p.script.unwrap_or_else(|| "script.json".into()));
+                if script.exists() {
+                    println!("✔ {role}: scripted/{} ({})", rc.model, script.display());
+                } else {
+                    println!(
+                        "✘ {role}: scripted/{} — script {} is missing",
+                        rc.model,
+                        script.display()
+                    );
+                    problems += 1;
+                }
+            }
+            Some(kind) => {
+                let var = p.api_key_env.unwrap_or_else(|| match kind {
+                    ProviderKind::Anthropic => "ANTHROPIC_API_KEY".into(),
+                    _ => "OPENAI_API_KEY".into(),
+                });
+                let has_key = std::env::var_os(&var).is_some_and(|v| !v.is_empty());
+                println!(
+                    "{} {role}: {}/{} — key ${var} {}; reachability not checked (real providers are not built yet)",
+                    if has_key { "·" } else { "✘" },
+                    rc.provider,
+                    rc.model,
+                    if has_key { "is set" } else { "is not set" }
+                );
+                problems += usize::from(!has_key);
+            }
+            None => {
+                println!("✘ {role}: unknown provider {}", rc.provider);
+                problems += 1;
+            }
+        }
+    }
+    Ok(if problems == 0 { 0 } else { EXIT_USAGE })
+}

@@ -1,0 +1,477 @@
+//! `mission.toml`: the repo's `.mission/mission.toml` merged over the user's
+//! `$XDG_CONFIG_HOME/mission/config.toml`. Unknown keys and bad values are errors that
+//! name the file, line and key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::mission::{Policy, Role};
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub roles: Roles,
+    pub providers: BTreeMap<String, ProviderConfig>,
+    pub budget: BudgetConfig,
+    pub validation: ValidationConfig,
+    pub gates: GatesConfig,
+    pub limits: LimitsConfig,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Roles {
+    pub orchestrator: Option<RoleConfig>,
+    pub worker: Option<RoleConfig>,
+    pub reviewer: Option<RoleConfig>,
+    pub user_tester: Option<RoleConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleConfig {
+    pub provider: String,
+    pub model: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    Anthropic,
+    Openai,
+    Scripted,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProviderConfig {
+    pub kind: Option<ProviderKind>,
+    pub api_key_env: Option<String>,
+    pub base_url: Option<String>,
+    /// Scripted provider: the JSON script, relative to `.mission/`.
+    pub script: Option<PathBuf>,
+    /// Scripted provider: pretend latency per model call.
+    pub pace_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BudgetConfig {
+    pub max_cost_usd: Option<f64>,
+    pub max_tokens: Option<u64>,
+    pub per_role_usd: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ValidationConfig {
+    pub commands: Vec<String>,
+    pub max_fix_rounds: u32,
+    pub command_timeout_secs: u64,
+}
+
+impl Default for ValidationConfig {
+    fn default() -> Self {
+        ValidationConfig {
+            commands: vec![],
+            max_fix_rounds: 3,
+            command_timeout_secs: 600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatesConfig {
+    pub approve_plan: bool,
+    pub approve_milestones: bool,
+}
+
+impl Default for GatesConfig {
+    fn default() -> Self {
+        GatesConfig {
+            approve_plan: true,
+            approve_milestones: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Model calls one agent run may make before it is stopped.
+    pub max_turns: u32,
+    /// Attempts per feature before the mission escalates to a human.
+    pub feature_attempts: u32,
+    /// Bytes of command output an agent sees (head and tail are kept).
+    pub output_cap_bytes: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_turns: 60,
+            feature_attempts: 2,
+            output_cap_bytes: 16 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{column}: key `{key}`: {message}")]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub key: String,
+    pub message: String,
+}
+
+/// A config file that was read, kept for locating keys in error messages.
+struct Source {
+    path: PathBuf,
+    text: String,
+    table: toml::Table,
+}
+
+impl Config {
+    /// Loads the user's file (if any) and the repo's (if any), the repo's winning.
+    pub fn load(repo_file: &Path) -> Result<Config, ConfigError> {
+        let mut sources = vec![];
+        if let Some(user) = user_config_path()
+            && let Some(s) = read_source(&user)?
+        {
+            sources.push(s);
+        }
+        if let Some(s) = read_source(repo_file)? {
+            sources.push(s);
+        }
+        let mut merged = toml::Table::new();
+        for s in &sources {
+            merge(&mut merged, s.table.clone());
+        }
+        let config: Config = merged
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError {
+                file: sources.last().map(|s| s.path.clone()).unwrap_or_default(),
+                line: 0,
+                column: 0,
+                key: String::new(),
+                message: e.message().to_string(),
+            })?;
+        config.check(&sources)?;
+        Ok(config)
+    }
+
+    pub fn parse_str(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let s = parse_source(path, text)?;
+        let config: Config =
+            s.table
+                .clone()
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError {
+                    file: path.into(),
+                    line: 0,
+                    column: 0,
+                    key: String::new(),
+                    message: e.message().to_string(),
+                })?;
+        config.check(std::slice::from_ref(&s))?;
+        Ok(config)
+    }
+
+    pub fn role(&self, role: Role) -> Option<&RoleConfig> {
+        match role {
+            Role::Orchestrator => self.roles.orchestrator.as_ref(),
+            Role::Worker => self.roles.worker.as_ref(),
+            Role::Reviewer => self.roles.reviewer.as_ref(),
+            Role::UserTester => self.roles.user_tester.as_ref(),
+        }
+    }
+
+    /// The provider's kind: explicit `kind`, else implied by the well-known names.
+    pub fn provider_kind(&self, name: &str) -> Option<ProviderKind> {
+        self.providers
+            .get(name)
+            .and_then(|p| p.kind)
+            .or(match name {
+                "anthropic" => Some(ProviderKind::Anthropic),
+                "openai" => Some(ProviderKind::Openai),
+                "scripted" => Some(ProviderKind::Scripted),
+                _ => None,
+            })
+    }
+
+    /// Environment variables holding secrets, stripped from every child process.
+    pub fn secret_env_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .providers
+            .values()
+            .filter_map(|p| p.api_key_env.clone())
+            .collect();
+        names.extend(["ANTHROPIC_API_KEY".into(), "OPENAI_API_KEY".into()]);
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    pub fn policy(&self) -> Policy {
+        Policy {
+            max_fix_rounds: self.validation.max_fix_rounds,
+            feature_attempts: self.limits.feature_attempts,
+            approve_milestones: self.gates.approve_milestones,
+        }
+    }
+
+    fn check(&self, sources: &[Source]) -> Result<(), ConfigError> {
+        let err = |table: &str, key: &str, message: String| locate(sources, table, key, message);
+        for role in Role::ALL {
+            if let Some(rc) = self.role(role) {
+                if self.provider_kind(&rc.provider).is_none() {
+                    return Err(err(
+                        &format!("roles.{role}"),
+                        "provider",
+                        format!(
+                            "unknown provider `{}`: add a [providers.{}] table with `kind`, or use anthropic, openai or scripted",
+                            rc.provider, rc.provider
+                        ),
+                    ));
+                }
+                if rc.model.trim().is_empty() {
+                    return Err(err(
+                        &format!("roles.{role}"),
+                        "model",
+                        "must not be empty".into(),
+                    ));
+                }
+            }
+        }
+        for (name, p) in &self.providers {
+            if self.provider_kind(name).is_none() {
+                return Err(err(
+                    &format!("providers.{name}"),
+                    "kind",
+                    format!(
+                        "provider `{name}` needs `kind = \"anthropic\" | \"openai\" | \"scripted\"`"
+                    ),
+                ));
+            }
+            if let Some(url) = &p.base_url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                return Err(err(
+                    &format!("providers.{name}"),
+                    "base_url",
+                    format!("`{url}` is not an http(s) URL"),
+                ));
+            }
+        }
+        if let Some(c) = self.budget.max_cost_usd
+            && !(c.is_finite() && c > 0.0)
+        {
+            return Err(err(
+                "budget",
+                "max_cost_usd",
+                format!("must be a positive number, got {c}"),
+            ));
+        }
+        for (role, usd) in &self.budget.per_role_usd {
+            if !Role::ALL.iter().any(|r| r.as_str() == role) {
+                return Err(err(
+                    "budget",
+                    "per_role_usd",
+                    format!("unknown role `{role}` (orchestrator, worker, reviewer, user_tester)"),
+                ));
+            }
+            if !(usd.is_finite() && *usd > 0.0) {
+                return Err(err(
+                    "budget",
+                    "per_role_usd",
+                    format!("{role}: must be positive, got {usd}"),
+                ));
+            }
+        }
+        if self.validation.command_timeout_secs == 0 {
+            return Err(err(
+                "validation",
+                "command_timeout_secs",
+                "must be at least 1".into(),
+            ));
+        }
+        if self.limits.max_turns == 0 || self.limits.feature_attempts == 0 {
+            return Err(err(
+                "limits",
+                "max_turns",
+                "limits must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+pub fn user_config_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("mission").join("config.toml"))
+}
+
+fn read_source(path: &Path) -> Result<Option<Source>, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(ConfigError {
+                file: path.into(),
+                line: 0,
+                column: 0,
+                key: String::new(),
+                message: format!("cannot read: {e}"),
+            });
+        }
+    };
+    parse_source(path, &text).map(Some)
+}
+
+fn parse_source(path: &Path, text: &str) -> Result<Source, ConfigError> {
+    let spanned = |e: toml::de::Error| {
+        let (line, column, key) = match e.span() {
+            Some(span) => position(text, span.start),
+            None => (0, 0, String::new()),
+        };
+        ConfigError {
+            file: path.into(),
+            line,
+            column,
+            key,
+            message: e.message().trim().to_string(),
+        }
+    };
+    let table: toml::Table = toml::from_str(text).map_err(spanned)?;
+    // Checked per file so an error points into the file that holds it.
+    let _: Config = toml::from_str(text).map_err(spanned)?;
+    Ok(Source {
+        path: path.into(),
+        text: text.to_string(),
+        table,
+    })
+}
+
+/// 1-based line and column of a byte offset, and the key written on that line.
+fn position(text: &str, offset: usize) -> (usize, usize, String) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    let line_text = text[line_start..].lines().next().unwrap_or("");
+    let key = match line_text.split_once('=') {
+        Some((k, _)) => k.trim().to_string(),
+        None => line_text.trim().trim_matches(['[', ']']).to_string(),
+    };
+    (line, column, key)
+}
+
+/// Finds `key` inside `[table]` in the last source that sets it.
+fn locate(sources: &[Source], table: &str, key: &str, message: String) -> ConfigError {
+    for s in sources.iter().rev() {
+        let mut current = String::new();
+        for (i, l) in s.text.lines().enumerate() {
+            let t = l.trim();
+            if t.starts_with('[') {
+                current = t.trim_matches(['[', ']']).trim().to_string();
+                continue;
+            }
+            let hit = current == table
+                && t.strip_prefix(key)
+                    .is_some_and(|rest| rest.trim_start().starts_with('='));
+            if hit {
+                return ConfigError {
+                    file: s.path.clone(),
+                    line: i + 1,
+                    column: l.len() - l.trim_start().len() + 1,
+                    key: format!("{table}.{key}"),
+                    message,
+                };
+            }
+        }
+    }
+    ConfigError {
+        file: sources.last().map(|s| s.path.clone()).unwrap_or_default(),
+        line: 0,
+        column: 0,
+        key: format!("{table}.{key}"),
+        message,
+    }
+}
+
+fn merge(into: &mut toml::Table, from: toml::Table) {
+    for (k, v) in from {
+        match (into.get_mut(&k), v) {
+            (Some(toml::Value::Table(a)), toml::Value::Table(b)) => merge(a, b),
+            (_, v) => {
+                into.insert(k, v);
+            }
+        }
+    }
+}
+
+/// The commented file `mission init` writes.
+pub const TEMPLATE: &str = include_str!("../prompts/mission.toml.example");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse_str(Path::new("m.toml"), text)
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let e = parse("[validation]\ncommands = []\nmax_fix_round = 2\n").unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (3, "max_fix_round"), "{e}");
+        assert!(e.to_string().starts_with("m.toml:3:"), "{e}");
+    }
+
+    #[test]
+    fn bad_value_names_the_key() {
+        let e = parse("[validation]\nmax_fix_rounds = \"three\"\n").unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (2, "max_fix_rounds"), "{e}");
+    }
+
+    #[test]
+    fn unknown_provider_is_located() {
+        let e = parse("[roles.worker]\nprovider = \"nope\"\nmodel = \"x\"\n").unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+        assert!(e.message.contains("unknown provider `nope`"), "{e}");
+    }
+
+    #[test]
+    fn negative_budget_is_refused() {
+        let e = parse("[budget]\nmax_cost_usd = -1.0\n").unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (2, "budget.max_cost_usd"), "{e}");
+    }
+
+    #[test]
+    fn defaults_and_merge() {
+        let c = parse("").unwrap();
+        assert_eq!(c.validation.max_fix_rounds, 3);
+        assert!(c.gates.approve_plan);
+        let mut a: toml::Table =
+            toml::from_str("[validation]\nmax_fix_rounds = 1\ncommands = [\"a\"]").unwrap();
+        let b: toml::Table = toml::from_str("[validation]\nmax_fix_rounds = 5").unwrap();
+        merge(&mut a, b);
+        let c: Config = a.try_into().unwrap();
+        assert_eq!(c.validation.max_fix_rounds, 5);
+        assert_eq!(c.validation.commands, vec!["a".to_string()]);
+    }
+
+    #[test]
+    fn the_init_template_parses() {
+        parse(TEMPLATE).unwrap();
+    }
+}

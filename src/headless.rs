@@ -1,0 +1,283 @@
+//! Plain progress lines, one per step: for `--headless`, pipes, CI and `mission log`.
+
+use crate::mission::event::Gate;
+use crate::mission::{Event, EventRecord, MissionState};
+
+/// Folds events and turns each into a line worth printing (most are; turns are not).
+#[derive(Default)]
+pub struct Printer {
+    state: MissionState,
+}
+
+impl Printer {
+    /// Starts from the state so far (a resumed mission).
+    pub fn new(state: MissionState) -> Self {
+        Printer { state }
+    }
+
+    pub fn line(&mut self, rec: &EventRecord) -> Option<String> {
+        self.state.apply(rec);
+        let st = &self.state;
+        let elapsed = st
+            .started_at
+            .map(|s| (rec.ts.as_millisecond() - s.as_millisecond()) as f64 / 1000.0)
+            .unwrap_or(0.0);
+        let agent_label = || {
+            st.active
+                .as_ref()
+                .map(|a| {
+                    a.feature_id
+                        .clone()
+                        .unwrap_or_else(|| a.role.as_str().to_string())
+                })
+                .unwrap_or_default()
+        };
+        let (label, text) = describe(&rec.event, st, agent_label)?;
+        Some(format!("{elapsed:>7.1}s  {label:<12} {text}"))
+    }
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(8)]
+}
+
+fn exit(code: Option<i32>, timed_out: bool) -> String {
+    match (timed_out, code) {
+        (true, _) => "timed out".into(),
+        (false, Some(c)) => format!("exit {c}"),
+        (false, None) => "killed".into(),
+    }
+}
+
+fn one_line(s: &str, max: usize) -> String {
+    let line = s.lines().next().unwrap_or("");
+    if line.chars().count() > max {
+        format!("{}…", line.chars().take(max).collect::<String>())
+    } else {
+        line.to_string()
+    }
+}
+
+fn describe(
+    ev: &Event,
+    st: &MissionState,
+    agent_label: impl Fn() -> String,
+) -> Option<(String, String)> {
+    let s = |x: &str| x.to_string();
+    Some(match ev {
+        Event::MissionStarted {
+            goal,
+            branch,
+            base_commit,
+            ..
+        } => (
+            s("start"),
+            format!("{goal:?} on branch {branch} (from {})", short(base_commit)),
+        ),
+        Event::MissionResumed {
+            reset_to,
+            discarded_patch,
+        } => (
+            s("resume"),
+            match discarded_patch {
+                Some(p) => format!(
+                    "tree reset to {}; interrupted work saved to {p}",
+                    short(reset_to)
+                ),
+                None => format!("continuing from {}", short(reset_to)),
+            },
+        ),
+        Event::AgentStarted {
+            role, model, task, ..
+        } => (
+            agent_label(),
+            format!("{role} ({model}): {}", one_line(task, 70)),
+        ),
+        Event::AgentTurn { .. } => return None,
+        Event::ToolUsed { summary, ok, .. } => (
+            agent_label(),
+            format!("{}{}", if *ok { "" } else { "✘ " }, one_line(summary, 90)),
+        ),
+        Event::CommandRan {
+            command,
+            exit_code,
+            duration_ms,
+            timed_out,
+            ..
+        } => (
+            agent_label(),
+            format!(
+                "$ {} → {} ({:.1}s)",
+                one_line(command, 70),
+                exit(*exit_code, *timed_out),
+                *duration_ms as f64 / 1000.0
+            ),
+        ),
+        Event::AgentFinished {
+            ok: false, error, ..
+        } => (
+            agent_label(),
+            format!("✘ agent stopped: {}", error.as_deref().unwrap_or("unknown")),
+        ),
+        Event::AgentFinished { .. } => return None,
+        Event::PlanSubmitted { plan } => (
+            s("plan"),
+            format!(
+                "{} milestone(s), {} feature(s), {} contract assertion(s)",
+                plan.milestones.len(),
+                plan.feature_count(),
+                plan.assertions.len()
+            ),
+        ),
+        Event::GateOpened { gate, reason } => (
+            s("waiting"),
+            match gate {
+                Gate::Plan => {
+                    format!("{reason}: `mission approve` or `mission reject --note \"…\"`")
+                }
+                _ => format!("{gate}: {reason}"),
+            },
+        ),
+        Event::GateApproved { gate, auto } => (
+            s("gate"),
+            format!(
+                "{gate}: approved{}",
+                if *auto {
+                    " automatically"
+                } else {
+                    " by a human"
+                }
+            ),
+        ),
+        Event::GateRejected { gate, note } => (s("gate"), format!("{gate}: rejected — {note}")),
+        Event::ContractFrozen { assertions } => {
+            (s("contract"), format!("frozen: {assertions} assertion(s)"))
+        }
+        Event::FeatureStarted {
+            feature_id,
+            attempt,
+            ..
+        } => {
+            let title = st
+                .feature(feature_id)
+                .map(|(_, f)| f.plan.title.clone())
+                .unwrap_or_default();
+            (feature_id.clone(), format!("attempt {attempt}: {title}"))
+        }
+        Event::HandoffSubmitted {
+            feature_id, report, ..
+        } => (
+            feature_id.clone(),
+            format!(
+                "handoff ({}): {}",
+                report.status.as_str(),
+                one_line(&report.summary, 80)
+            ),
+        ),
+        Event::FeatureCommitted {
+            feature_id,
+            commit,
+            diff_stat,
+            ..
+        } => (
+            feature_id.clone(),
+            format!(
+                "✔ committed {}: {} file(s), +{} −{}",
+                short(commit),
+                diff_stat.files_changed,
+                diff_stat.insertions,
+                diff_stat.deletions
+            ),
+        ),
+        Event::FeatureFailed {
+            feature_id,
+            attempt,
+            reason,
+            ..
+        } => (
+            feature_id.clone(),
+            format!("✘ attempt {attempt} failed: {reason}"),
+        ),
+        Event::ValidationStarted { milestone, round } => (
+            milestone.clone(),
+            if *round == 0 {
+                s("validating")
+            } else {
+                format!("validating again after fix round {round}")
+            },
+        ),
+        Event::CheckRan {
+            milestone,
+            assertion_id,
+            command,
+            exit_code,
+            timed_out,
+            duration_ms,
+            ..
+        } => (
+            milestone.clone(),
+            format!(
+                "{} {}{} → {} ({:.1}s)",
+                if *exit_code == Some(0) { "✔" } else { "✘" },
+                assertion_id
+                    .as_ref()
+                    .map(|a| format!("{a}: "))
+                    .unwrap_or_default(),
+                one_line(command, 60),
+                exit(*exit_code, *timed_out),
+                *duration_ms as f64 / 1000.0
+            ),
+        ),
+        Event::ValidationFinished {
+            milestone,
+            passed,
+            failures,
+            ..
+        } => (
+            milestone.clone(),
+            if *passed {
+                s("✔ validation passed")
+            } else {
+                format!(
+                    "✘ validation failed: {} check(s) — {}",
+                    failures.len(),
+                    crate::mission::state::summarize_failures(failures)
+                )
+            },
+        ),
+        Event::FixesSubmitted {
+            milestone,
+            round,
+            features,
+            ..
+        } => (
+            milestone.clone(),
+            format!(
+                "fix round {round}: {}",
+                features
+                    .iter()
+                    .map(|f| format!("{} {:?}", f.id, f.title))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+        Event::MilestonePassed {
+            milestone,
+            overridden,
+        } => (
+            milestone.clone(),
+            if *overridden {
+                s("accepted by a human")
+            } else {
+                s("✔ milestone passed")
+            },
+        ),
+        Event::Paused { reason } => (s("paused"), reason.clone()),
+        Event::Unpaused => (s("unpaused"), s("continuing")),
+        Event::MessageSaid { text } => (s("message"), one_line(text, 90)),
+        Event::MissionCompleted { report } => {
+            (s("done"), format!("✔ mission completed; report: {report}"))
+        }
+        Event::MissionFailed { reason } => (s("failed"), reason.clone()),
+    })
+}

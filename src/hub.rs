@@ -1,0 +1,77 @@
+//! The runner's event hub: appends each event to the log, folds it into the live state,
+//! and tells every subscriber (headless printer, control socket, waiting steps).
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::{broadcast, watch};
+
+use crate::mission::{Event, EventRecord, MissionState};
+use crate::store::{EventLog, StoreError};
+
+struct Inner {
+    log: EventLog,
+    state: MissionState,
+}
+
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Mutex<Inner>>,
+    events: broadcast::Sender<EventRecord>,
+    seq: watch::Sender<u64>,
+}
+
+impl Hub {
+    pub fn new(log: EventLog, state: MissionState) -> Self {
+        let (events, _) = broadcast::channel(1024);
+        let (seq, _) = watch::channel(state.last_seq);
+        Hub {
+            inner: Arc::new(Mutex::new(Inner { log, state })),
+            events,
+            seq,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere while holding the lock leaves the state as consistent as the
+        // last fully applied event, which is what we want to keep using.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records an event: durable in the log first, then folded and broadcast.
+    pub fn emit(&self, event: Event) -> Result<EventRecord, StoreError> {
+        let rec = {
+            let mut inner = self.lock();
+            let rec = inner.log.append(event)?;
+            inner.state.apply(&rec);
+            rec
+        };
+        let _ = self.events.send(rec.clone());
+        self.seq.send_replace(rec.seq);
+        Ok(rec)
+    }
+
+    pub fn state(&self) -> MissionState {
+        self.lock().state.clone()
+    }
+
+    pub fn read<R>(&self, f: impl FnOnce(&MissionState) -> R) -> R {
+        f(&self.lock().state)
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<EventRecord> {
+        self.events.subscribe()
+    }
+
+    /// Waits until `pred` holds for the state; re-checked after every event.
+    pub async fn wait_until(&self, pred: impl Fn(&MissionState) -> bool) {
+        let mut rx = self.seq.subscribe();
+        loop {
+            if self.read(&pred) {
+                return;
+            }
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}

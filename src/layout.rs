@@ -1,0 +1,58 @@
+//! Where everything lives under `.mission/` in the target repository.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub repo: PathBuf,
+    pub dir: PathBuf,
+}
+
+impl Layout {
+    pub fn new(repo: &Path) -> Self {
+        Layout {
+            repo: repo.to_path_buf(),
+            dir: repo.join(".mission"),
+        }
+    }
+    pub fn events(&self) -> PathBuf {
+        self.dir.join("events.jsonl")
+    }
+    pub fn lock(&self) -> PathBuf {
+        self.dir.join("lock")
+    }
+    pub fn socket(&self) -> PathBuf {
+        self.dir.join("control.sock")
+    }
+    pub fn config(&self) -> PathBuf {
+        self.dir.join("mission.toml")
+    }
+    pub fn contract_json(&self) -> PathBuf {
+        self.dir.join("contract.json")
+    }
+    pub fn contract_md(&self) -> PathBuf {
+        self.dir.join("contract.md")
+    }
+    pub fn handoff(&self, feature_id: &str) -> PathBuf {
+        self.dir.join("handoffs").join(format!("{feature_id}.json"))
+    }
+    pub fn transcript(&self, run_id: &str) -> PathBuf {
+        self.dir.join("transcripts").join(format!("{run_id}.jsonl"))
+    }
+    pub fn patches(&self) -> PathBuf {
+        self.dir.join("patches")
+    }
+    pub fn report(&self) -> PathBuf {
+        self.dir.join("report.md")
+    }
+    pub fn prompts(&self) -> PathBuf {
+        self.dir.join("prompts")
+    }
+
+    pub fn create_dirs(&self) -> std::io::Result<()> {
+        for d in ["handoffs", "transcripts", "patches"] {
+            std::fs::create_dir_all(self.dir.join(d))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,16 @@
+//! `mission`: runs a long, autonomous, multi-agent coding mission on a git repository
+//! and lets one developer supervise it from a terminal.
+
+pub mod agent;
+pub mod cli;
+pub mod config;
+pub mod control;
+pub mod demo;
+pub mod git;
+pub mod headless;
+pub mod hub;
+pub mod layout;
+pub mod llm;
+pub mod mission;
+pub mod pipeline;
+pub mod store;

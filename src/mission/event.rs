@@ -1,0 +1,240 @@
+//! The event protocol: every fact the runner records, one JSON object per line of
+//! `events.jsonl`. The mission's state is a fold over these (see `state.rs`).
+
+use serde::{Deserialize, Serialize};
+
+use super::handoff::{DiffStat, Usage, WorkerReport};
+use super::plan::{FeaturePlan, Plan};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Orchestrator,
+    Worker,
+    Reviewer,
+    UserTester,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [
+        Role::Orchestrator,
+        Role::Worker,
+        Role::Reviewer,
+        Role::UserTester,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Orchestrator => "orchestrator",
+            Role::Worker => "worker",
+            Role::Reviewer => "reviewer",
+            Role::UserTester => "user_tester",
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A point where the mission waits for a human (or `--auto-approve`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Gate {
+    /// The submitted plan and its contract await approval.
+    Plan,
+    /// A validated milestone awaits approval (`gates.approve_milestones`).
+    Milestone { milestone: String },
+    /// The mission cannot heal itself: fix rounds or attempts are exhausted, or the
+    /// orchestrator gave up. Approve accepts things as they are; reject sends a note back.
+    Escalation {
+        milestone: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        feature: Option<String>,
+    },
+}
+
+impl std::fmt::Display for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Gate::Plan => f.write_str("plan approval"),
+            Gate::Milestone { milestone } => write!(f, "milestone {milestone} approval"),
+            Gate::Escalation {
+                milestone,
+                feature: Some(feat),
+            } => write!(f, "escalation on {milestone}/{feat}"),
+            Gate::Escalation { milestone, .. } => write!(f, "escalation on {milestone}"),
+        }
+    }
+}
+
+/// One failed check at a milestone boundary, as handed to the orchestrator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The contract assertion, or `None` for a `validation.commands` entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assertion_id: Option<String>,
+    pub check: String,
+    pub evidence: String,
+}
+
+/// A line of `events.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub seq: u64,
+    pub ts: jiff::Timestamp,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// First event of every mission.
+    MissionStarted {
+        goal: String,
+        slug: String,
+        branch: String,
+        base_commit: String,
+    },
+    /// A runner picked the mission up again; `reset_to` is the commit the tree was reset to.
+    MissionResumed {
+        reset_to: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        discarded_patch: Option<String>,
+    },
+    AgentStarted {
+        run_id: String,
+        role: Role,
+        model: String,
+        task: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        feature_id: Option<String>,
+    },
+    /// One model call of an agent run, with what it cost.
+    AgentTurn {
+        run_id: String,
+        role: Role,
+        usage: Usage,
+        tools: Vec<String>,
+    },
+    /// A non-command tool call, for the activity feed.
+    ToolUsed {
+        run_id: String,
+        tool: String,
+        summary: String,
+        ok: bool,
+    },
+    CommandRan {
+        run_id: String,
+        command: String,
+        exit_code: Option<i32>,
+        duration_ms: u64,
+        timed_out: bool,
+    },
+    AgentFinished {
+        run_id: String,
+        role: Role,
+        ok: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    PlanSubmitted {
+        plan: Plan,
+    },
+    GateOpened {
+        gate: Gate,
+        reason: String,
+    },
+    GateApproved {
+        gate: Gate,
+        auto: bool,
+    },
+    GateRejected {
+        gate: Gate,
+        note: String,
+    },
+    ContractFrozen {
+        assertions: usize,
+    },
+    FeatureStarted {
+        feature_id: String,
+        attempt: u32,
+        base_commit: String,
+    },
+    HandoffSubmitted {
+        feature_id: String,
+        attempt: u32,
+        report: WorkerReport,
+    },
+    FeatureCommitted {
+        feature_id: String,
+        attempt: u32,
+        commit: String,
+        diff_stat: DiffStat,
+        files_changed: Vec<String>,
+    },
+    FeatureFailed {
+        feature_id: String,
+        attempt: u32,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        patch: Option<String>,
+    },
+    ValidationStarted {
+        milestone: String,
+        round: u32,
+    },
+    CheckRan {
+        milestone: String,
+        round: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        assertion_id: Option<String>,
+        command: String,
+        exit_code: Option<i32>,
+        duration_ms: u64,
+        timed_out: bool,
+        output_tail: String,
+    },
+    ValidationFinished {
+        milestone: String,
+        round: u32,
+        passed: bool,
+        failures: Vec<Failure>,
+    },
+    FixesSubmitted {
+        milestone: String,
+        round: u32,
+        features: Vec<FeaturePlan>,
+        note: String,
+    },
+    MilestonePassed {
+        milestone: String,
+        overridden: bool,
+    },
+    Paused {
+        reason: String,
+    },
+    Unpaused,
+    MessageSaid {
+        text: String,
+    },
+    MissionCompleted {
+        report: String,
+    },
+    MissionFailed {
+        reason: String,
+    },
+}
+
+impl Event {
+    /// The snake_case `type` written to the log.
+    pub fn type_name(&self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
+            .unwrap_or_default()
+    }
+}

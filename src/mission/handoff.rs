@@ -1,0 +1,81 @@
+//! Structured handoffs: what a worker says it did, plus what the harness saw it do.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HandoffStatus {
+    Done,
+    Partial,
+    Blocked,
+}
+
+impl HandoffStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HandoffStatus::Done => "done",
+            HandoffStatus::Partial => "partial",
+            HandoffStatus::Blocked => "blocked",
+        }
+    }
+}
+
+/// The arguments of `submit_handoff`, as the worker wrote them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerReport {
+    pub status: HandoffStatus,
+    pub summary: String,
+    #[serde(default)]
+    pub issues: Vec<String>,
+    #[serde(default)]
+    pub deviations: Vec<String>,
+}
+
+/// A command the harness ran on an agent's behalf, with its verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandRecord {
+    pub command: String,
+    /// `None` when the command was killed (timeout) or could not start.
+    pub exit_code: Option<i32>,
+    pub duration_ms: u64,
+    #[serde(default)]
+    pub timed_out: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffStat {
+    pub files_changed: usize,
+    pub insertions: usize,
+    pub deletions: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    pub tokens_in: u64,
+    pub tokens_out: u64,
+    #[serde(default)]
+    pub cost_usd: f64,
+}
+
+impl Usage {
+    pub fn add(&mut self, other: &Usage) {
+        self.tokens_in += other.tokens_in;
+        self.tokens_out += other.tokens_out;
+        self.cost_usd += other.cost_usd;
+    }
+}
+
+/// The record kept in `.mission/handoffs/<feature-id>.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Handoff {
+    pub feature_id: String,
+    pub attempt: u32,
+    pub run_id: String,
+    #[serde(flatten)]
+    pub report: WorkerReport,
+    pub commands: Vec<CommandRecord>,
+    pub files_changed: Vec<String>,
+    pub diff_stat: DiffStat,
+    pub commit: String,
+    pub usage: Usage,
+}

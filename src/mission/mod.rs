@@ -1,0 +1,18 @@
+//! The domain: plan, events, handoffs, ops and the state fold. Imports no UI, HTTP or
+//! git crate, so every consumer (runner, headless printer, status, TUI) shares it.
+
+pub mod budget;
+pub mod event;
+pub mod handoff;
+pub mod op;
+pub mod plan;
+pub mod state;
+pub mod status;
+
+pub use budget::Limits;
+pub use event::{Event, EventRecord, Failure, Gate, Role};
+pub use handoff::{CommandRecord, DiffStat, Handoff, HandoffStatus, Usage, WorkerReport};
+pub use op::{Op, OpReply, decide};
+pub use plan::{Assertion, AssertionKind, FeaturePlan, MilestonePlan, Plan};
+pub use state::{MissionState, Phase, Policy, Step};
+pub use status::Status;

@@ -1,0 +1,646 @@
+//! The mission's state as a fold over its events, and the pure rule that says what
+//! the runner does next. Resume is nothing more than fold + `next_step`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::event::{Event, EventRecord, Failure, Gate, Role};
+use super::handoff::Usage;
+use super::plan::{Assertion, FeaturePlan, Plan};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Planning,
+    AwaitingApproval,
+    Running,
+    Validating,
+    Paused,
+    Completed,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MilestonePhase {
+    Pending,
+    Running,
+    Validating,
+    Passed,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeaturePhase {
+    Pending,
+    Running,
+    Done,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Pending,
+    Passed,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureState {
+    pub plan: FeaturePlan,
+    pub phase: FeaturePhase,
+    pub attempts: u32,
+    pub commit: Option<String>,
+    pub corrective: bool,
+    /// Attempts a human granted on top of the configured limit (escalation approved).
+    pub extra_attempts: u32,
+    pub last_failure: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidationResult {
+    pub round: u32,
+    pub passed: bool,
+    pub failures: Vec<Failure>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MilestoneState {
+    pub id: String,
+    pub title: String,
+    pub phase: MilestonePhase,
+    pub features: Vec<FeatureState>,
+    /// Corrective rounds the orchestrator has answered for this milestone.
+    pub fix_rounds: u32,
+    /// Rounds a human granted on top of `max_fix_rounds` (escalation rejected with a note).
+    pub extra_rounds: u32,
+    pub validating_round: Option<u32>,
+    pub last_validation: Option<ValidationResult>,
+    /// Notes from humans (rejections) the orchestrator has not acted on yet.
+    pub human_notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssertionState {
+    pub assertion: Assertion,
+    pub verdict: Verdict,
+    pub evidence: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActiveAgent {
+    pub run_id: String,
+    pub role: Role,
+    pub model: String,
+    pub task: String,
+    pub feature_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Budget {
+    pub total: Usage,
+    pub per_role: BTreeMap<Role, Usage>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MissionState {
+    pub goal: String,
+    pub slug: String,
+    pub branch: String,
+    pub base_commit: String,
+    pub started_at: Option<jiff::Timestamp>,
+    pub last_event_at: Option<jiff::Timestamp>,
+    pub plan: Option<Plan>,
+    pub plan_approved: bool,
+    pub contract_frozen: bool,
+    pub plan_rejections: Vec<String>,
+    pub milestones: Vec<MilestoneState>,
+    pub assertions: Vec<AssertionState>,
+    pub gate: Option<(Gate, String)>,
+    pub paused: Option<String>,
+    /// Steering messages from `mission say`, with the seq they arrived at.
+    pub messages: Vec<(u64, String)>,
+    /// Messages up to this seq were given to the orchestrator already.
+    pub messages_read_upto: u64,
+    pub active: Option<ActiveAgent>,
+    pub budget: Budget,
+    pub completed: Option<String>,
+    pub failed: Option<String>,
+    pub events: u64,
+    pub last_seq: u64,
+}
+
+/// Knobs of the loop that come from config, not from events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub max_fix_rounds: u32,
+    pub feature_attempts: u32,
+    pub approve_milestones: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            max_fix_rounds: 3,
+            feature_attempts: 2,
+            approve_milestones: false,
+        }
+    }
+}
+
+/// What the runner does next. Derived, never stored: after a crash the same events
+/// give the same step, so the interrupted step is simply done again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Plan,
+    AskPlanApproval,
+    FreezeContract,
+    WaitForHuman,
+    RunFeature { milestone: String, feature: String },
+    Validate { milestone: String, round: u32 },
+    AskMilestoneApproval { milestone: String },
+    PassMilestone { milestone: String },
+    Fix { milestone: String, round: u32 },
+    Escalate { gate: Gate, reason: String },
+    Finish,
+    Done,
+}
+
+impl MissionState {
+    pub fn from_events<'a>(events: impl IntoIterator<Item = &'a EventRecord>) -> Self {
+        let mut st = MissionState::default();
+        for e in events {
+            st.apply(e);
+        }
+        st
+    }
+
+    pub fn phase(&self) -> Phase {
+        if self.completed.is_some() {
+            return Phase::Completed;
+        }
+        if self.failed.is_some() {
+            return Phase::Failed;
+        }
+        if self.paused.is_some() {
+            return Phase::Paused;
+        }
+        if self.gate.is_some() {
+            return Phase::AwaitingApproval;
+        }
+        if !self.plan_approved {
+            return Phase::Planning;
+        }
+        if self
+            .milestones
+            .iter()
+            .any(|m| m.phase == MilestonePhase::Validating)
+        {
+            return Phase::Validating;
+        }
+        Phase::Running
+    }
+
+    pub fn milestone(&self, id: &str) -> Option<&MilestoneState> {
+        self.milestones.iter().find(|m| m.id == id)
+    }
+
+    fn milestone_mut(&mut self, id: &str) -> Option<&mut MilestoneState> {
+        self.milestones.iter_mut().find(|m| m.id == id)
+    }
+
+    pub fn feature(&self, id: &str) -> Option<(&MilestoneState, &FeatureState)> {
+        self.milestones
+            .iter()
+            .find_map(|m| m.features.iter().find(|f| f.plan.id == id).map(|f| (m, f)))
+    }
+
+    fn feature_mut(&mut self, id: &str) -> Option<&mut FeatureState> {
+        self.milestones
+            .iter_mut()
+            .flat_map(|m| m.features.iter_mut())
+            .find(|f| f.plan.id == id)
+    }
+
+    /// The commit the working tree should be at: the last committed feature, or the base.
+    pub fn head(&self) -> &str {
+        self.milestones
+            .iter()
+            .flat_map(|m| m.features.iter())
+            .filter_map(|f| f.commit.as_deref())
+            .next_back()
+            .unwrap_or(&self.base_commit)
+    }
+
+    pub fn unread_messages(&self) -> Vec<String> {
+        self.messages
+            .iter()
+            .filter(|(seq, _)| *seq > self.messages_read_upto)
+            .map(|(_, t)| t.clone())
+            .collect()
+    }
+
+    /// Assertions a milestone's features claim to fulfil, in contract order.
+    pub fn milestone_assertions(&self, milestone: &str) -> Vec<&Assertion> {
+        let Some(m) = self.milestone(milestone) else {
+            return vec![];
+        };
+        self.assertions
+            .iter()
+            .map(|a| &a.assertion)
+            .filter(|a| {
+                m.features
+                    .iter()
+                    .any(|f| f.plan.fulfills.iter().any(|id| id == &a.id))
+            })
+            .collect()
+    }
+
+    pub fn apply(&mut self, rec: &EventRecord) {
+        self.events += 1;
+        self.last_seq = rec.seq;
+        self.last_event_at = Some(rec.ts);
+        match &rec.event {
+            Event::MissionStarted {
+                goal,
+                slug,
+                branch,
+                base_commit,
+            } => {
+                self.goal = goal.clone();
+                self.slug = slug.clone();
+                self.branch = branch.clone();
+                self.base_commit = base_commit.clone();
+                self.started_at = Some(rec.ts);
+            }
+            Event::MissionResumed { .. } => {
+                self.active = None;
+                // Running `mission resume` is the human's answer to whatever paused it.
+                self.paused = None;
+                // A step in flight when the runner died is redone from scratch.
+                for m in &mut self.milestones {
+                    for f in &mut m.features {
+                        if f.phase == FeaturePhase::Running {
+                            f.phase = FeaturePhase::Pending;
+                        }
+                    }
+                    if m.phase == MilestonePhase::Validating {
+                        m.phase = MilestonePhase::Running;
+                        m.validating_round = None;
+                    }
+                }
+            }
+            Event::AgentStarted {
+                run_id,
+                role,
+                model,
+                task,
+                feature_id,
+            } => {
+                if *role == Role::Orchestrator {
+                    self.messages_read_upto = rec.seq;
+                }
+                self.active = Some(ActiveAgent {
+                    run_id: run_id.clone(),
+                    role: *role,
+                    model: model.clone(),
+                    task: task.clone(),
+                    feature_id: feature_id.clone(),
+                });
+            }
+            Event::AgentTurn { role, usage, .. } => {
+                self.budget.total.add(usage);
+                self.budget.per_role.entry(*role).or_default().add(usage);
+            }
+            Event::ToolUsed { .. } | Event::CommandRan { .. } | Event::CheckRan { .. } => {}
+            Event::AgentFinished { run_id, .. } => {
+                if self.active.as_ref().is_some_and(|a| &a.run_id == run_id) {
+                    self.active = None;
+                }
+            }
+            Event::PlanSubmitted { plan } => {
+                self.plan = Some(plan.clone());
+                self.plan_approved = false;
+                self.milestones = plan
+                    .milestones
+                    .iter()
+                    .map(|m| MilestoneState {
+                        id: m.id.clone(),
+                        title: m.title.clone(),
+                        phase: MilestonePhase::Pending,
+                        features: m
+                            .features
+                            .iter()
+                            .map(|f| FeatureState::new(f.clone(), false))
+                            .collect(),
+                        fix_rounds: 0,
+                        extra_rounds: 0,
+                        validating_round: None,
+                        last_validation: None,
+                        human_notes: vec![],
+                    })
+                    .collect();
+                self.assertions = plan
+                    .assertions
+                    .iter()
+                    .map(|a| AssertionState {
+                        assertion: a.clone(),
+                        verdict: Verdict::Pending,
+                        evidence: None,
+                    })
+                    .collect();
+            }
+            Event::GateOpened { gate, reason } => {
+                self.gate = Some((gate.clone(), reason.clone()));
+            }
+            Event::GateApproved { gate, .. } => {
+                self.gate = None;
+                match gate {
+                    Gate::Plan => self.plan_approved = true,
+                    // Approving a milestone, or an escalation on one, accepts it as it is.
+                    Gate::Milestone { milestone }
+                    | Gate::Escalation {
+                        milestone,
+                        feature: None,
+                    } => {
+                        if let Some(m) = self.milestone_mut(milestone) {
+                            m.phase = MilestonePhase::Passed;
+                        }
+                    }
+                    // Approving a feature escalation grants it another attempt.
+                    Gate::Escalation {
+                        feature: Some(feat),
+                        ..
+                    } => {
+                        if let Some(f) = self.feature_mut(feat) {
+                            f.extra_attempts += 1;
+                        }
+                    }
+                }
+            }
+            Event::GateRejected { gate, note } => {
+                self.gate = None;
+                match gate {
+                    Gate::Plan => {
+                        self.plan_rejections.push(note.clone());
+                        self.plan = None;
+                        self.plan_approved = false;
+                        self.milestones.clear();
+                        self.assertions.clear();
+                    }
+                    Gate::Milestone { milestone } => {
+                        if let Some(m) = self.milestone_mut(milestone) {
+                            m.human_notes.push(note.clone());
+                            m.last_validation = Some(ValidationResult {
+                                round: m.fix_rounds,
+                                passed: false,
+                                failures: vec![Failure {
+                                    assertion_id: None,
+                                    check: "human review".into(),
+                                    evidence: note.clone(),
+                                }],
+                            });
+                            m.extra_rounds += 1;
+                        }
+                    }
+                    Gate::Escalation { milestone, feature } => {
+                        if let Some(feat) = feature {
+                            if let Some(f) = self.feature_mut(feat) {
+                                f.extra_attempts += 1;
+                                f.last_failure = Some(format!("human note: {note}"));
+                            }
+                        } else if let Some(m) = self.milestone_mut(milestone) {
+                            m.human_notes.push(note.clone());
+                            m.extra_rounds += 1;
+                        }
+                    }
+                }
+            }
+            Event::ContractFrozen { .. } => self.contract_frozen = true,
+            Event::FeatureStarted {
+                feature_id,
+                attempt,
+                ..
+            } => {
+                let fid = feature_id.clone();
+                if let Some(f) = self.feature_mut(&fid) {
+                    f.phase = FeaturePhase::Running;
+                    f.attempts = *attempt;
+                }
+                if let Some(m) = self
+                    .milestones
+                    .iter_mut()
+                    .find(|m| m.features.iter().any(|f| f.plan.id == fid))
+                {
+                    m.phase = MilestonePhase::Running;
+                }
+            }
+            Event::HandoffSubmitted { .. } => {}
+            Event::FeatureCommitted {
+                feature_id, commit, ..
+            } => {
+                if let Some(f) = self.feature_mut(feature_id) {
+                    f.phase = FeaturePhase::Done;
+                    f.commit = Some(commit.clone());
+                }
+            }
+            Event::FeatureFailed {
+                feature_id, reason, ..
+            } => {
+                if let Some(f) = self.feature_mut(feature_id) {
+                    f.phase = FeaturePhase::Failed;
+                    f.last_failure = Some(reason.clone());
+                }
+            }
+            Event::ValidationStarted { milestone, round } => {
+                if let Some(m) = self.milestone_mut(milestone) {
+                    m.phase = MilestonePhase::Validating;
+                    m.validating_round = Some(*round);
+                }
+            }
+            Event::ValidationFinished {
+                milestone,
+                round,
+                passed,
+                failures,
+            } => {
+                let checked: Vec<String> = self
+                    .milestone_assertions(milestone)
+                    .iter()
+                    .map(|a| a.id.clone())
+                    .collect();
+                for a in &mut self.assertions {
+                    if !checked.contains(&a.assertion.id) {
+                        continue;
+                    }
+                    if let Some(fail) = failures
+                        .iter()
+                        .find(|f| f.assertion_id.as_deref() == Some(&a.assertion.id))
+                    {
+                        a.verdict = Verdict::Failed;
+                        a.evidence = Some(fail.evidence.clone());
+                    } else if a.assertion.kind == super::plan::AssertionKind::Command {
+                        a.verdict = Verdict::Passed;
+                        a.evidence = Some(format!("exit 0 (round {round})"));
+                    }
+                }
+                if let Some(m) = self.milestone_mut(milestone) {
+                    m.validating_round = None;
+                    m.phase = if *passed {
+                        MilestonePhase::Running
+                    } else {
+                        MilestonePhase::Failed
+                    };
+                    m.last_validation = Some(ValidationResult {
+                        round: *round,
+                        passed: *passed,
+                        failures: failures.clone(),
+                    });
+                }
+            }
+            Event::FixesSubmitted {
+                milestone,
+                features,
+                ..
+            } => {
+                if let Some(m) = self.milestone_mut(milestone) {
+                    m.fix_rounds += 1;
+                    m.human_notes.clear();
+                    m.phase = MilestonePhase::Running;
+                    for f in features {
+                        m.features.push(FeatureState::new(f.clone(), true));
+                    }
+                }
+            }
+            Event::MilestonePassed { milestone, .. } => {
+                if let Some(m) = self.milestone_mut(milestone) {
+                    m.phase = MilestonePhase::Passed;
+                }
+            }
+            Event::Paused { reason } => self.paused = Some(reason.clone()),
+            Event::Unpaused => self.paused = None,
+            Event::MessageSaid { text } => self.messages.push((rec.seq, text.clone())),
+            Event::MissionCompleted { report } => {
+                self.completed = Some(report.clone());
+                self.active = None;
+            }
+            Event::MissionFailed { reason } => {
+                self.failed = Some(reason.clone());
+                self.active = None;
+            }
+        }
+    }
+
+    pub fn next_step(&self, policy: &Policy) -> Step {
+        if self.completed.is_some() || self.failed.is_some() {
+            return Step::Done;
+        }
+        if self.gate.is_some() || self.paused.is_some() {
+            return Step::WaitForHuman;
+        }
+        if self.plan.is_none() {
+            return Step::Plan;
+        }
+        if !self.plan_approved {
+            return Step::AskPlanApproval;
+        }
+        if !self.contract_frozen {
+            return Step::FreezeContract;
+        }
+        for m in &self.milestones {
+            if m.phase == MilestonePhase::Passed {
+                continue;
+            }
+            if let Some(f) = m.features.iter().find(|f| f.phase != FeaturePhase::Done) {
+                if f.phase == FeaturePhase::Failed
+                    && f.attempts >= policy.feature_attempts + f.extra_attempts
+                {
+                    return Step::Escalate {
+                        gate: Gate::Escalation {
+                            milestone: m.id.clone(),
+                            feature: Some(f.plan.id.clone()),
+                        },
+                        reason: format!(
+                            "feature {} failed {} attempt(s); last: {}",
+                            f.plan.id,
+                            f.attempts,
+                            f.last_failure.as_deref().unwrap_or("unknown")
+                        ),
+                    };
+                }
+                return Step::RunFeature {
+                    milestone: m.id.clone(),
+                    feature: f.plan.id.clone(),
+                };
+            }
+            match &m.last_validation {
+                Some(v) if v.round == m.fix_rounds && v.passed => {
+                    return if policy.approve_milestones {
+                        Step::AskMilestoneApproval {
+                            milestone: m.id.clone(),
+                        }
+                    } else {
+                        Step::PassMilestone {
+                            milestone: m.id.clone(),
+                        }
+                    };
+                }
+                Some(v) if v.round == m.fix_rounds => {
+                    if m.fix_rounds < policy.max_fix_rounds + m.extra_rounds {
+                        return Step::Fix {
+                            milestone: m.id.clone(),
+                            round: m.fix_rounds + 1,
+                        };
+                    }
+                    return Step::Escalate {
+                        gate: Gate::Escalation {
+                            milestone: m.id.clone(),
+                            feature: None,
+                        },
+                        reason: format!(
+                            "milestone {} still fails after {} fix round(s): {}",
+                            m.id,
+                            m.fix_rounds,
+                            summarize_failures(&v.failures)
+                        ),
+                    };
+                }
+                _ => {
+                    return Step::Validate {
+                        milestone: m.id.clone(),
+                        round: m.fix_rounds,
+                    };
+                }
+            }
+        }
+        Step::Finish
+    }
+}
+
+pub fn summarize_failures(failures: &[Failure]) -> String {
+    failures
+        .iter()
+        .map(|f| match &f.assertion_id {
+            Some(id) => format!("{id} ({})", f.check),
+            None => f.check.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl FeatureState {
+    fn new(plan: FeaturePlan, corrective: bool) -> Self {
+        FeatureState {
+            plan,
+            phase: FeaturePhase::Pending,
+            attempts: 0,
+            commit: None,
+            corrective,
+            extra_attempts: 0,
+            last_failure: None,
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! The mission loop: ask the domain what comes next (`MissionState::next_step`), do it
+//! with the right role, record what happened. Roles live in their own files.
+
+pub mod models;
+mod orchestrator;
+pub mod prompts;
+mod report;
+pub mod setup;
+mod validate;
+mod worker;
+
+use std::sync::{Arc, Mutex};
+
+use crate::agent::tools::{Access, Toolbox};
+use crate::config::Config;
+use crate::git::{Git, GitError};
+use crate::hub::Hub;
+use crate::layout::Layout;
+use crate::llm::LlmClient;
+use crate::mission::{Event, Gate, Limits, Policy, Role, Step};
+use crate::store::StoreError;
+
+pub use models::Clients;
+pub use prompts::Prompts;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// How a run of the loop ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Completed {
+        report: String,
+    },
+    Failed {
+        reason: String,
+    },
+    /// Waiting for a human who is not there (`--auto-approve`): exit 3, `mission resume` later.
+    NeedsHuman {
+        reason: String,
+    },
+}
+
+impl Outcome {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Outcome::Completed { .. } => 0,
+            Outcome::Failed { .. } => 1,
+            Outcome::NeedsHuman { .. } => 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Mode {
+    /// Gates pass by themselves; anything else that needs a human ends the run (exit 3).
+    pub auto_approve: bool,
+}
+
+pub struct Runner {
+    pub hub: Hub,
+    pub layout: Layout,
+    pub config: Config,
+    pub mode: Mode,
+    git: Arc<Mutex<Git>>,
+    clients: Clients,
+    prompts: Prompts,
+    policy: Policy,
+    limits: Limits,
+}
+
+impl Runner {
+    pub fn new(
+        hub: Hub,
+        layout: Layout,
+        config: Config,
+        git: Git,
+        clients: Clients,
+        mode: Mode,
+    ) -> Self {
+        let prompts = Prompts::load(&layout.prompts());
+        let policy = config.policy();
+        let limits = Limits {
+            max_cost_usd: config.budget.max_cost_usd,
+            max_tokens: config.budget.max_tokens,
+            per_role_usd: config
+                .budget
+                .per_role_usd
+                .iter()
+                .filter_map(|(k, v)| {
+                    Role::ALL
+                        .into_iter()
+                        .find(|r| r.as_str() == k)
+                        .map(|r| (r, *v))
+                })
+                .collect(),
+        };
+        Runner {
+            hub,
+            layout,
+            config,
+            mode,
+            git: Arc::new(Mutex::new(git)),
+            clients,
+            prompts,
+            policy,
+            limits,
+        }
+    }
+
+    /// Runs git work; never held across an await.
+    fn git<R>(&self, f: impl FnOnce(&Git) -> R) -> R {
+        let g = self.git.lock().unwrap_or_else(|p| p.into_inner());
+        f(&g)
+    }
+
+    fn client(&self, role: Role) -> Result<&dyn LlmClient, RunError> {
+        self.clients
+            .get(&role)
+            .map(|c| c.as_ref())
+            .ok_or_else(|| RunError::Other(format!("no model configured for the {role}")))
+    }
+
+    fn toolbox(&self, access: Access) -> Toolbox {
+        Toolbox {
+            root: self.layout.repo.clone(),
+            access,
+            secret_env: self.config.secret_env_names(),
+            default_timeout: std::time::Duration::from_secs(
+                self.config.validation.command_timeout_secs,
+            ),
+            output_cap: self.config.limits.output_cap_bytes,
+        }
+    }
+
+    fn run_id(&self, role: Role, what: &str) -> String {
+        let seq = self.hub.read(|s| s.last_seq) + 1;
+        format!("{}-{what}-{seq}", role.as_str())
+    }
+
+    pub async fn run(&self) -> Result<Outcome, RunError> {
+        loop {
+            let step = self.hub.read(|s| s.next_step(&self.policy));
+            match step {
+                Step::Done => return Ok(self.outcome()),
+                Step::WaitForHuman => {
+                    if let Some(outcome) = self.wait_for_human().await {
+                        return Ok(outcome);
+                    }
+                }
+                Step::Plan => {
+                    if let Some(o) = self.pause_on(orchestrator::plan(self).await)? {
+                        return Ok(o);
+                    }
+                }
+                Step::AskPlanApproval => {
+                    if !self.config.gates.approve_plan || self.mode.auto_approve {
+                        self.hub.emit(Event::GateApproved {
+                            gate: Gate::Plan,
+                            auto: true,
+                        })?;
+                    } else {
+                        report::write_contract(self, false)?;
+                        self.hub.emit(Event::GateOpened {
+                            gate: Gate::Plan,
+                            reason: "the plan and its contract await approval".into(),
+                        })?;
+                    }
+                }
+                Step::FreezeContract => {
+                    let n = report::write_contract(self, true)?;
+                    self.hub.emit(Event::ContractFrozen { assertions: n })?;
+                }
+                Step::RunFeature { milestone, feature } => {
+                    if let Some(o) = self.pause_on(worker::run(self, &milestone, &feature).await)? {
+                        return Ok(o);
+                    }
+                }
+                Step::Validate { milestone, round } => {
+                    validate::run(self, &milestone, round).await?;
+                }
+                Step::Fix { milestone, round } => {
+                    if let Some(o) =
+                        self.pause_on(orchestrator::fix(self, &milestone, round).await)?
+                    {
+                        return Ok(o);
+                    }
+                }
+                Step::AskMilestoneApproval { milestone } => {
+                    let gate = Gate::Milestone { milestone };
+                    if self.mode.auto_approve {
+                        self.hub.emit(Event::GateApproved { gate, auto: true })?;
+                    } else {
+                        self.hub.emit(Event::GateOpened {
+                            gate,
+                            reason: "the milestone passed validation and awaits approval".into(),
+                        })?;
+                    }
+                }
+                Step::PassMilestone { milestone } => {
+                    self.hub.emit(Event::MilestonePassed {
+                        milestone,
+                        overridden: false,
+                    })?;
+                }
+                Step::Escalate { gate, reason } => {
+                    self.hub.emit(Event::GateOpened { gate, reason })?;
+                }
+                Step::Finish => {
+                    let path = report::write_report(self)?;
+                    self.hub.emit(Event::MissionCompleted { report: path })?;
+                }
+            }
+        }
+    }
+
+    fn outcome(&self) -> Outcome {
+        self.hub.read(|s| match (&s.completed, &s.failed) {
+            (Some(report), _) => Outcome::Completed {
+                report: report.clone(),
+            },
+            (_, Some(reason)) => Outcome::Failed {
+                reason: reason.clone(),
+            },
+            _ => Outcome::NeedsHuman {
+                reason: "unknown".into(),
+            },
+        })
+    }
+
+    /// With nobody to ask (`--auto-approve`), a gate or a pause ends the run; otherwise
+    /// wait for `mission approve` / `reject` / `unpause` over the control socket.
+    async fn wait_for_human(&self) -> Option<Outcome> {
+        let (gate, paused) = self.hub.read(|s| (s.gate.clone(), s.paused.clone()));
+        if self.mode.auto_approve
+            && let Some((gate, reason)) = gate
+        {
+            return Some(Outcome::NeedsHuman {
+                reason: format!("{gate}: {reason}"),
+            });
+        }
+        let _ = paused;
+        self.hub
+            .wait_until(|s| {
+                s.gate.is_none() && s.paused.is_none()
+                    || s.completed.is_some()
+                    || s.failed.is_some()
+            })
+            .await;
+        None
+    }
+
+    /// Turns a step's stop (budget, provider down) into a pause instead of a crash.
+    fn pause_on(&self, r: Result<(), StepStop>) -> Result<Option<Outcome>, RunError> {
+        match r {
+            Ok(()) => Ok(None),
+            Err(StepStop::Fatal(e)) => Err(e),
+            Err(StepStop::Pause(reason)) => {
+                self.hub.emit(Event::Paused {
+                    reason: reason.clone(),
+                })?;
+                if self.mode.auto_approve {
+                    Ok(Some(Outcome::NeedsHuman { reason }))
+                } else {
+                    Ok(None)
+                }
+            }
+        }
+    }
+}
+
+/// Why a step stopped early.
+#[derive(Debug)]
+pub(crate) enum StepStop {
+    /// The mission should pause and tell the human (budget reached, provider failing).
+    Pause(String),
+    Fatal(RunError),
+}
+
+impl From<StoreError> for StepStop {
+    fn from(e: StoreError) -> Self {
+        StepStop::Fatal(e.into())
+    }
+}
+
+impl From<GitError> for StepStop {
+    fn from(e: GitError) -> Self {
+        StepStop::Fatal(e.into())
+    }
+}
+
+impl From<RunError> for StepStop {
+    fn from(e: RunError) -> Self {
+        StepStop::Fatal(e)
+    }
+}
+
+impl From<crate::agent::AgentError> for StepStop {
+    fn from(e: crate::agent::AgentError) -> Self {
+        use crate::agent::AgentError;
+        match e {
+            AgentError::Store(s) => StepStop::Fatal(s.into()),
+            AgentError::Budget(r) => StepStop::Pause(r),
+            AgentError::Llm(l) => StepStop::Pause(format!(
+                "model call failed: {l}; fix the cause, then `mission resume`"
+            )),
+            AgentError::MaxTurns(n) => StepStop::Pause(format!(
+                "an agent made {n} model calls without finishing; raise [limits] max_turns or steer it, then `mission resume`"
+            )),
+        }
+    }
+}
+
+/// AGENTS.md of the repository, given to every agent.
+pub(crate) fn agents_md(layout: &Layout) -> String {
+    match std::fs::read_to_string(layout.repo.join("AGENTS.md")) {
+        Ok(t) => format!("## AGENTS.md (the repository's instructions for agents)\n{t}\n\n"),
+        Err(_) => String::new(),
+    }
+}

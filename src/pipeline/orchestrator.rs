@@ -1,0 +1,248 @@
+//! The orchestrator's two decisions: the plan (with its contract), and corrective
+//! features when a milestone fails validation.
+
+use super::{Runner, StepStop, agents_md};
+use crate::agent::AgentRun;
+use crate::agent::tools::{Access, fs, submit};
+use crate::mission::{Event, Gate, Role, plan::check_fulfills, plan::valid_id};
+
+pub(super) async fn plan(r: &Runner) -> Result<(), StepStop> {
+    let (goal, rejections, messages) = r.hub.read(|s| {
+        (
+            s.goal.clone(),
+            s.plan_rejections.clone(),
+            s.unread_messages(),
+        )
+    });
+    let mut notes = String::new();
+    for n in &rejections {
+        notes.push_str(&format!("The human rejected an earlier plan: {n}\n"));
+    }
+    for m in &messages {
+        notes.push_str(&format!("Message from the human: {m}\n"));
+    }
+    if !notes.is_empty() {
+        notes.push('\n');
+    }
+    let files = fs::list_files(
+        &r.layout.repo,
+        fs::ListArgs {
+            path: None,
+            glob: None,
+        },
+    )
+    .unwrap_or_else(|e| e);
+    let agents = agents_md(&r.layout);
+    let task = r.prompts.render(
+        "plan_task",
+        &[
+            ("goal", &goal),
+            ("notes", &notes),
+            ("files", &files),
+            ("agents", &agents),
+        ],
+    );
+    let run_id = r.run_id(Role::Orchestrator, "plan");
+    let toolbox = r.toolbox(Access::ReadOnly);
+    let result = AgentRun {
+        hub: &r.hub,
+        llm: r.client(Role::Orchestrator)?,
+        role: Role::Orchestrator,
+        run_id: run_id.clone(),
+        system: r.prompts.get("orchestrator").to_string(),
+        task,
+        feature_id: None,
+        toolbox: &toolbox,
+        ending: submit::submit_plan(),
+        max_turns: r.config.limits.max_turns,
+        limits: &r.limits,
+        transcript: r.layout.transcript(&run_id),
+    }
+    .run(submit::parse_plan)
+    .await?;
+    r.hub.emit(Event::PlanSubmitted { plan: result.value })?;
+    Ok(())
+}
+
+pub(super) async fn fix(r: &Runner, milestone: &str, round: u32) -> Result<(), StepStop> {
+    let st = r.hub.state();
+    let Some(m) = st.milestone(milestone) else {
+        return Err(StepStop::Pause(format!(
+            "milestone {milestone} vanished from the plan"
+        )));
+    };
+    let failures = m
+        .last_validation
+        .as_ref()
+        .map(|v| {
+            v.failures
+                .iter()
+                .map(|f| {
+                    let which = match &f.assertion_id {
+                        Some(id) => {
+                            let text = st
+                                .plan
+                                .as_ref()
+                                .and_then(|p| p.assertion(id))
+                                .map_or("", |a| a.text.as_str());
+                            format!("assertion {id} ({text})")
+                        }
+                        None => "validation command".to_string(),
+                    };
+                    format!(
+                        "- {which}: `{}`\n  evidence:\n{}\n",
+                        f.check,
+                        indent(&f.evidence, "    ")
+                    )
+                })
+                .collect::<String>()
+        })
+        .unwrap_or_default();
+    let handoffs = handoff_digest(r, m.features.iter().map(|f| f.plan.id.as_str()));
+    let mut notes = String::new();
+    for n in &m.human_notes {
+        notes.push_str(&format!("Note from the human: {n}\n"));
+    }
+    for msg in st.unread_messages() {
+        notes.push_str(&format!("Message from the human: {msg}\n"));
+    }
+    if !notes.is_empty() {
+        notes.push('\n');
+    }
+    let round_s = round.to_string();
+    let task = r.prompts.render(
+        "fix_task",
+        &[
+            ("round", &round_s),
+            ("milestone_id", &m.id),
+            ("milestone_title", &m.title),
+            ("goal", &st.goal),
+            ("failures", &failures),
+            ("handoffs", &handoffs),
+            ("notes", &notes),
+        ],
+    );
+    let existing: Vec<String> = st
+        .milestones
+        .iter()
+        .flat_map(|m| {
+            std::iter::once(m.id.clone()).chain(m.features.iter().map(|f| f.plan.id.clone()))
+        })
+        .chain(st.assertions.iter().map(|a| a.assertion.id.clone()))
+        .collect();
+    let assertions: Vec<_> = st.assertions.iter().map(|a| a.assertion.clone()).collect();
+    let parse = |v: &serde_json::Value| {
+        let fixes = submit::parse_fixes(v)?;
+        let mut seen = existing.clone();
+        for f in &fixes.features {
+            if !valid_id(&f.id) {
+                return Err(format!(
+                    "invalid fixes: id `{}` may only hold letters, digits, '-' and '_'",
+                    f.id
+                ));
+            }
+            if seen.contains(&f.id) {
+                return Err(format!("invalid fixes: id `{}` is already used", f.id));
+            }
+            seen.push(f.id.clone());
+            check_fulfills(f, &assertions).map_err(|e| format!("invalid fixes: {e}"))?;
+        }
+        Ok(fixes)
+    };
+    let run_id = r.run_id(Role::Orchestrator, &format!("fix-{milestone}-r{round}"));
+    let toolbox = r.toolbox(Access::ReadOnly);
+    let result = AgentRun {
+        hub: &r.hub,
+        llm: r.client(Role::Orchestrator)?,
+        role: Role::Orchestrator,
+        run_id: run_id.clone(),
+        system: r.prompts.get("orchestrator").to_string(),
+        task,
+        feature_id: None,
+        toolbox: &toolbox,
+        ending: submit::submit_fixes(),
+        max_turns: r.config.limits.max_turns,
+        limits: &r.limits,
+        transcript: r.layout.transcript(&run_id),
+    }
+    .run(parse)
+    .await?;
+    let fixes = result.value;
+    if fixes.features.is_empty() {
+        r.hub.emit(Event::GateOpened {
+            gate: Gate::Escalation {
+                milestone: milestone.to_string(),
+                feature: None,
+            },
+            reason: format!(
+                "the orchestrator cannot fix {milestone} by itself: {}",
+                if fixes.note.is_empty() {
+                    "no reason given"
+                } else {
+                    &fixes.note
+                }
+            ),
+        })?;
+    } else {
+        r.hub.emit(Event::FixesSubmitted {
+            milestone: milestone.to_string(),
+            round,
+            features: fixes.features,
+            note: fixes.note,
+        })?;
+    }
+    Ok(())
+}
+
+/// Short summaries of the handoffs recorded for these features.
+pub(super) fn handoff_digest<'a>(r: &Runner, ids: impl Iterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for id in ids {
+        let Ok(text) = std::fs::read_to_string(r.layout.handoff(id)) else {
+            continue;
+        };
+        let Ok(h) = serde_json::from_str::<crate::mission::Handoff>(&text) else {
+            continue;
+        };
+        let cmds: Vec<String> = h
+            .commands
+            .iter()
+            .map(|c| {
+                format!(
+                    "`{}` → {}",
+                    c.command,
+                    c.exit_code.map_or("killed".into(), |c| c.to_string())
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "- {id} ({}, commit {}): {}\n  files: {}\n  commands: {}\n",
+            h.report.status.as_str(),
+            &h.commit[..h.commit.len().min(8)],
+            h.report.summary,
+            h.files_changed.join(", "),
+            if cmds.is_empty() {
+                "none".into()
+            } else {
+                cmds.join("; ")
+            }
+        ));
+        for i in &h.report.issues {
+            out.push_str(&format!("  issue: {i}\n"));
+        }
+        for d in &h.report.deviations {
+            out.push_str(&format!("  deviation: {d}\n"));
+        }
+    }
+    if out.is_empty() {
+        out.push_str("(none yet)\n");
+    }
+    out
+}
+
+pub(super) fn indent(text: &str, pad: &str) -> String {
+    text.lines()
+        .map(|l| format!("{pad}{l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

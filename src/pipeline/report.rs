@@ -1,0 +1,116 @@
+//! Files written for humans: the frozen contract and the final report.
+
+use super::{RunError, Runner};
+use crate::mission::state::{FeaturePhase, Verdict};
+
+fn write(path: &std::path::Path, text: &str) -> Result<(), RunError> {
+    std::fs::write(path, text).map_err(|e| RunError::Other(format!("{}: {e}", path.display())))
+}
+
+/// Writes `contract.json` and `contract.md`. `frozen` marks them as the approved version.
+pub(super) fn write_contract(r: &Runner, frozen: bool) -> Result<usize, RunError> {
+    let Some(plan) = r.hub.read(|s| s.plan.clone()) else {
+        return Ok(0);
+    };
+    let json = serde_json::to_string_pretty(&plan.assertions)
+        .map_err(|e| RunError::Other(e.to_string()))?;
+    write(&r.layout.contract_json(), &json)?;
+    let mut md = format!(
+        "# Validation contract{}\n\n",
+        if frozen {
+            " (frozen on approval)"
+        } else {
+            " (awaiting approval)"
+        }
+    );
+    for a in &plan.assertions {
+        md.push_str(&format!("- **{}** [{:?}] {}", a.id, a.kind, a.text));
+        if let Some(c) = &a.command {
+            md.push_str(&format!(" — `{c}`"));
+        }
+        let by: Vec<&str> = plan
+            .milestones
+            .iter()
+            .flat_map(|m| &m.features)
+            .filter(|f| f.fulfills.contains(&a.id))
+            .map(|f| f.id.as_str())
+            .collect();
+        md.push_str(&format!(" (fulfilled by {})\n", by.join(", ")));
+    }
+    md.push_str("\n# Plan\n\n");
+    for m in &plan.milestones {
+        md.push_str(&format!("## {} — {}\n", m.id, m.title));
+        for f in &m.features {
+            md.push_str(&format!("- {} {}: {}\n", f.id, f.title, f.description));
+        }
+        md.push('\n');
+    }
+    write(&r.layout.contract_md(), &md)?;
+    Ok(plan.assertions.len())
+}
+
+/// Writes `.mission/report.md` and returns its path.
+pub(super) fn write_report(r: &Runner) -> Result<String, RunError> {
+    let st = r.hub.state();
+    let head = st.head().to_string();
+    let commits = r
+        .git(|g| g.commit_count(&st.base_commit, &head))
+        .unwrap_or(0);
+    let mut md = format!("# Mission report\n\n**Goal:** {}\n\n", st.goal);
+    md.push_str(&format!(
+        "- branch `{}`: {commits} commit(s) from `{}` to `{}`\n",
+        st.branch,
+        short(&st.base_commit),
+        short(&head)
+    ));
+    let b = &st.budget.total;
+    md.push_str(&format!(
+        "- tokens: {} in, {} out; cost ${:.4}\n- events: {}\n\n",
+        b.tokens_in,
+        b.tokens_out,
+        b.cost_usd,
+        st.events + 1
+    ));
+    md.push_str("## Milestones\n\n");
+    for m in &st.milestones {
+        md.push_str(&format!(
+            "### {} — {} ({:?}, {} fix round(s))\n\n",
+            m.id, m.title, m.phase, m.fix_rounds
+        ));
+        for f in &m.features {
+            let mark = match f.phase {
+                FeaturePhase::Done => "✔",
+                FeaturePhase::Failed => "✘",
+                _ => "·",
+            };
+            md.push_str(&format!(
+                "- {mark} {} {}{} — commit `{}`, {} attempt(s)\n",
+                f.plan.id,
+                f.plan.title,
+                if f.corrective { " *(corrective)*" } else { "" },
+                f.commit.as_deref().map_or("-", short),
+                f.attempts
+            ));
+        }
+        md.push('\n');
+    }
+    md.push_str("## Contract\n\n");
+    for a in &st.assertions {
+        let mark = match a.verdict {
+            Verdict::Passed => "✔ pass",
+            Verdict::Failed => "✘ fail",
+            Verdict::Pending => "· not checked",
+        };
+        md.push_str(&format!(
+            "- {mark} — **{}** {}\n",
+            a.assertion.id, a.assertion.text
+        ));
+    }
+    let path = r.layout.report();
+    write(&path, &md)?;
+    Ok(path.display().to_string())
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(8)]
+}

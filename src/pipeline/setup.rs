@@ -1,0 +1,369 @@
+//! Getting a runner ready: a new mission (`start`, `demo`) or an old one picked up again
+//! after a stop or a crash (`resume`).
+
+use std::path::{Path, PathBuf};
+
+use super::{Mode, RunError, Runner, models, worker};
+use crate::config::{Config, ConfigError};
+use crate::git::{FEATURE_TRAILER, Git, GitError};
+use crate::hub::Hub;
+use crate::layout::Layout;
+use crate::llm::LlmError;
+use crate::mission::state::FeaturePhase;
+use crate::mission::{CommandRecord, Event, EventRecord, Handoff, MissionState, Usage};
+use crate::store::{self, MissionLock, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error(transparent)]
+    Model(#[from] LlmError),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// A runner with the repo's lock held, plus things worth telling the human.
+pub struct Session {
+    pub runner: Runner,
+    pub lock: MissionLock,
+    pub notes: Vec<String>,
+}
+
+/// The repository root containing `dir`.
+pub fn repo_root(dir: &Path) -> Result<PathBuf, SetupError> {
+    let git = Git::discover(dir)?;
+    let root = git.workdir().ok_or_else(|| {
+        SetupError::Refused(format!(
+            "{} is a bare repository; missions need a working tree",
+            dir.display()
+        ))
+    })?;
+    root.canonicalize()
+        .map_err(|e| SetupError::Refused(format!("{}: {e}", root.display())))
+}
+
+struct Opened {
+    layout: Layout,
+    config: Config,
+    lock: MissionLock,
+    loaded: store::Loaded,
+    git: Git,
+    notes: Vec<String>,
+}
+
+fn open(dir: &Path) -> Result<Opened, SetupError> {
+    let root = repo_root(dir)?;
+    let layout = Layout::new(&root);
+    layout
+        .create_dirs()
+        .map_err(|e| SetupError::Refused(format!("cannot create {}: {e}", layout.dir.display())))?;
+    let config = Config::load(&layout.config())?;
+    let lock = store::acquire_lock(&layout.lock())?;
+    let mut notes = vec![];
+    if let Some(pid) = &lock.stale_pid {
+        notes.push(format!(
+            "took over the lock left by runner pid {pid}, which is no longer running"
+        ));
+    }
+    let loaded = store::load(&layout.events())?;
+    if let Some(torn) = &loaded.torn_tail {
+        notes.push(format!(
+            "ignored a torn last line in events.jsonl (a write cut short by a crash): {}",
+            torn.chars().take(60).collect::<String>()
+        ));
+    }
+    let git = Git::open(&root)?;
+    git.exclude_mission_dir()?;
+    Ok(Opened {
+        layout,
+        config,
+        lock,
+        loaded,
+        git,
+        notes,
+    })
+}
+
+pub fn slugify(goal: &str) -> String {
+    let mut slug = String::new();
+    for word in goal
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if slug.len() + word.len() + 1 > 40 {
+            break;
+        }
+        if !slug.is_empty() {
+            slug.push('-');
+        }
+        slug.push_str(&word.to_ascii_lowercase());
+    }
+    if slug.is_empty() {
+        "mission".into()
+    } else {
+        slug
+    }
+}
+
+pub fn start(dir: &Path, goal: &str, mode: Mode) -> Result<Session, SetupError> {
+    if goal.trim().is_empty() {
+        return Err(SetupError::Refused(
+            "the goal is empty: say what the mission should achieve".into(),
+        ));
+    }
+    let mut o = open(dir)?;
+    if !o.loaded.events.is_empty() {
+        let st = MissionState::from_events(&o.loaded.events);
+        if st.completed.is_none() && st.failed.is_none() {
+            return Err(SetupError::Refused(format!(
+                "a mission is already in progress here (goal: {:?}); `mission resume` continues it, `mission status` shows it",
+                st.goal
+            )));
+        }
+        let archived = archive(&o.layout)?;
+        o.notes.push(format!(
+            "archived the previous mission to {}",
+            archived.display()
+        ));
+        o.loaded = store::Loaded::default();
+    }
+    if o.git.is_dirty()? {
+        return Err(SetupError::Refused(
+            "the working tree has uncommitted changes; commit or stash them first (the mission resets the tree when it must)".into(),
+        ));
+    }
+    let clients = models::build(&o.config, &o.layout)?;
+    let base = o.git.head()?;
+    let slug = slugify(goal);
+    let mut branch = format!("mission/{slug}");
+    let mut n = 2;
+    while o.git.branch_head(&branch).is_some() {
+        branch = format!("mission/{slug}-{n}");
+        n += 1;
+    }
+    o.git.checkout_branch(&branch, &base)?;
+    let log = store::EventLog::open(&o.layout.events(), &o.loaded)?;
+    let hub = Hub::new(log, MissionState::default());
+    hub.emit(Event::MissionStarted {
+        goal: goal.trim().to_string(),
+        slug,
+        branch,
+        base_commit: base,
+    })?;
+    let runner = Runner::new(hub, o.layout, o.config, o.git, clients, mode);
+    Ok(Session {
+        runner,
+        lock: o.lock,
+        notes: o.notes,
+    })
+}
+
+pub fn resume(dir: &Path, mode: Mode) -> Result<Session, SetupError> {
+    let o = open(dir)?;
+    if o.loaded.events.is_empty() {
+        return Err(SetupError::Refused(
+            "no mission to resume here; start one with `mission start \"<goal>\"`".into(),
+        ));
+    }
+    let st = MissionState::from_events(&o.loaded.events);
+    let clients = models::build(&o.config, &o.layout)?;
+    let log = store::EventLog::open(&o.layout.events(), &o.loaded)?;
+    let hub = Hub::new(log, st.clone());
+    let mut notes = o.notes;
+    let events = o.loaded.events;
+    let runner = Runner::new(hub, o.layout, o.config, o.git, clients, mode);
+    if st.completed.is_none() && st.failed.is_none() {
+        notes.extend(recover(&runner, &st, &events)?);
+    }
+    Ok(Session {
+        runner,
+        lock: o.lock,
+        notes,
+    })
+}
+
+/// Puts the tree back where the events say it is. A commit made for the interrupted
+/// feature just before the crash is adopted, not made again; anything else uncommitted
+/// is saved as a patch and discarded.
+fn recover(
+    r: &Runner,
+    st: &MissionState,
+    events: &[EventRecord],
+) -> Result<Vec<String>, SetupError> {
+    let mut notes = vec![];
+    let expected = st.head().to_string();
+    if r.git(|g| g.current_branch()).as_deref() != Some(st.branch.as_str()) {
+        if r.git(|g| g.is_dirty())? {
+            return Err(SetupError::Refused(format!(
+                "the repository is not on the mission branch {} and has uncommitted changes; commit or stash them, then resume",
+                st.branch
+            )));
+        }
+        r.git(|g| g.checkout_branch(&st.branch, &expected))?;
+        notes.push(format!("switched back to the mission branch {}", st.branch));
+    }
+    let head = r.git(|g| g.head())?;
+    let running = st
+        .milestones
+        .iter()
+        .flat_map(|m| &m.features)
+        .find(|f| f.phase == FeaturePhase::Running);
+    if head != expected {
+        let trailer = r.git(|g| g.trailer(&head, FEATURE_TRAILER));
+        let parent = r.git(|g| g.parent_of(&head));
+        match running {
+            Some(f)
+                if trailer.as_deref() == Some(f.plan.id.as_str())
+                    && parent.as_deref() == Some(expected.as_str()) =>
+            {
+                if let Some(h) = rebuild_handoff(events, &f.plan.id, f.attempts, &head) {
+                    worker::record_commit(r, h, &expected).map_err(|e| match e {
+                        super::StepStop::Fatal(e) => SetupError::Run(e),
+                        super::StepStop::Pause(m) => SetupError::Refused(m),
+                    })?;
+                    notes.push(format!(
+                        "adopted commit {} of {} made just before the stop",
+                        &head[..8],
+                        f.plan.id
+                    ));
+                    return Ok(notes);
+                }
+            }
+            _ if trailer.is_none() => {
+                return Err(SetupError::Refused(format!(
+                    "the mission branch {} has commits the mission did not make (HEAD {}, expected {}); move them elsewhere, then resume",
+                    st.branch,
+                    &head[..8],
+                    &expected[..expected.len().min(8)]
+                )));
+            }
+            _ => {}
+        }
+    }
+    let name = running.map_or_else(
+        || "resume".to_string(),
+        |f| format!("{}-attempt{}-interrupted", f.plan.id, f.attempts),
+    );
+    let patch = worker::discard_work(r, &expected, &name).map_err(|e| match e {
+        super::StepStop::Fatal(e) => SetupError::Run(e),
+        super::StepStop::Pause(m) => SetupError::Refused(m),
+    })?;
+    if let Some(p) = &patch {
+        notes.push(format!(
+            "saved the interrupted work to {p} and reset the tree"
+        ));
+    }
+    r.hub.emit(Event::MissionResumed {
+        reset_to: expected,
+        discarded_patch: patch,
+    })?;
+    Ok(notes)
+}
+
+/// The handoff of a feature whose commit exists but whose `feature_committed` is missing.
+fn rebuild_handoff(
+    events: &[EventRecord],
+    feature: &str,
+    attempt: u32,
+    commit: &str,
+) -> Option<Handoff> {
+    let report = events.iter().rev().find_map(|e| match &e.event {
+        Event::HandoffSubmitted {
+            feature_id,
+            attempt: a,
+            report,
+        } if feature_id == feature && *a == attempt => Some(report.clone()),
+        _ => None,
+    })?;
+    let run_id = events.iter().rev().find_map(|e| match &e.event {
+        Event::AgentStarted {
+            run_id,
+            feature_id: Some(f),
+            ..
+        } if f == feature => Some(run_id.clone()),
+        _ => None,
+    })?;
+    let mut usage = Usage::default();
+    let mut commands = vec![];
+    for e in events {
+        match &e.event {
+            Event::AgentTurn {
+                run_id: r,
+                usage: u,
+                ..
+            } if *r == run_id => usage.add(u),
+            Event::CommandRan {
+                run_id: r,
+                command,
+                exit_code,
+                duration_ms,
+                timed_out,
+            } if *r == run_id => commands.push(CommandRecord {
+                command: command.clone(),
+                exit_code: *exit_code,
+                duration_ms: *duration_ms,
+                timed_out: *timed_out,
+            }),
+            _ => {}
+        }
+    }
+    Some(Handoff {
+        feature_id: feature.to_string(),
+        attempt,
+        run_id,
+        report,
+        commands,
+        files_changed: vec![],
+        diff_stat: Default::default(),
+        commit: commit.to_string(),
+        usage,
+    })
+}
+
+/// Moves a finished mission's records to `.mission/archive/<time>/`.
+fn archive(layout: &Layout) -> Result<PathBuf, SetupError> {
+    let stamp = jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string();
+    let dest = layout.dir.join("archive").join(stamp);
+    std::fs::create_dir_all(&dest)
+        .map_err(|e| SetupError::Refused(format!("{}: {e}", dest.display())))?;
+    for name in [
+        "events.jsonl",
+        "contract.json",
+        "contract.md",
+        "report.md",
+        "handoffs",
+        "transcripts",
+        "patches",
+    ] {
+        let from = layout.dir.join(name);
+        if from.exists() {
+            std::fs::rename(&from, dest.join(name))
+                .map_err(|e| SetupError::Refused(format!("{}: {e}", from.display())))?;
+        }
+    }
+    layout
+        .create_dirs()
+        .map_err(|e| SetupError::Refused(format!("{}: {e}", layout.dir.display())))?;
+    Ok(dest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_short_and_safe() {
+        assert_eq!(slugify("Add a `stats` CLI!"), "add-a-stats-cli");
+        assert_eq!(slugify("???"), "mission");
+        assert!(slugify(&"word ".repeat(30)).len() <= 40);
+    }
+}

@@ -1,0 +1,202 @@
+//! One feature, one worker, one commit: the single writer at work.
+
+use super::orchestrator::handoff_digest;
+use super::{Runner, StepStop, agents_md};
+use crate::agent::tools::{Access, submit};
+use crate::agent::{AgentError, AgentRun};
+use crate::git::FEATURE_TRAILER;
+use crate::mission::{Event, Handoff, HandoffStatus, Role};
+
+pub(super) async fn run(r: &Runner, milestone: &str, feature: &str) -> Result<(), StepStop> {
+    let st = r.hub.state();
+    let (Some(m), Some((_, f))) = (st.milestone(milestone), st.feature(feature)) else {
+        return Err(StepStop::Pause(format!(
+            "feature {feature} vanished from the plan"
+        )));
+    };
+    let attempt = f.attempts + 1;
+    let base = st.head().to_string();
+    // Whatever an earlier attempt left behind is saved and discarded: each attempt starts
+    // from the last committed feature.
+    discard_work(r, &base, &format!("{feature}-before-attempt{attempt}"))?;
+    r.hub.emit(Event::FeatureStarted {
+        feature_id: feature.to_string(),
+        attempt,
+        base_commit: base.clone(),
+    })?;
+
+    let assertions: String = f
+        .plan
+        .fulfills
+        .iter()
+        .filter_map(|id| st.plan.as_ref()?.assertion(id))
+        .map(|a| match &a.command {
+            Some(c) => format!(
+                "- {} [{:?}] {} — checked with `{c}`\n",
+                a.id, a.kind, a.text
+            ),
+            None => format!("- {} [{:?}] {}\n", a.id, a.kind, a.text),
+        })
+        .collect();
+    let earlier = m
+        .features
+        .iter()
+        .take_while(|x| x.plan.id != feature)
+        .map(|x| x.plan.id.as_str());
+    let handoffs = handoff_digest(r, earlier);
+    let retry = match &f.last_failure {
+        Some(why) if attempt > 1 => format!(
+            "## Previous attempt\nAttempt {} failed: {why}\nIts changes were discarded; start again from the committed tree.\n\n",
+            attempt - 1
+        ),
+        _ => String::new(),
+    };
+    let expected = f
+        .plan
+        .expected_behavior
+        .as_ref()
+        .map(|e| format!("\nExpected behaviour: {e}\n"))
+        .unwrap_or_default();
+    let task = r.prompts.render(
+        "feature_task",
+        &[
+            ("feature_id", feature),
+            ("title", &f.plan.title),
+            ("goal", &st.goal),
+            ("milestone_id", &m.id),
+            ("milestone_title", &m.title),
+            ("description", &f.plan.description),
+            ("expected", &expected),
+            (
+                "assertions",
+                if assertions.is_empty() {
+                    "(none)\n"
+                } else {
+                    &assertions
+                },
+            ),
+            ("handoffs", &handoffs),
+            ("retry", &retry),
+            ("agents", &agents_md(&r.layout)),
+        ],
+    );
+    let run_id = r.run_id(Role::Worker, feature);
+    let toolbox = r.toolbox(Access::Write);
+    let result = AgentRun {
+        hub: &r.hub,
+        llm: r.client(Role::Worker)?,
+        role: Role::Worker,
+        run_id: run_id.clone(),
+        system: r.prompts.get("worker").to_string(),
+        task,
+        feature_id: Some(feature.to_string()),
+        toolbox: &toolbox,
+        ending: submit::submit_handoff(),
+        max_turns: r.config.limits.max_turns,
+        limits: &r.limits,
+        transcript: r.layout.transcript(&run_id),
+    }
+    .run(submit::parse_handoff)
+    .await;
+
+    let result = match result {
+        Ok(res) => res,
+        Err(AgentError::MaxTurns(n)) => {
+            return fail(
+                r,
+                feature,
+                attempt,
+                &base,
+                format!("the worker made {n} model calls without handing off"),
+            );
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if result.value.status == HandoffStatus::Blocked {
+        return fail(
+            r,
+            feature,
+            attempt,
+            &base,
+            format!("the worker is blocked: {}", result.value.summary),
+        );
+    }
+    r.hub.emit(Event::HandoffSubmitted {
+        feature_id: feature.to_string(),
+        attempt,
+        report: result.value.clone(),
+    })?;
+    let message = format!(
+        "{feature}: {}\n\n{}\n\n{FEATURE_TRAILER}: {feature}\nMission-Attempt: {attempt}\n",
+        f.plan.title, result.value.summary
+    );
+    let commit = r.git(|g| g.commit_all(&message))?;
+    let handoff = Handoff {
+        feature_id: feature.to_string(),
+        attempt,
+        run_id,
+        report: result.value,
+        commands: result.commands,
+        files_changed: vec![],
+        diff_stat: Default::default(),
+        commit: commit.clone(),
+        usage: result.usage,
+    };
+    record_commit(r, handoff, &base)
+}
+
+/// Writes the handoff file and the `feature_committed` event for a commit that exists.
+pub(super) fn record_commit(r: &Runner, mut handoff: Handoff, base: &str) -> Result<(), StepStop> {
+    let (stat, files) = r.git(|g| g.diff_stat(base, &handoff.commit))?;
+    handoff.diff_stat = stat.clone();
+    handoff.files_changed = files.clone();
+    let path = r.layout.handoff(&handoff.feature_id);
+    let json = serde_json::to_string_pretty(&handoff)
+        .map_err(|e| super::RunError::Other(e.to_string()))?;
+    std::fs::write(&path, json)
+        .map_err(|e| super::RunError::Other(format!("{}: {e}", path.display())))?;
+    r.hub.emit(Event::FeatureCommitted {
+        feature_id: handoff.feature_id,
+        attempt: handoff.attempt,
+        commit: handoff.commit,
+        diff_stat: stat,
+        files_changed: files,
+    })?;
+    Ok(())
+}
+
+fn fail(
+    r: &Runner,
+    feature: &str,
+    attempt: u32,
+    base: &str,
+    reason: String,
+) -> Result<(), StepStop> {
+    let patch = discard_work(r, base, &format!("{feature}-attempt{attempt}"))?;
+    r.hub.emit(Event::FeatureFailed {
+        feature_id: feature.to_string(),
+        attempt,
+        reason,
+        patch,
+    })?;
+    Ok(())
+}
+
+/// Saves uncommitted work under `.mission/patches/` and resets the tree to `base`.
+/// Returns the patch's path when there was something to save.
+pub(super) fn discard_work(r: &Runner, base: &str, name: &str) -> Result<Option<String>, StepStop> {
+    let (dirty, head) = r.git(|g| Ok::<_, crate::git::GitError>((g.is_dirty()?, g.head()?)))?;
+    if !dirty && head == base {
+        return Ok(None);
+    }
+    let mut saved = None;
+    if dirty {
+        let patch = r.git(|g| g.working_patch())?;
+        let path = r.layout.patches().join(format!("{name}.patch"));
+        std::fs::write(&path, patch)
+            .map_err(|e| super::RunError::Other(format!("{}: {e}", path.display())))?;
+        saved = Some(path.display().to_string());
+    }
+    r.git(|g| g.reset_hard(base))?;
+    Ok(saved)
+}
