@@ -1,0 +1,112 @@
+//! Helpers shared by the integration tests: run the real binary in isolation.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_mission"))
+}
+
+/// The binary, with the user's config and the outer cargo's target dir kept out.
+pub fn mission(config_home: &Path) -> Command {
+    let mut c = Command::new(bin());
+    c.env("XDG_CONFIG_HOME", config_home)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUST_BACKTRACE")
+        .env("NO_COLOR", "1");
+    c
+}
+
+pub struct Sandbox {
+    pub tmp: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Sandbox { tmp: tempfile::tempdir().unwrap() }
+    }
+    pub fn repo(&self) -> PathBuf {
+        self.tmp.path().join("repo")
+    }
+    pub fn config_home(&self) -> PathBuf {
+        self.tmp.path().join("xdg")
+    }
+    pub fn run(&self, args: &[&str]) -> Output {
+        mission(&self.config_home())
+            .args(args)
+            .arg("--dir")
+            .arg(self.repo())
+            .output()
+            .unwrap()
+    }
+    pub fn status(&self) -> serde_json::Value {
+        let out = self.run(&["status", "--json"]);
+        assert!(out.status.success(), "status failed: {}", text(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+    pub fn set_config(&self, from: &str, to: &str) {
+        let p = self.repo().join(".mission/mission.toml");
+        let t = std::fs::read_to_string(&p).unwrap();
+        assert!(t.contains(from), "{from} not in config");
+        std::fs::write(&p, t.replace(from, to)).unwrap();
+    }
+    /// Commits on the mission branch since the demo's first commit, oldest first.
+    pub fn mission_commits(&self) -> Vec<(String, String)> {
+        let repo = git2::Repository::open(self.repo()).unwrap();
+        let mut walk = repo.revwalk().unwrap();
+        walk.push_head().unwrap();
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE).unwrap();
+        walk.filter_map(|id| {
+            let c = repo.find_commit(id.unwrap()).unwrap();
+            let msg = c.message().unwrap().to_string();
+            let feature = msg.lines().find_map(|l| l.strip_prefix("Mission-Feature: "))?.to_string();
+            Some((feature, c.id().to_string()))
+        })
+        .collect()
+    }
+}
+
+pub fn text(out: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+pub fn features(status: &serde_json::Value) -> Vec<(String, String)> {
+    status["milestones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["features"].as_array().unwrap().clone())
+        .map(|f| (f["id"].as_str().unwrap().to_string(), f["state"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+pub const DEMO_FEATURES: [&str; 7] = ["m1-f1", "m1-f2", "m1-f3", "m1-fix1-1", "m2-f1", "m2-f2", "m2-f3"];
+
+/// Asserts the demo mission finished exactly as designed: every feature committed once.
+pub fn assert_demo_completed(sb: &Sandbox) {
+    let st = sb.status();
+    assert_eq!(st["state"], "completed", "{st:#}");
+    let feats = features(&st);
+    assert_eq!(
+        feats.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
+        DEMO_FEATURES.to_vec()
+    );
+    assert!(feats.iter().all(|(_, s)| s == "done"), "{feats:?}");
+    assert_eq!(st["milestones"][0]["fix_rounds"], 1);
+    assert_eq!(st["contract"]["passed"], 6, "{st:#}");
+    let commits = sb.mission_commits();
+    assert_eq!(
+        commits.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
+        DEMO_FEATURES.to_vec(),
+        "one commit per feature, in order, none twice"
+    );
+    for (i, f) in st["milestones"].as_array().unwrap().iter().flat_map(|m| m["features"].as_array().unwrap()).enumerate() {
+        assert_eq!(f["commit"].as_str().unwrap(), commits[i].1, "status commit of {}", commits[i].0);
+    }
+}
