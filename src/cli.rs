@@ -8,6 +8,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::config::{self, Config, ProviderKind};
 use crate::control;
+use crate::git::GitError;
 use crate::headless::Printer;
 use crate::layout::Layout;
 use crate::mission::state::{FeaturePhase, MilestonePhase, Verdict};
@@ -129,7 +130,7 @@ pub fn main() -> i32 {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_text(&e));
             if is_usage_error(&e) {
                 EXIT_USAGE
             } else {
@@ -143,14 +144,34 @@ fn is_usage_error(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<config::ConfigError>().is_some()
             || matches!(
+                c.downcast_ref::<GitError>(),
+                Some(GitError::NotARepo { .. } | GitError::NoCommits)
+            )
+            || matches!(
                 c.downcast_ref::<setup::SetupError>(),
                 Some(
                     setup::SetupError::Config(_)
                         | setup::SetupError::Refused(_)
                         | setup::SetupError::Model(_)
+                        | setup::SetupError::Git(GitError::NotARepo { .. } | GitError::NoCommits)
                 )
             )
     })
+}
+
+/// The error and its causes, each said once (our messages often quote their cause).
+fn error_text(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 async fn run(cli: Cli) -> Result<i32> {

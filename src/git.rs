@@ -9,8 +9,12 @@ use crate::mission::DiffStat;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
-    #[error("{path} is not inside a git repository (run `git init` first): {source}")]
-    NotARepo { path: PathBuf, source: git2::Error },
+    #[error("{path} is not inside a git repository (run `git init` first)")]
+    NotARepo {
+        path: PathBuf,
+        /// Kept for debugging, not shown: the message above says all a user needs.
+        cause: git2::Error,
+    },
     #[error("the repository has no commits yet; commit something first")]
     NoCommits,
     #[error("git: {0}")]
@@ -31,18 +35,18 @@ pub struct Git {
 
 impl Git {
     pub fn open(path: &Path) -> Result<Self> {
-        let repo = Repository::open(path).map_err(|source| GitError::NotARepo {
+        let repo = Repository::open(path).map_err(|cause| GitError::NotARepo {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         Ok(Git { repo })
     }
 
     /// Opens the repository containing `path`, wherever in its tree `path` is.
     pub fn discover(path: &Path) -> Result<Self> {
-        let repo = Repository::discover(path).map_err(|source| GitError::NotARepo {
+        let repo = Repository::discover(path).map_err(|cause| GitError::NotARepo {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         Ok(Git { repo })
     }

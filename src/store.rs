@@ -58,12 +58,13 @@ pub fn load(path: &Path) -> Result<Loaded> {
     };
     let mut reader = BufReader::new(file);
     let mut out = Loaded::default();
-    let mut line = String::new();
+    let mut buf = Vec::new();
     let mut lineno = 0;
     let mut pending_error: Option<(usize, String, String)> = None;
     loop {
-        line.clear();
-        let n = reader.read_line(&mut line).map_err(io(path))?;
+        buf.clear();
+        // Bytes, not a String: a crash can cut a line inside a multi-byte character.
+        let n = reader.read_until(b'\n', &mut buf).map_err(io(path))?;
         if n == 0 {
             break;
         }
@@ -76,13 +77,14 @@ pub fn load(path: &Path) -> Result<Loaded> {
                 reason,
             });
         }
-        let complete = line.ends_with('\n');
-        let text = line.trim_end_matches(['\n', '\r']);
+        let complete = buf.ends_with(b"\n");
+        let text = String::from_utf8_lossy(&buf);
+        let text = text.trim_end_matches(['\n', '\r']);
         if text.trim().is_empty() && complete {
             out.valid_len += n as u64;
             continue;
         }
-        match serde_json::from_str::<EventRecord>(text) {
+        match serde_json::from_slice::<EventRecord>(&buf) {
             Ok(rec) if complete => {
                 out.valid_len += n as u64;
                 out.events.push(rec);

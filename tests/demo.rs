@@ -17,11 +17,17 @@ fn demo_runs_to_completion_and_heals_itself() {
     assert!(log.contains("✘ a2:"), "{log}");
     assert!(log.contains("fix round 1: m1-fix1-1"), "{log}");
     assert!(log.contains("Mission completed."), "{log}");
-    assert!(log.contains(&sb.repo().join(".mission/report.md").display().to_string()), "{log}");
+    assert!(
+        log.contains(&sb.repo().join(".mission/report.md").display().to_string()),
+        "{log}"
+    );
 
     let repo = sb.repo();
     let stats = std::fs::read_to_string(repo.join("src/stats.rs")).unwrap();
-    assert!(stats.contains("sort_by(f64::total_cmp)"), "the fix is in the tree");
+    assert!(
+        stats.contains("sort_by(f64::total_cmp)"),
+        "the fix is in the tree"
+    );
     // The built program really works.
     let built = std::process::Command::new("cargo")
         .args(["run", "-q", "--", "--json"])
@@ -32,14 +38,29 @@ fn demo_runs_to_completion_and_heals_itself() {
         .spawn()
         .unwrap();
     use std::io::Write;
-    built.stdin.as_ref().unwrap().write_all(b"9 1 5 2\n").unwrap();
+    built
+        .stdin
+        .as_ref()
+        .unwrap()
+        .write_all(b"9 1 5 2\n")
+        .unwrap();
     let o = built.wait_with_output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), r#"{"count":4,"mean":4.25,"median":3.5}"#);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        r#"{"count":4,"mean":4.25,"median":3.5}"#
+    );
 
     // Handoffs record what the harness saw, exit codes included.
-    let h: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(repo.join(".mission/handoffs/m2-f2.json")).unwrap()).unwrap();
-    let codes: Vec<i64> = h["commands"].as_array().unwrap().iter().map(|c| c["exit_code"].as_i64().unwrap()).collect();
+    let h: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo.join(".mission/handoffs/m2-f2.json")).unwrap(),
+    )
+    .unwrap();
+    let codes: Vec<i64> = h["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["exit_code"].as_i64().unwrap())
+        .collect();
     assert_eq!(codes, vec![1, 0, 0], "{h:#}");
     assert_eq!(h["files_changed"], serde_json::json!(["src/main.rs"]));
     assert_eq!(h["status"], "done");
@@ -50,8 +71,12 @@ fn demo_runs_to_completion_and_heals_itself() {
     let g = git2::Repository::open(&repo).unwrap();
     let mut opts = git2::StatusOptions::new();
     opts.include_untracked(true).include_ignored(false);
-    let dirty: Vec<String> =
-        g.statuses(Some(&mut opts)).unwrap().iter().map(|e| e.path().unwrap().to_string()).collect();
+    let dirty: Vec<String> = g
+        .statuses(Some(&mut opts))
+        .unwrap()
+        .iter()
+        .map(|e| e.path().unwrap().to_string())
+        .collect();
     assert!(dirty.is_empty(), "{dirty:?}");
 
     // The log is gap-free.
@@ -60,10 +85,19 @@ fn demo_runs_to_completion_and_heals_itself() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(v["seq"].as_u64().unwrap(), i as u64 + 1);
         assert!(v["ts"].as_str().unwrap().ends_with('Z'));
-        assert!(v["type"].as_str().unwrap().chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+        assert!(
+            v["type"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_')
+        );
     }
     let report = std::fs::read_to_string(repo.join(".mission/report.md")).unwrap();
-    assert!(report.contains("m1-fix1-1 Sort before taking the median *(corrective)*"), "{report}");
+    assert!(
+        report.contains("m1-fix1-1 Sort before taking the median *(corrective)*"),
+        "{report}"
+    );
 
     // Printing commands work on the finished mission.
     let out = sb.run(&["handoff", "m1-fix1-1"]);
@@ -71,7 +105,11 @@ fn demo_runs_to_completion_and_heals_itself() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("exit 0"));
     let out = sb.run(&["handoff", "nope"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("m1-f1"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("m1-f1"),
+        "{}",
+        text(&out)
+    );
     let out = sb.run(&["log"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("✔ milestone passed"));
 }

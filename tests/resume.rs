@@ -31,26 +31,47 @@ fn kill_9_mid_feature_then_resume_finishes_without_duplicate_commits() {
         if log.contains(r#""summary":"write_file src/stats.rs""#) {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(120), "demo never reached m1-f2:\n{log}");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "demo never reached m1-f2:\n{log}"
+        );
         assert!(child.try_wait().unwrap().is_none(), "demo ended early");
         std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().unwrap(); // SIGKILL: no destructor, no cleanup
     child.wait().unwrap();
-    assert!(sb.repo().join("src/stats.rs").exists(), "the killed worker left work in the tree");
+    assert!(
+        sb.repo().join("src/stats.rs").exists(),
+        "the killed worker left work in the tree"
+    );
 
     sb.set_config("pace_ms = 700", "pace_ms = 0");
     let out = sb.run(&["resume", "--headless", "--auto-approve"]);
     let log = text(&out);
     assert_eq!(out.status.code(), Some(0), "{log}");
-    assert!(log.contains("took over the lock left by runner pid"), "{log}");
+    assert!(
+        log.contains("took over the lock left by runner pid"),
+        "{log}"
+    );
     assert!(log.contains("saved the interrupted work to"), "{log}");
     assert_demo_completed(&sb);
-    let patches: Vec<_> = std::fs::read_dir(sb.repo().join(".mission/patches")).unwrap().collect();
-    assert_eq!(patches.len(), 1, "the interrupted attempt's work is kept as a patch");
+    let patches: Vec<_> = std::fs::read_dir(sb.repo().join(".mission/patches"))
+        .unwrap()
+        .collect();
+    assert_eq!(
+        patches.len(),
+        1,
+        "the interrupted attempt's work is kept as a patch"
+    );
     let st = sb.status();
-    assert_eq!(st["milestones"][0]["features"][1]["attempts"], 2, "m1-f2 was redone once");
-    assert_eq!(st["milestones"][0]["features"][0]["attempts"], 1, "m1-f1 was not redone");
+    assert_eq!(
+        st["milestones"][0]["features"][1]["attempts"], 2,
+        "m1-f2 was redone once"
+    );
+    assert_eq!(
+        st["milestones"][0]["features"][0]["attempts"], 1,
+        "m1-f1 was not redone"
+    );
 }
 
 /// Crash at many points of the log: cut `events.jsonl` after N events (what a crash right
@@ -65,15 +86,17 @@ fn resume_from_any_point_of_the_log_completes_the_mission_once() {
     let find = |needle: &str| lines.iter().position(|l| l.contains(needle)).unwrap();
     let m2f3_committed = lines
         .iter()
-        .position(|l| l.contains(r#""type":"feature_committed""#) && l.contains(r#""feature_id":"m2-f3""#))
+        .position(|l| {
+            l.contains(r#""type":"feature_committed""#) && l.contains(r#""feature_id":"m2-f3""#)
+        })
         .unwrap();
     let cuts = [
-        1,                                            // just started: nothing planned
-        find(r#""type":"plan_submitted""#) + 1,       // plan waiting for approval
-        find(r#""type":"validation_started""#) + 2,   // mid-validation of m1
-        find(r#""type":"fixes_submitted""#) + 1,      // corrective feature not started
-        m2f3_committed,                               // committed in git, not in the log
-        lines.len() - 1,                              // only mission_completed missing
+        1,                                          // just started: nothing planned
+        find(r#""type":"plan_submitted""#) + 1,     // plan waiting for approval
+        find(r#""type":"validation_started""#) + 2, // mid-validation of m1
+        find(r#""type":"fixes_submitted""#) + 1,    // corrective feature not started
+        m2f3_committed,                             // committed in git, not in the log
+        lines.len() - 1,                            // only mission_completed missing
     ];
     for cut in cuts {
         let sb = Sandbox::new();
@@ -105,25 +128,44 @@ fn a_torn_last_line_is_skipped_and_kept_aside() {
     assert!(out.status.success(), "{}", text(&out));
     let full = events(&template);
     let lines: Vec<&str> = full.lines().collect();
-    let cut = lines.iter().position(|l| l.contains(r#""type":"milestone_passed""#)).unwrap();
+    let cut = lines
+        .iter()
+        .position(|l| l.contains(r#""type":"milestone_passed""#))
+        .unwrap();
     let mut kept: String = lines[..cut].iter().map(|l| format!("{l}\n")).collect();
     let half = &lines[cut][..lines[cut].len() / 2];
     kept.push_str(half); // the write a crash cut short
     let sb = Sandbox::new();
-    assert!(std::process::Command::new("cp").arg("-a").arg(template.repo()).arg(sb.repo()).status().unwrap().success());
+    assert!(
+        std::process::Command::new("cp")
+            .arg("-a")
+            .arg(template.repo())
+            .arg(sb.repo())
+            .status()
+            .unwrap()
+            .success()
+    );
     let mut f = std::fs::File::create(sb.repo().join(".mission/events.jsonl")).unwrap();
     f.write_all(kept.as_bytes()).unwrap();
     drop(f);
 
     let out = sb.run(&["status", "--json"]);
-    assert!(out.status.success(), "status works on a torn log: {}", text(&out));
+    assert!(
+        out.status.success(),
+        "status works on a torn log: {}",
+        text(&out)
+    );
     let out = sb.run(&["resume", "--headless", "--auto-approve"]);
     let log = text(&out);
     assert_eq!(out.status.code(), Some(0), "{log}");
     assert!(log.contains("ignored a torn last line"), "{log}");
     assert_demo_completed(&sb);
     let torn = std::fs::read_to_string(sb.repo().join(".mission/events.jsonl.torn")).unwrap();
-    assert_eq!(torn.trim_end(), half, "the torn bytes are kept beside the log");
+    assert_eq!(
+        torn.trim_end(),
+        half,
+        "the torn bytes are kept beside the log"
+    );
 }
 
 #[test]

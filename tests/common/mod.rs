@@ -24,7 +24,9 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new() -> Self {
-        Sandbox { tmp: tempfile::tempdir().unwrap() }
+        Sandbox {
+            tmp: tempfile::tempdir().unwrap(),
+        }
     }
     pub fn repo(&self) -> PathBuf {
         self.tmp.path().join("repo")
@@ -56,11 +58,15 @@ impl Sandbox {
         let repo = git2::Repository::open(self.repo()).unwrap();
         let mut walk = repo.revwalk().unwrap();
         walk.push_head().unwrap();
-        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE).unwrap();
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
+            .unwrap();
         walk.filter_map(|id| {
             let c = repo.find_commit(id.unwrap()).unwrap();
             let msg = c.message().unwrap().to_string();
-            let feature = msg.lines().find_map(|l| l.strip_prefix("Mission-Feature: "))?.to_string();
+            let feature = msg
+                .lines()
+                .find_map(|l| l.strip_prefix("Mission-Feature: "))?
+                .to_string();
             Some((feature, c.id().to_string()))
         })
         .collect()
@@ -82,11 +88,24 @@ pub fn features(status: &serde_json::Value) -> Vec<(String, String)> {
         .unwrap()
         .iter()
         .flat_map(|m| m["features"].as_array().unwrap().clone())
-        .map(|f| (f["id"].as_str().unwrap().to_string(), f["state"].as_str().unwrap().to_string()))
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_string(),
+                f["state"].as_str().unwrap().to_string(),
+            )
+        })
         .collect()
 }
 
-pub const DEMO_FEATURES: [&str; 7] = ["m1-f1", "m1-f2", "m1-f3", "m1-fix1-1", "m2-f1", "m2-f2", "m2-f3"];
+pub const DEMO_FEATURES: [&str; 7] = [
+    "m1-f1",
+    "m1-f2",
+    "m1-f3",
+    "m1-fix1-1",
+    "m2-f1",
+    "m2-f2",
+    "m2-f3",
+];
 
 /// Asserts the demo mission finished exactly as designed: every feature committed once.
 pub fn assert_demo_completed(sb: &Sandbox) {
@@ -106,7 +125,82 @@ pub fn assert_demo_completed(sb: &Sandbox) {
         DEMO_FEATURES.to_vec(),
         "one commit per feature, in order, none twice"
     );
-    for (i, f) in st["milestones"].as_array().unwrap().iter().flat_map(|m| m["features"].as_array().unwrap()).enumerate() {
-        assert_eq!(f["commit"].as_str().unwrap(), commits[i].1, "status commit of {}", commits[i].0);
+    for (i, f) in st["milestones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["features"].as_array().unwrap())
+        .enumerate()
+    {
+        assert_eq!(
+            f["commit"].as_str().unwrap(),
+            commits[i].1,
+            "status commit of {}",
+            commits[i].0
+        );
     }
+}
+
+/// A tiny shell-only repository with a scripted mission: fast, no cargo.
+pub fn mini_repo(sb: &Sandbox, script: serde_json::Value, config_extra: &str) {
+    let repo = sb.repo();
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(repo.join("README.md"), "# mini\n").unwrap();
+    let git = mission::git::Git::init(&repo).unwrap();
+    git.commit_all("initial").unwrap();
+    std::fs::create_dir_all(repo.join(".mission")).unwrap();
+    git.exclude_mission_dir().unwrap();
+    std::fs::write(
+        repo.join(".mission/script.json"),
+        serde_json::to_string_pretty(&script).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        repo.join(".mission/mission.toml"),
+        format!(
+            "[roles.orchestrator]\nprovider = \"scripted\"\nmodel = \"o\"\n\n[roles.worker]\nprovider = \"scripted\"\nmodel = \"w\"\n\n{config_extra}\n"
+        ),
+    )
+    .unwrap();
+}
+
+pub fn call(name: &str, arguments: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"name": name, "arguments": arguments})
+}
+
+pub fn turn(calls: Vec<serde_json::Value>) -> serde_json::Value {
+    serde_json::json!({"tool_calls": calls})
+}
+
+pub fn entry(role: &str, task_contains: &str, turns: Vec<serde_json::Value>) -> serde_json::Value {
+    serde_json::json!({"role": role, "task_contains": task_contains, "turns": turns})
+}
+
+/// A one-milestone plan whose only assertion is `test -f flag.txt`.
+pub fn flag_plan() -> serde_json::Value {
+    serde_json::json!({
+        "milestones": [{"id": "m1", "title": "Flag", "features": [
+            {"id": "m1-f1", "title": "Create the flag", "description": "write flag.txt", "fulfills": ["a1"]}
+        ]}],
+        "assertions": [{"id": "a1", "kind": "command", "text": "flag.txt exists", "command": "test -f flag.txt"}]
+    })
+}
+
+pub fn done(summary: &str) -> serde_json::Value {
+    call(
+        "submit_handoff",
+        serde_json::json!({"status": "done", "summary": summary}),
+    )
+}
+
+pub fn transcripts_containing(sb: &Sandbox, needle: &str) -> Vec<String> {
+    let dir = sb.repo().join(".mission/transcripts");
+    let mut hits = vec![];
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if std::fs::read_to_string(&p).unwrap().contains(needle) {
+            hits.push(p.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    hits
 }

@@ -1,0 +1,128 @@
+//! Gates and steering over the control socket: a headless mission waits for
+//! `mission approve`, re-plans on `reject --note`, holds on `pause`, reads `say`.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::json;
+
+fn wait_for(
+    sb: &Sandbox,
+    what: &str,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let start = Instant::now();
+    loop {
+        if sb.repo().join(".mission/events.jsonl").exists() {
+            let st = sb.status();
+            if pred(&st) {
+                return st;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "timed out waiting for {what}: {st:#}"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(30));
+    }
+}
+
+#[test]
+fn plan_gate_waits_for_a_human_over_the_socket() {
+    let sb = Sandbox::new();
+    let script = json!({"entries": [
+        entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
+        entry("worker", "Feature m1-f1:", vec![turn(vec![
+            call("write_file", json!({"path": "flag.txt", "content": "ok"})), done("wrote flag.txt"),
+        ])]),
+    ]});
+    mini_repo(&sb, script, "");
+    let mut child = mission(&sb.config_home())
+        .args(["start", "Create a flag", "--headless", "--dir"])
+        .arg(sb.repo())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    wait_for(&sb, "the plan gate", |st| {
+        st["state"] == "awaiting_approval"
+    });
+    let sock = sb.repo().join(".mission/control.sock");
+    assert_eq!(
+        std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        sb.repo().join(".mission/contract.md").exists(),
+        "the contract is there to read"
+    );
+
+    let out = sb.run(&["reject", "--note", "  "]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an empty note is refused: {}",
+        text(&out)
+    );
+    let out = sb.run(&["reject", "--note", "name the file FLAG instead"]);
+    assert!(out.status.success(), "{}", text(&out));
+    // The orchestrator plans again, with the note in its task.
+    wait_for(&sb, "the second plan", |st| {
+        st["state"] == "awaiting_approval" && st["events"].as_u64().unwrap() > 8
+    });
+    assert_eq!(
+        transcripts_containing(
+            &sb,
+            "The human rejected an earlier plan: name the file FLAG instead"
+        )
+        .len(),
+        1
+    );
+
+    let out = sb.run(&["pause"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = sb.run(&["approve"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("approved: plan approval"));
+    std::thread::sleep(Duration::from_millis(300));
+    let st = sb.status();
+    assert_eq!(
+        st["state"], "paused",
+        "approved but paused: no worker starts"
+    );
+    assert_eq!(st["milestones"][0]["features"][0]["state"], "pending");
+    let out = sb.run(&["say", "keep it small"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = sb.run(&["approve"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "nothing left to approve: {}",
+        text(&out)
+    );
+
+    let out = sb.run(&["unpause"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let status = child.wait().unwrap();
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+    assert_eq!(status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("plan approval: approved by a human"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("message      keep it small"), "{stdout}");
+    assert_eq!(sb.status()["state"], "completed");
+    assert!(!sock.exists(), "the socket is removed when the runner ends");
+
+    let out = sb.run(&["pause"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a finished mission cannot be paused: {}",
+        text(&out)
+    );
+}
