@@ -16,6 +16,9 @@ use crate::mission::{Handoff, MissionState, Op, Role, Status};
 use crate::pipeline::setup::{self, Session};
 use crate::pipeline::{Mode, Outcome};
 use crate::store;
+use crate::tui::app::{App, Hosting};
+use crate::tui::theme::Theme;
+use crate::tui::{self, Link};
 
 /// Exit codes: 0 completed, 1 failed, 2 bad usage or config, 3 paused waiting for a human.
 pub const EXIT_FAILED: i32 = 1;
@@ -39,6 +42,10 @@ pub struct Cli {
     /// The repository to work on (default: the current directory).
     #[arg(long, global = true, value_name = "DIR")]
     dir: Option<PathBuf>,
+    /// Console theme: dark, light, high-contrast, or a path to a .toml file.
+    /// NO_COLOR turns colours off.
+    #[arg(long, global = true, value_name = "THEME", default_value = "dark")]
+    theme: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -176,8 +183,9 @@ fn error_text(e: &anyhow::Error) -> String {
 
 async fn run(cli: Cli) -> Result<i32> {
     let dir = cli.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let theme = cli.theme.clone();
     match cli.command {
-        Command::Demo { headless, fast } => demo(cli.dir.as_deref(), headless, fast).await,
+        Command::Demo { headless, fast } => demo(cli.dir.as_deref(), headless, fast, &theme).await,
         Command::Init => init(&dir),
         Command::Start {
             goal,
@@ -188,21 +196,25 @@ async fn run(cli: Cli) -> Result<i32> {
             if detach {
                 return detach_start(&dir, &goal, auto_approve);
             }
-            note_console(headless);
+            let theme = console_theme(headless, &theme)?;
             let session = setup::start(&dir, &goal, Mode { auto_approve })?;
-            drive(session).await
+            match theme {
+                Some(t) => console(session, t).await,
+                None => drive(session).await,
+            }
         }
         Command::Resume {
             headless,
             auto_approve,
         } => {
-            note_console(headless);
+            let theme = console_theme(headless, &theme)?;
             let session = setup::resume(&dir, Mode { auto_approve })?;
-            drive(session).await
+            match theme {
+                Some(t) => console(session, t).await,
+                None => drive(session).await,
+            }
         }
-        Command::Attach => Err(anyhow!(
-            "the live console (`mission attach`) is not built yet; use `mission status` and `mission log` meanwhile"
-        )),
+        Command::Attach => attach(&dir, &theme).await,
         Command::Status { json } => status(&dir, json),
         Command::Pause => op(&dir, Op::Pause).await,
         Command::Unpause => op(&dir, Op::Unpause).await,
@@ -224,10 +236,103 @@ async fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-fn note_console(headless: bool) {
-    if !headless && std::io::stdout().is_terminal() {
-        eprintln!("(the live console is not built yet: showing progress lines)");
+/// The console's theme when the console is wanted (a terminal, no `--headless`).
+fn console_theme(headless: bool, name: &str) -> Result<Option<Theme>> {
+    if headless || !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Ok(None);
     }
+    Theme::load(name, Theme::color_allowed())
+        .map(Some)
+        .map_err(|e| anyhow!(e))
+}
+
+/// Runs the mission in this process under the console.
+async fn console(session: Session, theme: Theme) -> Result<i32> {
+    let Session {
+        runner,
+        lock,
+        notes,
+    } = session;
+    let layout = runner.layout.clone();
+    let mut app = App::new(Hosting::InProcess, runner.config.limits());
+    if !notes.is_empty() {
+        app.status = Some((notes.join("; "), true));
+    }
+    let hub = runner.hub.clone();
+    let control = control::serve(hub.clone(), &layout.socket())?;
+    let runner = std::sync::Arc::new(runner);
+    let task = {
+        let runner = runner.clone();
+        tokio::spawn(async move { runner.run().await })
+    };
+    let result = tui::run(
+        app,
+        theme,
+        layout.clone(),
+        Link::InProcess {
+            hub: hub.clone(),
+            runner: task,
+        },
+    )
+    .await;
+    control.abort();
+    let _ = control.await;
+    let _ = std::fs::remove_file(layout.socket());
+    let st = hub.state();
+    drop(lock);
+    result?;
+    print_where(&layout, &st);
+    Ok(match st.phase() {
+        crate::mission::Phase::Completed => 0,
+        crate::mission::Phase::Failed => EXIT_FAILED,
+        crate::mission::Phase::AwaitingApproval | crate::mission::Phase::Paused => EXIT_NEEDS_HUMAN,
+        _ => {
+            println!("stopped; `mission resume` continues where it left off");
+            130
+        }
+    })
+}
+
+fn print_where(layout: &Layout, st: &MissionState) {
+    println!("mission: {:?}", st.phase());
+    println!("  repository  {}", layout.repo.display());
+    println!("  branch      {}", st.branch);
+    if let Some(r) = &st.completed {
+        println!("  report      {r}");
+    }
+}
+
+/// The console on a mission run by another process.
+async fn attach(dir: &Path, theme: &str) -> Result<i32> {
+    let layout = layout_of(dir)?;
+    load_state(&layout)?;
+    if !std::io::stdout().is_terminal() {
+        return Err(anyhow!(
+            "`mission attach` needs a terminal; use `mission status` or `mission log` in scripts"
+        ));
+    }
+    let theme = Theme::load(theme, Theme::color_allowed()).map_err(|e| anyhow!(e))?;
+    let limits = Config::load(&layout.config())
+        .map(|c| c.limits())
+        .unwrap_or_default();
+    let mut app = App::new(Hosting::Attached, limits);
+    let alive = control::send(&layout, &Op::Ping)
+        .await
+        .map(|r| r.ok)
+        .unwrap_or(false);
+    app.status = Some(if alive {
+        (
+            "attached: q detaches, the mission keeps running".into(),
+            true,
+        )
+    } else {
+        (
+            "no runner is active: approve/reject are recorded for `mission resume`".into(),
+            false,
+        )
+    });
+    tui::run(app, theme, layout, Link::Attached).await?;
+    Ok(0)
 }
 
 fn layout_of(dir: &Path) -> Result<Layout> {
@@ -299,16 +404,37 @@ async fn drive(session: Session) -> Result<i32> {
     Ok(outcome.exit_code())
 }
 
-async fn demo(dir: Option<&Path>, headless: bool, fast: bool) -> Result<i32> {
+async fn demo(dir: Option<&Path>, headless: bool, fast: bool, theme: &str) -> Result<i32> {
     let pace = if fast { 0 } else { 700 };
     let repo = crate::demo::prepare(dir, pace)?;
     println!("Demo repository: {}", repo.display());
     println!("Goal: {}", crate::demo::GOAL);
     println!("Models are scripted; files, commands, cargo runs and git commits are real.");
     println!();
-    note_console(headless);
-    let session = setup::start(&repo, crate::demo::GOAL, Mode { auto_approve: true })?;
-    let code = drive(session).await?;
+    let code = match console_theme(headless, theme)? {
+        // In the console, the plan gate waits for you to press `a`.
+        Some(t) => {
+            console(
+                setup::start(
+                    &repo,
+                    crate::demo::GOAL,
+                    Mode {
+                        auto_approve: false,
+                    },
+                )?,
+                t,
+            )
+            .await?
+        }
+        None => {
+            drive(setup::start(
+                &repo,
+                crate::demo::GOAL,
+                Mode { auto_approve: true },
+            )?)
+            .await?
+        }
+    };
     if code == 0 {
         let st = MissionState::from_events(&store::load(&Layout::new(&repo).events())?.events);
         println!();

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::mission::{Policy, Role};
+use crate::mission::{Limits, Policy, Role};
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -215,6 +215,24 @@ impl Config {
         names.sort();
         names.dedup();
         names
+    }
+
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_cost_usd: self.budget.max_cost_usd,
+            max_tokens: self.budget.max_tokens,
+            per_role_usd: self
+                .budget
+                .per_role_usd
+                .iter()
+                .filter_map(|(k, v)| {
+                    Role::ALL
+                        .into_iter()
+                        .find(|r| r.as_str() == k)
+                        .map(|r| (r, *v))
+                })
+                .collect(),
+        }
     }
 
     pub fn policy(&self) -> Policy {

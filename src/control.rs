@@ -71,7 +71,8 @@ async fn handle(hub: Hub, stream: UnixStream) -> std::io::Result<()> {
     Ok(())
 }
 
-fn apply(hub: &Hub, op: &Op) -> OpReply {
+/// Applies an op to a mission run in this process.
+pub fn apply(hub: &Hub, op: &Op) -> OpReply {
     match hub.read(|st| decide(st, op)) {
         Ok((Some(event), msg)) => match hub.emit(event) {
             Ok(_) => OpReply::ok(msg),

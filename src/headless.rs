@@ -93,6 +93,9 @@ fn describe(
             agent_label(),
             format!("{role} ({model}): {}", one_line(task, 70)),
         ),
+        Event::AgentTurn {
+            text: Some(text), ..
+        } => (agent_label(), format!("“{}”", one_line(text, 90))),
         Event::AgentTurn { .. } => return None,
         Event::ToolUsed { summary, ok, .. } => (
             agent_label(),

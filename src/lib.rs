@@ -14,3 +14,5 @@ pub mod llm;
 pub mod mission;
 pub mod pipeline;
 pub mod store;
+pub mod tui;
+pub mod watch;

@@ -38,6 +38,7 @@ fn event() -> impl Strategy<Value = Event> {
                         cost_usd: tokens_in as f64 / 1e6
                     },
                     tools,
+                    text: None,
                 }
             ),
         (

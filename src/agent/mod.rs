@@ -103,6 +103,11 @@ impl AgentRun<'_> {
                 role: self.role,
                 usage: resp.usage.clone(),
                 tools: resp.tool_calls.iter().map(|c| c.name.clone()).collect(),
+                text: resp
+                    .text
+                    .as_deref()
+                    .map(|t| shorten(t, 400))
+                    .filter(|t| !t.is_empty()),
             })?;
             let calls = resp.tool_calls.clone();
             let assistant = Message::Assistant {
@@ -198,6 +203,14 @@ impl AgentRun<'_> {
             let _ = writeln!(f, "{line}");
         }
     }
+}
+
+fn shorten(s: &str, max: usize) -> String {
+    let s = s.trim();
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    format!("{}…", s.chars().take(max).collect::<String>())
 }
 
 fn first_line(s: &str) -> String {

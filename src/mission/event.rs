@@ -119,6 +119,9 @@ pub enum Event {
         role: Role,
         usage: Usage,
         tools: Vec<String>,
+        /// What the model said this turn (shortened), for people following along.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
     },
     /// A non-command tool call, for the activity feed.
     ToolUsed {

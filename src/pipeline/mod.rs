@@ -87,21 +87,7 @@ impl Runner {
     ) -> Self {
         let prompts = Prompts::load(&layout.prompts());
         let policy = config.policy();
-        let limits = Limits {
-            max_cost_usd: config.budget.max_cost_usd,
-            max_tokens: config.budget.max_tokens,
-            per_role_usd: config
-                .budget
-                .per_role_usd
-                .iter()
-                .filter_map(|(k, v)| {
-                    Role::ALL
-                        .into_iter()
-                        .find(|r| r.as_str() == k)
-                        .map(|r| (r, *v))
-                })
-                .collect(),
-        };
+        let limits = config.limits();
         Runner {
             hub,
             layout,

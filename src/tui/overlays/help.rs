@@ -1,0 +1,38 @@
+//! Every key, from the keymap table.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
+
+use super::super::keymap::BINDINGS;
+use super::super::theme::Theme;
+use super::super::views::centered;
+
+pub fn render(theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let rect = centered(area, 76, BINDINGS.len() as u16 + 4);
+    Clear.render(rect, buf);
+    let mut lines: Vec<Line> = BINDINGS
+        .iter()
+        .map(|b| {
+            Line::from(vec![
+                Span::styled(format!("{:>10}  ", b.keys), theme.key),
+                Span::styled(b.help, theme.text),
+            ])
+        })
+        .collect();
+    lines.push(Line::styled(
+        "            Esc or ? closes this help",
+        theme.dim,
+    ));
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme.border_focus)
+                .title(Span::styled(" Keys ", theme.title)),
+        )
+        .style(theme.overlay)
+        .render(rect, buf);
+}

@@ -1,0 +1,34 @@
+//! Popups drawn over the console; the top one gets keys first (see `App::on_key`).
+
+mod gate;
+mod help;
+mod input;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Position, Rect};
+
+use super::app::{App, Overlay};
+use super::theme::Theme;
+
+/// Draws every overlay, bottom first; returns where the text cursor goes, if anywhere.
+pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) -> Option<Position> {
+    let mut cursor = None;
+    for o in &app.overlays {
+        cursor = match o {
+            Overlay::Help => {
+                help::render(theme, area, buf);
+                None
+            }
+            Overlay::Gate => {
+                gate::render(app, theme, area, buf);
+                None
+            }
+            Overlay::Input { kind, input } => Some(input::render(*kind, input, theme, area, buf)),
+            Overlay::ConfirmQuit => {
+                input::confirm_quit(theme, area, buf);
+                None
+            }
+        };
+    }
+    cursor
+}

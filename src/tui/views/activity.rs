@@ -1,0 +1,42 @@
+//! The live activity feed: agent steps, commands, verdicts and file changes.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget};
+
+use super::super::app::{ActivityKind, App};
+use super::super::theme::Theme;
+
+pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .border_style(theme.border)
+        .title(Span::styled(" Activity ", theme.title));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let start = app.state.started_at;
+    let lines: Vec<Line> = app
+        .activity
+        .iter()
+        .rev()
+        .take(inner.height as usize)
+        .rev()
+        .map(|a| {
+            let at = start.map_or(0, |s| a.ts.as_second() - s.as_second());
+            let style = match a.kind {
+                ActivityKind::Step => theme.text,
+                ActivityKind::Said => theme.dim,
+                ActivityKind::Good => theme.ok,
+                ActivityKind::Bad => theme.danger,
+                ActivityKind::Files => theme.corrective,
+            };
+            Line::from(vec![
+                Span::styled(format!("{:>6} ", super::duration(at)), theme.dim),
+                Span::styled(format!("{:<10} ", a.label), theme.key),
+                Span::styled(a.text.clone(), style),
+            ])
+        })
+        .collect();
+    Paragraph::new(lines).render(inner, buf);
+}

@@ -1,0 +1,388 @@
+//! The detail of the selection: a feature's handoff in tabs, or a milestone's contract
+//! and validation results.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Tabs, Widget, Wrap};
+
+use super::super::app::{App, Focus, Row, Tab};
+use super::super::theme::Theme;
+use super::{short_sha, tokens};
+use crate::mission::state::{FeaturePhase, FeatureState, MilestoneState, Verdict};
+use crate::mission::{AssertionKind, CommandRecord};
+
+pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let border = if app.focus == Focus::Detail {
+        theme.border_focus
+    } else {
+        theme.border
+    };
+    let (title, lines, tabs) = match app.selected_row() {
+        Some(Row::Milestone { index }) => {
+            let m = &app.state.milestones[index];
+            (
+                format!(" {} {} ", m.id, m.title),
+                milestone(app, theme, m),
+                false,
+            )
+        }
+        Some(Row::Feature { milestone, index }) => {
+            let f = &app.state.milestones[milestone].features[index];
+            (
+                format!(" {} {} ", f.plan.id, f.plan.title),
+                feature(app, theme, f),
+                true,
+            )
+        }
+        None => (
+            " Detail ".into(),
+            vec![Line::styled("nothing selected yet", theme.dim)],
+            false,
+        ),
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(border)
+        .title(Span::styled(title, theme.title));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let content = if tabs {
+        let [tab_area, content] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+        let selected = Tab::ALL.iter().position(|t| *t == app.tab).unwrap_or(0);
+        Tabs::new(Tab::ALL.iter().map(|t| t.title()))
+            .select(selected)
+            .style(theme.dim)
+            .highlight_style(theme.tab_active)
+            .divider("│")
+            .render(tab_area, buf);
+        content
+    } else {
+        inner
+    };
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .scroll((app.scroll, 0))
+        .render(content, buf);
+}
+
+fn kv<'a>(theme: &Theme, key: &'a str, value: impl Into<Span<'a>>) -> Line<'a> {
+    Line::from(vec![
+        Span::styled(format!("{key:<11}"), theme.dim),
+        value.into(),
+    ])
+}
+
+fn exit_span(theme: &Theme, code: Option<i32>, timed_out: bool) -> Span<'static> {
+    match (timed_out, code) {
+        (true, _) => Span::styled("timeout", theme.danger),
+        (false, Some(0)) => Span::styled(" exit 0", theme.ok),
+        (false, Some(c)) => Span::styled(format!("exit {c:>2}"), theme.danger),
+        (false, None) => Span::styled(" killed", theme.danger),
+    }
+}
+
+fn command_line(theme: &Theme, c: &CommandRecord) -> Line<'static> {
+    Line::from(vec![
+        exit_span(theme, c.exit_code, c.timed_out),
+        Span::styled(
+            format!(" {:>6.1}s  ", c.duration_ms as f64 / 1000.0),
+            theme.dim,
+        ),
+        Span::styled(
+            c.command.clone(),
+            if c.exit_code == Some(0) {
+                theme.text
+            } else {
+                theme.failed
+            },
+        ),
+    ])
+}
+
+fn feature<'a>(app: &'a App, theme: &Theme, f: &'a FeatureState) -> Vec<Line<'a>> {
+    let id = &f.plan.id;
+    let handoff = app
+        .handoffs
+        .get(id)
+        .filter(|h| Some(&h.commit) == f.commit.as_ref());
+    match app.tab {
+        Tab::Summary => {
+            let (g, style) = super::tree::feature_glyph(f.phase, theme);
+            let mut state = format!("{g} {:?}", f.phase).to_lowercase();
+            if f.attempts > 0 {
+                state.push_str(&format!(" · attempt {}", f.attempts));
+            }
+            if f.corrective {
+                state.push_str(" · corrective");
+            }
+            let mut lines = vec![kv(theme, "State", Span::styled(state, style))];
+            if let Some(c) = &f.commit {
+                lines.push(kv(
+                    theme,
+                    "Commit",
+                    Span::styled(short_sha(c).to_string(), theme.text),
+                ));
+            }
+            if !f.plan.fulfills.is_empty() {
+                lines.push(kv(
+                    theme,
+                    "Fulfills",
+                    Span::styled(f.plan.fulfills.join(", "), theme.text),
+                ));
+            }
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(f.plan.description.clone(), theme.text));
+            if let Some(h) = handoff {
+                lines.push(Line::raw(""));
+                lines.push(kv(
+                    theme,
+                    "Handoff",
+                    Span::styled(h.report.status.as_str(), theme.ok),
+                ));
+                lines.push(Line::styled(h.report.summary.clone(), theme.text));
+                lines.push(Line::raw(""));
+                lines.push(kv(
+                    theme,
+                    "Changed",
+                    Span::styled(
+                        format!(
+                            "{} file(s), +{} −{}: {}",
+                            h.diff_stat.files_changed,
+                            h.diff_stat.insertions,
+                            h.diff_stat.deletions,
+                            h.files_changed.join(", ")
+                        ),
+                        theme.text,
+                    ),
+                ));
+                let failed = h.commands.iter().filter(|c| c.exit_code != Some(0)).count();
+                lines.push(kv(
+                    theme,
+                    "Commands",
+                    Span::styled(
+                        format!("{} run, {failed} failed", h.commands.len()),
+                        if failed > 0 { theme.warn } else { theme.text },
+                    ),
+                ));
+                lines.push(kv(
+                    theme,
+                    "Tokens",
+                    Span::styled(
+                        format!(
+                            "{} in · {} out",
+                            tokens(h.usage.tokens_in),
+                            tokens(h.usage.tokens_out)
+                        ),
+                        theme.text,
+                    ),
+                ));
+            } else if f.phase == FeaturePhase::Running
+                && let Some(said) = app.agent_said.get(id)
+            {
+                lines.push(Line::raw(""));
+                lines.push(kv(
+                    theme,
+                    "Worker",
+                    Span::styled(format!("“{said}”"), theme.dim),
+                ));
+            }
+            if let Some(why) = &f.last_failure {
+                lines.push(Line::raw(""));
+                lines.push(kv(theme, "Failed", Span::styled(why.clone(), theme.danger)));
+            }
+            lines
+        }
+        Tab::Commands => {
+            let cmds = handoff
+                .map(|h| &h.commands)
+                .or_else(|| app.commands.get(id));
+            match cmds {
+                Some(c) if !c.is_empty() => c.iter().map(|c| command_line(theme, c)).collect(),
+                _ => vec![Line::styled("no commands yet", theme.dim)],
+            }
+        }
+        Tab::Issues => {
+            let mut lines = vec![];
+            if let Some(h) = handoff {
+                for (title, items) in [
+                    ("Issues", &h.report.issues),
+                    ("Deviations", &h.report.deviations),
+                ] {
+                    lines.push(Line::styled(title, theme.title));
+                    if items.is_empty() {
+                        lines.push(Line::styled("  none reported", theme.dim));
+                    }
+                    for i in items {
+                        lines.push(Line::from(vec![
+                            Span::styled("  • ", theme.warn),
+                            Span::styled(i.clone(), theme.text),
+                        ]));
+                    }
+                }
+            } else {
+                lines.push(Line::styled("no handoff yet", theme.dim));
+            }
+            if let Some(why) = &f.last_failure {
+                lines.push(Line::styled("Last failure", theme.title));
+                lines.push(Line::styled(format!("  {why}"), theme.danger));
+            }
+            lines
+        }
+        Tab::Diff => match app.diffs.get(id) {
+            Some(d) if !d.is_empty() => d.lines().map(|l| diff_line(theme, l)).collect(),
+            Some(_) => vec![Line::styled("no changes", theme.dim)],
+            None if f.commit.is_none() => vec![Line::styled("not committed yet", theme.dim)],
+            None => vec![Line::styled("loading…", theme.dim)],
+        },
+        Tab::Transcript => match app.transcripts.get(id) {
+            Some(t) => t.iter().map(|l| transcript_line(theme, l)).collect(),
+            None => vec![Line::styled("no transcript yet", theme.dim)],
+        },
+    }
+}
+
+fn diff_line<'a>(theme: &Theme, l: &'a str) -> Line<'a> {
+    let style: Style = if l.starts_with("+++") || l.starts_with("---") || l.starts_with("diff ") {
+        theme.title
+    } else if l.starts_with('+') {
+        theme.diff_add
+    } else if l.starts_with('-') {
+        theme.diff_del
+    } else if l.starts_with("@@") {
+        theme.diff_hunk
+    } else {
+        theme.text
+    };
+    Line::styled(l, style)
+}
+
+fn transcript_line<'a>(theme: &Theme, l: &'a str) -> Line<'a> {
+    let style = match l.chars().next() {
+        Some('▸') => theme.key,
+        Some('◂') => theme.text,
+        Some('✘') => theme.danger,
+        _ => theme.dim,
+    };
+    Line::styled(l, style)
+}
+
+fn milestone<'a>(app: &'a App, theme: &Theme, m: &'a MilestoneState) -> Vec<Line<'a>> {
+    let (g, style) = super::tree::milestone_glyph(m.phase, theme);
+    let corrective = m.features.iter().filter(|f| f.corrective).count();
+    let mut lines = vec![
+        kv(
+            theme,
+            "State",
+            Span::styled(format!("{g} {:?}", m.phase).to_lowercase(), style),
+        ),
+        kv(
+            theme,
+            "Features",
+            Span::styled(
+                format!("{} ({corrective} corrective)", m.features.len()),
+                theme.text,
+            ),
+        ),
+        kv(
+            theme,
+            "Fix rounds",
+            Span::styled(
+                m.fix_rounds.to_string(),
+                if m.fix_rounds > 0 {
+                    theme.corrective
+                } else {
+                    theme.text
+                },
+            ),
+        ),
+        Line::raw(""),
+        Line::styled("Contract", theme.title),
+    ];
+    let ids = app.state.milestone_assertions(&m.id);
+    for a in &app.state.assertions {
+        if !ids.iter().any(|x| x.id == a.assertion.id) {
+            continue;
+        }
+        let (glyph, style) = match a.verdict {
+            Verdict::Passed => ("✔", theme.ok),
+            Verdict::Failed => ("✘", theme.danger),
+            Verdict::Pending => ("·", theme.pending),
+        };
+        let kind = match a.assertion.kind {
+            AssertionKind::Command => "command",
+            AssertionKind::Review => "review",
+            AssertionKind::UserTest => "user test",
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {glyph} "), style),
+            Span::styled(format!("{} ", a.assertion.id), theme.key),
+            Span::styled(a.assertion.text.clone(), theme.text),
+            Span::styled(format!("  [{kind}]"), theme.dim),
+        ]));
+        if let (Verdict::Failed, Some(e)) = (a.verdict, &a.evidence) {
+            for l in e.lines().take(4) {
+                lines.push(Line::styled(format!("     {l}"), theme.danger));
+            }
+        }
+    }
+    // Every round, newest first: how the milestone healed stays readable.
+    let checks = app.checks.get(&m.id).map(Vec::as_slice).unwrap_or_default();
+    let mut rounds: Vec<u32> = checks.iter().map(|c| c.round).collect();
+    rounds.dedup();
+    for round in rounds.into_iter().rev() {
+        let these: Vec<_> = checks.iter().filter(|c| c.round == round).collect();
+        let failed = these.iter().filter(|c| c.exit_code != Some(0)).count();
+        lines.push(Line::raw(""));
+        lines.push(Line::from(vec![
+            Span::styled(format!("Validation, round {round}  "), theme.title),
+            if failed == 0 {
+                Span::styled("all passed", theme.ok)
+            } else {
+                Span::styled(format!("{failed} failed"), theme.danger)
+            },
+        ]));
+        for c in these {
+            let name = c
+                .assertion_id
+                .as_ref()
+                .map(|a| format!("{a}: "))
+                .unwrap_or_default();
+            lines.push(Line::from(vec![
+                Span::raw(" "),
+                exit_span(theme, c.exit_code, c.timed_out),
+                Span::styled(
+                    format!(" {:>5.1}s  ", c.duration_ms as f64 / 1000.0),
+                    theme.dim,
+                ),
+                Span::styled(format!("{name}{}", c.command), theme.text),
+            ]));
+            if c.exit_code != Some(0) {
+                for l in c
+                    .output_tail
+                    .lines()
+                    .rev()
+                    .take(6)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                {
+                    lines.push(Line::styled(format!("        {l}"), theme.dim));
+                }
+            }
+        }
+    }
+    if let Some(v) = &m.last_validation
+        && !v.passed
+        && app.checks.get(&m.id).is_none_or(|c| c.is_empty())
+    {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            format!("Validation round {} failed", v.round),
+            theme.danger,
+        ));
+    }
+    lines
+}

@@ -1,0 +1,105 @@
+//! The header (goal, state, elapsed, active agent) and the footer (keys, status).
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use super::super::app::App;
+use super::super::theme::Theme;
+use crate::mission::Phase;
+
+pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let st = &app.state;
+    let goal = if st.goal.is_empty() {
+        "starting…".to_string()
+    } else {
+        st.goal.clone()
+    };
+    let title = Line::from(vec![
+        Span::styled(" mission ", theme.title),
+        Span::styled(goal, theme.text),
+    ]);
+    let phase = st.phase();
+    let (word, style) = match phase {
+        Phase::Planning => ("PLANNING", theme.running),
+        Phase::AwaitingApproval => ("WAITING FOR YOU", theme.warn),
+        Phase::Running => ("RUNNING", theme.running),
+        Phase::Validating => ("VALIDATING", theme.validating),
+        Phase::Paused => ("PAUSED", theme.warn),
+        Phase::Completed => ("COMPLETED", theme.ok),
+        Phase::Failed => ("FAILED", theme.danger),
+    };
+    let end = st
+        .completed
+        .as_ref()
+        .or(st.failed.as_ref())
+        .and(st.last_event_at)
+        .unwrap_or(app.now);
+    let elapsed = st
+        .started_at
+        .map_or(0, |s| (end.as_second() - s.as_second()).max(0));
+    let mut spans = vec![
+        Span::raw(" "),
+        Span::styled(word, style),
+        Span::styled(format!("  {}", super::duration(elapsed)), theme.dim),
+    ];
+    if let Some(a) = &st.active {
+        spans.push(Span::styled("  ▸ ", theme.dim));
+        spans.push(Span::styled(a.role.as_str(), theme.text));
+        spans.push(Span::styled(format!(" {}", a.model), theme.dim));
+        if let Some(f) = &a.feature_id {
+            spans.push(Span::styled(format!(" on {f}"), theme.text));
+        }
+    }
+    if let Some(reason) = &st.paused {
+        spans.push(Span::styled(format!("  {reason}"), theme.warn));
+    }
+    if let Some((gate, _)) = &st.gate {
+        spans.push(Span::styled(
+            format!("  {gate}: a approve · r reject"),
+            theme.warn,
+        ));
+    }
+    if let Some(e) = &app.runner_error {
+        spans.push(Span::styled(format!("  runner stopped: {e}"), theme.danger));
+    }
+    Paragraph::new(vec![title, Line::from(spans)]).render(area, buf);
+}
+
+pub fn render_footer(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let mut spans = vec![];
+    let keys: &[(&str, &str)] = if app.state.gate.is_some() {
+        &[
+            ("a", "approve"),
+            ("r", "reject"),
+            ("⏎", "open"),
+            ("⇥", "tab"),
+            ("m", "msg"),
+            ("?", "help"),
+            ("q", "quit"),
+        ]
+    } else {
+        &[
+            ("↑↓", "move"),
+            ("⏎", "open"),
+            ("⇥", "tab"),
+            ("p", "pause"),
+            ("m", "msg"),
+            ("?", "help"),
+            ("q", "quit"),
+        ]
+    };
+    for (k, what) in keys {
+        spans.push(Span::styled(format!(" {k}"), theme.key));
+        spans.push(Span::styled(format!(" {what}"), theme.dim));
+    }
+    if let Some((msg, ok)) = &app.status {
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(
+            msg.clone(),
+            if *ok { theme.ok } else { theme.danger },
+        ));
+    }
+    Paragraph::new(Line::from(spans)).render(area, buf);
+}

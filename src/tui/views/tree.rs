@@ -1,0 +1,101 @@
+//! The milestone → feature tree with state glyphs. Two levels, always expanded, so a
+//! plain `List` with a selection computed per frame does it (tui-tree-widget would make
+//! rendering mutate its state).
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, List, ListItem, ListState, StatefulWidget};
+
+use super::super::app::{App, Focus, Row};
+use super::super::theme::Theme;
+use crate::mission::state::{FeaturePhase, MilestonePhase};
+
+pub fn milestone_glyph(p: MilestonePhase, theme: &Theme) -> (&'static str, Style) {
+    match p {
+        MilestonePhase::Pending => ("○", theme.pending),
+        MilestonePhase::Running => ("▶", theme.running),
+        MilestonePhase::Validating => ("◆", theme.validating),
+        MilestonePhase::Passed => ("✔", theme.done),
+        MilestonePhase::Failed => ("✘", theme.failed),
+    }
+}
+
+pub fn feature_glyph(p: FeaturePhase, theme: &Theme) -> (&'static str, Style) {
+    match p {
+        FeaturePhase::Pending => ("·", theme.pending),
+        FeaturePhase::Running => ("▶", theme.running),
+        FeaturePhase::Done => ("✔", theme.done),
+        FeaturePhase::Failed => ("✘", theme.failed),
+    }
+}
+
+pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let border = if app.focus == Focus::Tree {
+        theme.border_focus
+    } else {
+        theme.border
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(border)
+        .title(Span::styled(" Plan ", theme.title));
+    let rows = app.rows();
+    if rows.is_empty() {
+        let waiting = List::new(vec![ListItem::new(Span::styled(
+            "the orchestrator is planning…",
+            theme.dim,
+        ))])
+        .block(block);
+        StatefulWidget::render(waiting, area, buf, &mut ListState::default());
+        return;
+    }
+    let items: Vec<ListItem> = rows
+        .iter()
+        .map(|row| match row {
+            Row::Milestone { index } => {
+                let m = &app.state.milestones[*index];
+                let (g, style) = milestone_glyph(m.phase, theme);
+                let mut spans = vec![
+                    Span::styled(format!("{g} "), style),
+                    Span::styled(format!("{} ", m.id), theme.title),
+                    Span::styled(m.title.clone(), theme.text),
+                ];
+                if m.fix_rounds > 0 {
+                    spans.push(Span::styled(
+                        format!(" ↻{}", m.fix_rounds),
+                        theme.corrective,
+                    ));
+                }
+                ListItem::new(Line::from(spans))
+            }
+            Row::Feature { milestone, index } => {
+                let f = &app.state.milestones[*milestone].features[*index];
+                let (g, style) = feature_glyph(f.phase, theme);
+                let mut spans = vec![Span::raw("  "), Span::styled(format!("{g} "), style)];
+                if f.corrective {
+                    spans.push(Span::styled("↻ ", theme.corrective));
+                }
+                spans.push(Span::styled(
+                    format!("{} ", f.plan.id),
+                    if f.corrective {
+                        theme.corrective
+                    } else {
+                        theme.dim
+                    },
+                ));
+                spans.push(Span::styled(f.plan.title.clone(), theme.text));
+                if f.attempts > 1 {
+                    spans.push(Span::styled(format!(" ×{}", f.attempts), theme.warn));
+                }
+                ListItem::new(Line::from(spans))
+            }
+        })
+        .collect();
+    let list = List::new(items)
+        .block(block)
+        .highlight_style(theme.selected);
+    let mut state = ListState::default().with_selected(Some(app.selected_index()));
+    StatefulWidget::render(list, area, buf, &mut state);
+}
