@@ -20,7 +20,6 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         area.width.saturating_sub(4).min(110),
         area.height.saturating_sub(2),
     );
-    Clear.render(rect, buf);
     let mut lines = vec![Line::styled(reason.clone(), theme.warn), Line::raw("")];
     let title = match gate {
         Gate::Plan => {
@@ -60,9 +59,21 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             }
             " Approve the plan? "
         }
-        Gate::Milestone { .. } => " Approve the milestone? ",
-        Gate::Escalation { .. } => " The mission needs you ",
+        Gate::Milestone { milestone } => {
+            lines.push(Line::styled(format!("{milestone} passed validation. a: go on to the next milestone · r: send it back with a note"), theme.text));
+            " Approve the milestone? "
+        }
+        Gate::Escalation { milestone, feature } => {
+            escalation(app, theme, milestone, feature.as_deref(), &mut lines);
+            " The mission needs you "
+        }
     };
+    // Small gates get a small box.
+    let inner_width = rect.width.saturating_sub(2).max(1) as usize;
+    let wrapped: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner_width)).sum();
+    let height = (wrapped as u16 + 2).clamp(7, rect.height);
+    let rect = centered(area, rect.width, height);
+    Clear.render(rect, buf);
     let keys = Line::from(vec![
         Span::styled(" a ", theme.key),
         Span::styled("approve  ", theme.text),
@@ -85,4 +96,61 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         )
         .style(theme.overlay)
         .render(rect, buf);
+}
+
+fn escalation<'a>(
+    app: &'a App,
+    theme: &Theme,
+    milestone: &str,
+    feature: Option<&str>,
+    lines: &mut Vec<Line<'a>>,
+) {
+    match feature {
+        Some(f) => {
+            if let Some((_, fs)) = app.state.feature(f) {
+                lines.push(Line::styled(
+                    format!("{f} {} failed {} attempt(s).", fs.plan.title, fs.attempts),
+                    theme.text,
+                ));
+                if let Some(why) = &fs.last_failure {
+                    lines.push(Line::styled(format!("  {why}"), theme.danger));
+                }
+            }
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(
+                "a: give it another attempt · r: another attempt, with your note in its task",
+                theme.dim,
+            ));
+        }
+        None => {
+            if let Some(v) = app
+                .state
+                .milestone(milestone)
+                .and_then(|m| m.last_validation.as_ref())
+            {
+                lines.push(Line::styled(
+                    format!("Failing checks of {milestone} (round {}):", v.round),
+                    theme.text,
+                ));
+                for f in &v.failures {
+                    let id = f
+                        .assertion_id
+                        .clone()
+                        .unwrap_or_else(|| "validation".into());
+                    lines.push(Line::from(vec![
+                        Span::styled(format!("  ✘ {id} "), theme.danger),
+                        Span::styled(f.check.clone(), theme.text),
+                    ]));
+                    for l in f.evidence.lines().take(4) {
+                        lines.push(Line::styled(format!("      {l}"), theme.dim));
+                    }
+                }
+            }
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(
+                "a: accept the milestone as it is · r: a note for the orchestrator, and one more fix round",
+                theme.dim,
+            ));
+        }
+    }
 }

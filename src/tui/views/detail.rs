@@ -77,10 +77,10 @@ fn kv<'a>(theme: &Theme, key: &'a str, value: impl Into<Span<'a>>) -> Line<'a> {
 
 fn exit_span(theme: &Theme, code: Option<i32>, timed_out: bool) -> Span<'static> {
     match (timed_out, code) {
-        (true, _) => Span::styled("timeout", theme.danger),
-        (false, Some(0)) => Span::styled(" exit 0", theme.ok),
-        (false, Some(c)) => Span::styled(format!("exit {c:>2}"), theme.danger),
-        (false, None) => Span::styled(" killed", theme.danger),
+        (true, _) => Span::styled("timeout ", theme.danger),
+        (false, Some(0)) => Span::styled("exit   0", theme.ok),
+        (false, Some(c)) => Span::styled(format!("exit {c:>3}"), theme.danger),
+        (false, None) => Span::styled("killed  ", theme.danger),
     }
 }
 

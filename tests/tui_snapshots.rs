@@ -1,0 +1,506 @@
+//! Every view and overlay of the console, drawn from a scripted event sequence into a
+//! `TestBackend`, at 80×24 and 160×48.
+
+use mission::mission::event::Gate;
+use mission::mission::{
+    CommandRecord, DiffStat, Event, EventRecord, Handoff, HandoffStatus, Limits, Op, Plan, Role,
+    Usage, WorkerReport,
+};
+use mission::tui::app::{App, Command, Hosting, Tab};
+use mission::tui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde_json::json;
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+fn ts(sec: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(1_790_000_000 + sec).unwrap()
+}
+
+fn plan() -> Plan {
+    serde_json::from_value(json!({
+        "milestones": [
+            {"id": "m1", "title": "Summary statistics", "features": [
+                {"id": "m1-f1", "title": "Parse numbers", "description": "Add src/parse.rs with parse_numbers().", "fulfills": ["a1"]},
+                {"id": "m1-f2", "title": "Mean and median", "description": "Add src/stats.rs with mean() and median().", "fulfills": ["a2"]}
+            ]},
+            {"id": "m2", "title": "A command line people can script", "features": [
+                {"id": "m2-f1", "title": "JSON output", "description": "--json prints one JSON object.", "fulfills": ["a3"]}
+            ]}
+        ],
+        "assertions": [
+            {"id": "a1", "kind": "command", "text": "Parsing is unit-tested", "command": "cargo test -q parse::"},
+            {"id": "a2", "kind": "command", "text": "The median of unsorted input is its middle value", "command": "printf '9 1 5' | cargo run -q | grep -qx 'median: 5'"},
+            {"id": "a3", "kind": "command", "text": "--json prints one JSON object", "command": "printf '1 2' | cargo run -q -- --json"}
+        ]
+    }))
+    .unwrap()
+}
+
+struct Script {
+    events: Vec<EventRecord>,
+}
+
+impl Script {
+    fn new() -> Self {
+        Script { events: vec![] }
+    }
+    fn push(&mut self, event: Event) -> &mut Self {
+        let seq = self.events.len() as u64 + 1;
+        self.events.push(EventRecord {
+            seq,
+            ts: ts(seq as i64 * 3),
+            event,
+        });
+        self
+    }
+    fn feature(&mut self, id: &str, commit: &str, commands: &[(&str, i32)]) -> &mut Self {
+        let run = format!("worker-{id}");
+        self.push(Event::FeatureStarted {
+            feature_id: id.into(),
+            attempt: 1,
+            base_commit: "base".into(),
+        });
+        self.push(Event::AgentStarted {
+            run_id: run.clone(),
+            role: Role::Worker,
+            model: "scripted/demo-worker".into(),
+            task: format!("Feature {id}"),
+            feature_id: Some(id.into()),
+        });
+        self.push(Event::AgentTurn {
+            run_id: run.clone(),
+            role: Role::Worker,
+            usage: Usage {
+                tokens_in: 2400,
+                tokens_out: 310,
+                cost_usd: 0.012,
+            },
+            tools: vec!["run_command".into()],
+            text: Some("Running the tests.".into()),
+        });
+        for (c, code) in commands {
+            self.push(Event::CommandRan {
+                run_id: run.clone(),
+                command: c.to_string(),
+                exit_code: Some(*code),
+                duration_ms: 1234,
+                timed_out: false,
+            });
+        }
+        if !commit.is_empty() {
+            self.push(Event::HandoffSubmitted {
+                feature_id: id.into(),
+                attempt: 1,
+                report: WorkerReport {
+                    status: HandoffStatus::Done,
+                    summary: "done".into(),
+                    issues: vec![],
+                    deviations: vec![],
+                },
+            });
+            self.push(Event::FeatureCommitted {
+                feature_id: id.into(),
+                attempt: 1,
+                commit: commit.into(),
+                diff_stat: DiffStat {
+                    files_changed: 2,
+                    insertions: 41,
+                    deletions: 0,
+                },
+                files_changed: vec!["src/lib.rs".into(), "src/stats.rs".into()],
+            });
+            self.push(Event::AgentFinished {
+                run_id: run,
+                role: Role::Worker,
+                ok: true,
+                error: None,
+            });
+        }
+        self
+    }
+}
+
+/// A mission mid-way: m1 failed validation once and its corrective feature is running.
+fn mid_mission() -> Script {
+    let mut s = Script::new();
+    s.push(Event::MissionStarted {
+        goal: "Turn numstat into a working CLI with --json and clear errors".into(),
+        slug: "numstat".into(),
+        branch: "mission/numstat".into(),
+        base_commit: "0000000000000000000000000000000000000000".into(),
+    });
+    s.push(Event::AgentStarted {
+        run_id: "orchestrator-plan-2".into(),
+        role: Role::Orchestrator,
+        model: "scripted/demo-orchestrator".into(),
+        task: "Plan the mission.".into(),
+        feature_id: None,
+    });
+    s.push(Event::AgentTurn {
+        run_id: "orchestrator-plan-2".into(),
+        role: Role::Orchestrator,
+        usage: Usage {
+            tokens_in: 1800,
+            tokens_out: 900,
+            cost_usd: 0.04,
+        },
+        tools: vec!["submit_plan".into()],
+        text: Some("Two milestones; the contract checks behaviour through the binary.".into()),
+    });
+    s.push(Event::PlanSubmitted { plan: plan() });
+    s.push(Event::GateApproved {
+        gate: Gate::Plan,
+        auto: false,
+    });
+    s.push(Event::ContractFrozen { assertions: 3 });
+    s.feature(
+        "m1-f1",
+        "1111111111111111111111111111111111111111",
+        &[("cargo test -q", 0)],
+    );
+    s.feature(
+        "m1-f2",
+        "2222222222222222222222222222222222222222",
+        &[("cargo test -q", 0)],
+    );
+    s.push(Event::ValidationStarted {
+        milestone: "m1".into(),
+        round: 0,
+    });
+    s.push(Event::CheckRan {
+        milestone: "m1".into(),
+        round: 0,
+        assertion_id: None,
+        command: "cargo test -q".into(),
+        exit_code: Some(0),
+        duration_ms: 900,
+        timed_out: false,
+        output_tail: String::new(),
+    });
+    s.push(Event::CheckRan {
+        milestone: "m1".into(),
+        round: 0,
+        assertion_id: Some("a2".into()),
+        command: "printf '9 1 5' | cargo run -q | grep -qx 'median: 5'".into(),
+        exit_code: Some(1),
+        duration_ms: 300,
+        timed_out: false,
+        output_tail: "count: 3\nmean: 5\nmedian: 1".into(),
+    });
+    s.push(Event::ValidationFinished {
+        milestone: "m1".into(),
+        round: 0,
+        passed: false,
+        failures: vec![mission::mission::Failure {
+            assertion_id: Some("a2".into()),
+            check: "printf '9 1 5' | cargo run -q | grep -qx 'median: 5'".into(),
+            evidence: "exit 1\nmedian: 1".into(),
+        }],
+    });
+    s.push(Event::FixesSubmitted {
+        milestone: "m1".into(),
+        round: 1,
+        features: vec![serde_json::from_value(json!({
+            "id": "m1-fix1-1", "title": "Sort before taking the median",
+            "description": "median() indexes its input as given; sort a copy first.", "fulfills": ["a2"]
+        }))
+        .unwrap()],
+        note: "unit tests only used sorted input".into(),
+    });
+    s.feature(
+        "m1-fix1-1",
+        "",
+        &[("printf '9 1 5' | cargo run -q", 0), ("cargo test -q", 101)],
+    );
+    s
+}
+
+fn app_from(script: &Script) -> App {
+    let mut app = App::new(
+        Hosting::InProcess,
+        Limits {
+            max_cost_usd: Some(1.0),
+            max_tokens: Some(40_000),
+            per_role_usd: [(Role::Worker, 0.05)].into(),
+        },
+    );
+    for e in &script.events {
+        app.on_event(e);
+    }
+    app.now = script.events.last().unwrap().ts;
+    let h = Handoff {
+        feature_id: "m1-f2".into(),
+        attempt: 1,
+        run_id: "worker-m1-f2".into(),
+        report: WorkerReport {
+            status: HandoffStatus::Done,
+            summary:
+                "Added src/stats.rs with mean() and median(); both return None for no numbers."
+                    .into(),
+            issues: vec!["Bad input exits with 1, the same code as other failures.".into()],
+            deviations: vec!["Named the module stats, not statistics.".into()],
+        },
+        commands: vec![
+            CommandRecord {
+                command: "cargo test -q".into(),
+                exit_code: Some(101),
+                duration_ms: 2100,
+                timed_out: false,
+            },
+            CommandRecord {
+                command: "cargo test -q".into(),
+                exit_code: Some(0),
+                duration_ms: 800,
+                timed_out: false,
+            },
+        ],
+        files_changed: vec!["src/lib.rs".into(), "src/stats.rs".into()],
+        diff_stat: DiffStat {
+            files_changed: 2,
+            insertions: 41,
+            deletions: 0,
+        },
+        commit: "2222222222222222222222222222222222222222".into(),
+        usage: Usage {
+            tokens_in: 7364,
+            tokens_out: 430,
+            cost_usd: 0.02,
+        },
+    };
+    app.handoffs.insert("m1-f2".into(), h);
+    app.diffs.insert(
+        "m1-f2".into(),
+        "diff --git a/src/lib.rs b/src/lib.rs\n--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1,3 +1,4 @@\n pub mod parse;\n+pub mod stats;\n".into(),
+    );
+    app.transcripts.insert(
+        "m1-f2".into(),
+        vec![
+            "· tools: read_file, write_file, run_command, submit_handoff".into(),
+            "▸ task: Feature m1-f2: Mean and median".into(),
+            "◂ Adding src/stats.rs with mean and median.".into(),
+            "  ⚙ write_file({\"path\":\"src/stats.rs\"})".into(),
+            "↳   write_file: wrote src/stats.rs (41 lines)".into(),
+        ],
+    );
+    app
+}
+
+fn key(c: KeyCode) -> KeyEvent {
+    KeyEvent::new(c, KeyModifiers::NONE)
+}
+
+fn draw(app: &App, name: &str) {
+    let theme = Theme::load("dark", true).unwrap();
+    for (w, h) in SIZES {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| mission::tui::views::draw(f, app, &theme))
+            .unwrap();
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), t.backend());
+    }
+}
+
+fn select(app: &mut App, id: &str) {
+    for _ in 0..20 {
+        app.on_key(key(KeyCode::Up));
+    }
+    for _ in 0..20 {
+        if app.selected.as_deref() == Some(id) {
+            return;
+        }
+        app.on_key(key(KeyCode::Down));
+    }
+    panic!("{id} not in the tree");
+}
+
+#[test]
+fn running_feature_follows_the_worker() {
+    let app = app_from(&mid_mission());
+    assert_eq!(
+        app.selected.as_deref(),
+        Some("m1-fix1-1"),
+        "the console follows the running feature"
+    );
+    draw(&app, "running");
+}
+
+#[test]
+fn every_handoff_tab() {
+    let mut app = app_from(&mid_mission());
+    select(&mut app, "m1-f2");
+    let cmds = app.on_key(key(KeyCode::Enter));
+    assert!(cmds.is_empty(), "summary needs no load");
+    for tab in Tab::ALL {
+        assert_eq!(app.tab, tab);
+        draw(&app, &format!("handoff_{}", tab.title().to_lowercase()));
+        let cmds = app.on_key(key(KeyCode::Tab));
+        if matches!(app.tab, Tab::Diff | Tab::Transcript) {
+            assert_eq!(
+                cmds,
+                vec![Command::Load {
+                    feature: "m1-f2".into()
+                }]
+            );
+        }
+    }
+}
+
+#[test]
+fn milestone_shows_contract_and_every_validation_round() {
+    let mut s = mid_mission();
+    // The corrective feature lands and round 1 passes.
+    s.push(Event::HandoffSubmitted {
+        feature_id: "m1-fix1-1".into(),
+        attempt: 1,
+        report: WorkerReport {
+            status: HandoffStatus::Done,
+            summary: "sorted".into(),
+            issues: vec![],
+            deviations: vec![],
+        },
+    });
+    s.push(Event::FeatureCommitted {
+        feature_id: "m1-fix1-1".into(),
+        attempt: 1,
+        commit: "3333333333333333333333333333333333333333".into(),
+        diff_stat: DiffStat::default(),
+        files_changed: vec![],
+    });
+    s.push(Event::ValidationStarted {
+        milestone: "m1".into(),
+        round: 1,
+    });
+    s.push(Event::CheckRan {
+        milestone: "m1".into(),
+        round: 1,
+        assertion_id: Some("a2".into()),
+        command: "printf '9 1 5' | cargo run -q | grep -qx 'median: 5'".into(),
+        exit_code: Some(0),
+        duration_ms: 200,
+        timed_out: false,
+        output_tail: String::new(),
+    });
+    s.push(Event::ValidationFinished {
+        milestone: "m1".into(),
+        round: 1,
+        passed: true,
+        failures: vec![],
+    });
+    s.push(Event::MilestonePassed {
+        milestone: "m1".into(),
+        overridden: false,
+    });
+    let mut app = app_from(&s);
+    select(&mut app, "m1");
+    draw(&app, "milestone");
+}
+
+#[test]
+fn plan_gate_overlay_then_reject_with_a_note() {
+    let mut s = Script::new();
+    s.push(Event::MissionStarted {
+        goal: "Turn numstat into a CLI".into(),
+        slug: "n".into(),
+        branch: "mission/n".into(),
+        base_commit: "b".into(),
+    });
+    s.push(Event::PlanSubmitted { plan: plan() });
+    s.push(Event::GateOpened {
+        gate: Gate::Plan,
+        reason: "the plan and its contract await approval".into(),
+    });
+    let mut app = app_from(&s);
+    draw(&app, "plan_gate");
+    assert!(app.on_key(key(KeyCode::Char('r'))).is_empty());
+    for c in "split m2".chars() {
+        app.on_key(key(KeyCode::Char(c)));
+    }
+    draw(&app, "reject_note");
+    let cmds = app.on_key(key(KeyCode::Enter));
+    assert_eq!(
+        cmds,
+        vec![Command::Send(Op::Reject {
+            note: "split m2".into()
+        })]
+    );
+    // `a` approves from the overlay.
+    assert_eq!(
+        app.on_key(key(KeyCode::Char('a'))),
+        vec![Command::Send(Op::Approve)]
+    );
+}
+
+#[test]
+fn message_help_and_quit_overlays() {
+    let mut app = app_from(&mid_mission());
+    app.on_key(key(KeyCode::Char('m')));
+    for c in "skip the Windows feature".chars() {
+        app.on_key(key(KeyCode::Char(c)));
+    }
+    draw(&app, "message");
+    assert_eq!(
+        app.on_key(key(KeyCode::Enter)),
+        vec![Command::Send(Op::Say {
+            text: "skip the Windows feature".into()
+        })]
+    );
+    app.on_key(key(KeyCode::Char('?')));
+    draw(&app, "help");
+    app.on_key(key(KeyCode::Esc));
+    assert!(
+        app.on_key(key(KeyCode::Char('q'))).is_empty(),
+        "a running in-process mission asks first"
+    );
+    draw(&app, "confirm_quit");
+    assert_eq!(app.on_key(key(KeyCode::Char('y'))), vec![Command::Quit]);
+    assert_eq!(
+        app.on_key(key(KeyCode::Char('p'))),
+        vec![Command::Send(Op::Pause)]
+    );
+}
+
+#[test]
+fn paused_escalated_and_completed_headers() {
+    let mut s = mid_mission();
+    s.push(Event::Paused {
+        reason: "budget reached: $1.00 spent of max_cost_usd $1.00".into(),
+    });
+    let app = app_from(&s);
+    draw(&app, "paused");
+
+    let mut s = mid_mission();
+    s.push(Event::GateOpened {
+        gate: Gate::Escalation {
+            milestone: "m1".into(),
+            feature: None,
+        },
+        reason: "milestone m1 still fails after 3 fix round(s): a2".into(),
+    });
+    let app = app_from(&s);
+    draw(&app, "escalation");
+
+    let mut s = Script::new();
+    s.push(Event::MissionStarted {
+        goal: "g".into(),
+        slug: "g".into(),
+        branch: "mission/g".into(),
+        base_commit: "b".into(),
+    });
+    s.push(Event::PlanSubmitted { plan: plan() });
+    s.push(Event::MissionCompleted {
+        report: "/repo/.mission/report.md".into(),
+    });
+    let app = app_from(&s);
+    draw(&app, "completed");
+}
+
+#[test]
+fn attached_consoles_quit_without_asking() {
+    let mut app = App::new(Hosting::Attached, Limits::default());
+    for e in &mid_mission().events {
+        app.on_event(e);
+    }
+    assert_eq!(app.on_key(key(KeyCode::Char('q'))), vec![Command::Quit]);
+}
