@@ -70,7 +70,10 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     };
     // Small gates get a small box.
     let inner_width = rect.width.saturating_sub(2).max(1) as usize;
-    let wrapped: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner_width)).sum();
+    let wrapped: usize = lines
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(inner_width))
+        .sum();
     let height = (wrapped as u16 + 2).clamp(7, rect.height);
     let rect = centered(area, rect.width, height);
     Clear.render(rect, buf);
