@@ -73,13 +73,20 @@ async fn handle(hub: Hub, stream: UnixStream) -> std::io::Result<()> {
 
 /// Applies an op to a mission run in this process.
 pub fn apply(hub: &Hub, op: &Op) -> OpReply {
-    match hub.read(|st| decide(st, op)) {
-        Ok((Some(event), msg)) => match hub.emit(event) {
-            Ok(_) => OpReply::ok(msg),
-            Err(e) => OpReply::refused(format!("could not record it: {e}")),
-        },
-        Ok((None, msg)) => OpReply::ok(msg),
-        Err(msg) => OpReply::refused(msg),
+    let mut reply = OpReply::refused("no answer");
+    let recorded = hub.emit_with(|st| match decide(st, op) {
+        Ok((event, msg)) => {
+            reply = OpReply::ok(msg);
+            event
+        }
+        Err(msg) => {
+            reply = OpReply::refused(msg);
+            None
+        }
+    });
+    match recorded {
+        Ok(_) => reply,
+        Err(e) => OpReply::refused(format!("could not record it: {e}")),
     }
 }
 

@@ -33,6 +33,15 @@ pub struct Git {
     repo: Repository,
 }
 
+/// The harness's own directories: never committed, cleaned or patched, whatever a
+/// `.gitignore` written by an agent says.
+fn is_harness_path(path: &Path) -> bool {
+    matches!(
+        path.components().next(),
+        Some(std::path::Component::Normal(first)) if first == ".mission" || first == ".git"
+    )
+}
+
 impl Git {
     pub fn open(path: &Path) -> Result<Self> {
         let repo = Repository::open(path).map_err(|cause| GitError::NotARepo {
@@ -89,7 +98,9 @@ impl Git {
     /// Commits everything in the tree (respecting .gitignore) on HEAD.
     pub fn commit_all(&self, message: &str) -> Result<String> {
         let mut index = self.repo.index()?;
-        index.add_all(["*"], IndexAddOption::DEFAULT, None)?;
+        let mut skip_harness = |path: &Path, _: &[u8]| i32::from(is_harness_path(path));
+        index.add_all(["*"], IndexAddOption::DEFAULT, Some(&mut skip_harness))?;
+        index.remove_all([".mission"], None)?;
         index.update_all(["*"], None)?;
         index.write()?;
         let tree = self.repo.find_tree(index.write_tree()?)?;
@@ -151,7 +162,10 @@ impl Git {
     pub fn is_dirty(&self) -> Result<bool> {
         let mut opts = git2::StatusOptions::new();
         opts.include_untracked(true).include_ignored(false);
-        Ok(!self.repo.statuses(Some(&mut opts))?.is_empty())
+        let statuses = self.repo.statuses(Some(&mut opts))?;
+        Ok(statuses
+            .iter()
+            .any(|e| e.path().is_ok_and(|p| !is_harness_path(Path::new(p)))))
     }
 
     pub fn diff_stat(&self, from: &str, to: &str) -> Result<(DiffStat, Vec<String>)> {
@@ -182,24 +196,41 @@ impl Git {
         Ok(self.repo.diff_tree_to_tree(Some(&a), Some(&b), None)?)
     }
 
-    /// Everything in the tree that HEAD does not have, untracked files included.
-    pub fn working_patch(&self) -> Result<String> {
-        let head = self.repo.head()?.peel_to_tree()?;
+    /// Everything in the tree that `base` does not have, untracked files and commits made
+    /// since included.
+    pub fn working_patch(&self, base: &str) -> Result<String> {
+        let base = self.repo.find_commit(Oid::from_str(base)?)?.tree()?;
         let mut opts = DiffOptions::new();
         opts.include_untracked(true)
             .recurse_untracked_dirs(true)
             .show_untracked_content(true);
         let diff = self
             .repo
-            .diff_tree_to_workdir_with_index(Some(&head), Some(&mut opts))?;
+            .diff_tree_to_workdir_with_index(Some(&base), Some(&mut opts))?;
         patch_text(&diff)
+    }
+
+    /// Moves HEAD to `commit` keeping index and tree: a worker's own commits are folded
+    /// into the feature's single commit.
+    pub fn reset_soft(&self, commit: &str) -> Result<()> {
+        let obj = self.repo.find_object(Oid::from_str(commit)?, None)?;
+        self.repo.reset(&obj, ResetType::Soft, None)?;
+        Ok(())
+    }
+
+    /// Is `commit` `ancestor` itself or built on it?
+    pub fn descends_from(&self, commit: &str, ancestor: &str) -> bool {
+        let (Ok(c), Ok(a)) = (Oid::from_str(commit), Oid::from_str(ancestor)) else {
+            return false;
+        };
+        c == a || self.repo.graph_descendant_of(c, a).unwrap_or(false)
     }
 
     /// Resets the branch and the tree to `commit`, removing untracked (not ignored) files.
     pub fn reset_hard(&self, commit: &str) -> Result<()> {
         let obj = self.repo.find_object(Oid::from_str(commit)?, None)?;
         let mut co = git2::build::CheckoutBuilder::new();
-        co.force().remove_untracked(true);
+        co.force();
         self.repo.reset(&obj, ResetType::Hard, Some(&mut co))?;
         self.remove_untracked()
     }
@@ -218,7 +249,9 @@ impl Git {
             .statuses(Some(&mut opts))?
             .iter()
             .filter(|e| e.status().contains(git2::Status::WT_NEW))
-            .filter_map(|e| e.path().ok().map(|p| root.join(p)))
+            .filter_map(|e| e.path().ok().map(PathBuf::from))
+            .filter(|p| !is_harness_path(p))
+            .map(|p| root.join(p))
             .collect();
         for p in paths {
             if p.is_dir() {
@@ -255,7 +288,15 @@ impl Git {
 
 fn patch_text(diff: &git2::Diff<'_>) -> Result<String> {
     let mut out = Vec::new();
-    diff.print(DiffFormat::Patch, |_, _, line| {
+    diff.print(DiffFormat::Patch, |delta, _, line| {
+        if delta
+            .new_file()
+            .path()
+            .or(delta.old_file().path())
+            .is_some_and(is_harness_path)
+        {
+            return true;
+        }
         if matches!(line.origin(), '+' | '-' | ' ') {
             out.push(line.origin() as u8);
         }
@@ -314,7 +355,7 @@ mod tests {
         std::fs::create_dir_all(d.path().join("target")).unwrap();
         std::fs::write(d.path().join("target/keep"), "cache\n").unwrap();
         assert!(g.is_dirty().unwrap());
-        let patch = g.working_patch().unwrap();
+        let patch = g.working_patch(&base).unwrap();
         assert!(
             patch.contains("+changed") && patch.contains("stray.txt"),
             "{patch}"
@@ -327,6 +368,46 @@ mod tests {
         assert!(!d.path().join("stray.txt").exists());
         assert!(d.path().join("target/keep").exists());
         assert!(!g.is_dirty().unwrap());
+    }
+
+    #[test]
+    fn a_gitignore_that_unignores_everything_cannot_touch_the_harness_dirs() {
+        let (d, g, base) = repo();
+        g.exclude_mission_dir().unwrap();
+        std::fs::create_dir_all(d.path().join(".mission")).unwrap();
+        std::fs::write(d.path().join(".mission/events.jsonl"), "{}\n").unwrap();
+        std::fs::write(d.path().join(".gitignore"), "!.*\n!*\n").unwrap();
+        let c = g.commit_all("feature").unwrap();
+        let (_, files) = g.diff_stat(&base, &c).unwrap();
+        assert_eq!(files, vec![".gitignore".to_string()]);
+        std::fs::write(d.path().join("stray"), "x").unwrap();
+        assert!(!g.working_patch(&c).unwrap().contains("events.jsonl"));
+        g.reset_hard(&base).unwrap();
+        assert!(
+            d.path().join(".mission/events.jsonl").exists(),
+            "the log survives a reset"
+        );
+        assert!(!d.path().join("stray").exists());
+    }
+
+    #[test]
+    fn a_workers_own_commits_fold_into_one() {
+        let (d, g, base) = repo();
+        std::fs::write(d.path().join("x.txt"), "1\n").unwrap();
+        let own = g.commit_all("worker ran git commit").unwrap();
+        std::fs::write(d.path().join("y.txt"), "2\n").unwrap();
+        assert!(g.descends_from(&own, &base));
+        assert!(
+            g.working_patch(&base).unwrap().contains("x.txt"),
+            "the patch covers its commits"
+        );
+        g.reset_soft(&base).unwrap();
+        let c = g.commit_all("feature").unwrap();
+        assert_eq!(g.parent_of(&c).as_deref(), Some(base.as_str()));
+        assert_eq!(
+            g.diff_stat(&base, &c).unwrap().1,
+            vec!["x.txt".to_string(), "y.txt".to_string()]
+        );
     }
 
     #[test]

@@ -50,6 +50,26 @@ impl Hub {
         Ok(rec)
     }
 
+    /// Decides on the current state and records the outcome under one lock, so two
+    /// humans acting at once cannot both act on the same gate.
+    pub fn emit_with(
+        &self,
+        decide: impl FnOnce(&MissionState) -> Option<Event>,
+    ) -> Result<Option<EventRecord>, StoreError> {
+        let rec = {
+            let mut inner = self.lock();
+            let Some(event) = decide(&inner.state) else {
+                return Ok(None);
+            };
+            let rec = inner.log.append(event)?;
+            inner.state.apply(&rec);
+            rec
+        };
+        let _ = self.events.send(rec.clone());
+        self.seq.send_replace(rec.seq);
+        Ok(Some(rec))
+    }
+
     pub fn state(&self) -> MissionState {
         self.lock().state.clone()
     }

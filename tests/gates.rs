@@ -126,3 +126,41 @@ fn plan_gate_waits_for_a_human_over_the_socket() {
         text(&out)
     );
 }
+
+#[test]
+fn a_detached_mission_runs_in_the_background() {
+    let sb = Sandbox::new();
+    let script = json!({"entries": [
+        entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
+        entry("worker", "Feature m1-f1:", vec![turn(vec![
+            call("write_file", json!({"path": "flag.txt", "content": "ok"})), done("wrote flag.txt"),
+        ])]),
+    ]});
+    mini_repo(&sb, script, "[providers.scripted]\npace_ms = 300\n");
+    let t = Instant::now();
+    let out = sb.run(&["start", "Create a flag", "--detach"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("running in the background"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "--detach returns at once"
+    );
+    // The background runner waits at the plan gate for a human, like any runner.
+    wait_for(&sb, "the plan gate", |st| {
+        st["state"] == "awaiting_approval"
+    });
+    let out = sb.run(&["approve"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("no runner"),
+        "went to the live runner: {}",
+        text(&out)
+    );
+    wait_for(&sb, "completion", |st| st["state"] == "completed");
+    let log = std::fs::read_to_string(sb.repo().join(".mission/runner.log")).unwrap();
+    assert!(log.contains("Mission completed."), "{log}");
+}

@@ -151,6 +151,10 @@ fn mid_mission() -> Script {
         text: Some("Two milestones; the contract checks behaviour through the binary.".into()),
     });
     s.push(Event::PlanSubmitted { plan: plan() });
+    s.push(Event::GateOpened {
+        gate: Gate::Plan,
+        reason: "the plan awaits approval".into(),
+    });
     s.push(Event::GateApproved {
         gate: Gate::Plan,
         auto: false,

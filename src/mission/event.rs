@@ -48,7 +48,8 @@ pub enum Gate {
     /// A validated milestone awaits approval (`gates.approve_milestones`).
     Milestone { milestone: String },
     /// The mission cannot heal itself: fix rounds or attempts are exhausted, or the
-    /// orchestrator gave up. Approve accepts things as they are; reject sends a note back.
+    /// orchestrator gave up. Approve accepts things as they are (the milestone passes, the
+    /// feature is skipped); reject sends a note back and grants one more round or attempt.
     Escalation {
         milestone: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]

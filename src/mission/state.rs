@@ -53,6 +53,10 @@ pub struct FeatureState {
     pub plan: FeaturePlan,
     pub phase: FeaturePhase,
     pub attempts: u32,
+    /// Attempts that ended in failure (an interrupted attempt does not count).
+    pub failures: u32,
+    /// A human accepted the feature as failed and the mission went on without it.
+    pub skipped: bool,
     pub commit: Option<String>,
     pub corrective: bool,
     /// Attempts a human granted on top of the configured limit (escalation approved).
@@ -123,8 +127,9 @@ pub struct MissionState {
     pub paused: Option<String>,
     /// Steering messages from `mission say`, with the seq they arrived at.
     pub messages: Vec<(u64, String)>,
-    /// Messages up to this seq were given to the orchestrator already.
+    /// Messages up to this seq were acted on by the orchestrator already.
     pub messages_read_upto: u64,
+    messages_offered_upto: u64,
     pub active: Option<ActiveAgent>,
     pub budget: Budget,
     pub completed: Option<String>,
@@ -301,7 +306,7 @@ impl MissionState {
                 feature_id,
             } => {
                 if *role == Role::Orchestrator {
-                    self.messages_read_upto = rec.seq;
+                    self.messages_offered_upto = rec.seq;
                 }
                 self.active = Some(ActiveAgent {
                     run_id: run_id.clone(),
@@ -316,7 +321,13 @@ impl MissionState {
                 self.budget.per_role.entry(*role).or_default().add(usage);
             }
             Event::ToolUsed { .. } | Event::CommandRan { .. } | Event::CheckRan { .. } => {}
-            Event::AgentFinished { run_id, .. } => {
+            Event::AgentFinished {
+                run_id, role, ok, ..
+            } => {
+                // Messages count as read once an orchestrator run that saw them decided.
+                if *role == Role::Orchestrator && *ok {
+                    self.messages_read_upto = self.messages_offered_upto;
+                }
                 if self.active.as_ref().is_some_and(|a| &a.run_id == run_id) {
                     self.active = None;
                 }
@@ -356,6 +367,14 @@ impl MissionState {
             Event::GateOpened { gate, reason } => {
                 self.gate = Some((gate.clone(), reason.clone()));
             }
+            // A decision about a gate that is not the open one (two humans racing, a
+            // stale client) changes nothing.
+            // (`auto` approvals are the runner's own, given without opening the gate.)
+            Event::GateApproved {
+                gate, auto: false, ..
+            }
+            | Event::GateRejected { gate, .. }
+                if self.gate.as_ref().is_none_or(|(open, _)| open != gate) => {}
             Event::GateApproved { gate, .. } => {
                 self.gate = None;
                 match gate {
@@ -370,13 +389,13 @@ impl MissionState {
                             m.phase = MilestonePhase::Passed;
                         }
                     }
-                    // Approving a feature escalation grants it another attempt.
+                    // Approving a feature escalation accepts it as it is: failed, skipped.
                     Gate::Escalation {
                         feature: Some(feat),
                         ..
                     } => {
                         if let Some(f) = self.feature_mut(feat) {
-                            f.extra_attempts += 1;
+                            f.skipped = true;
                         }
                     }
                 }
@@ -388,6 +407,7 @@ impl MissionState {
                         self.plan_rejections.push(note.clone());
                         self.plan = None;
                         self.plan_approved = false;
+                        self.contract_frozen = false;
                         self.milestones.clear();
                         self.assertions.clear();
                     }
@@ -452,6 +472,7 @@ impl MissionState {
             } => {
                 if let Some(f) = self.feature_mut(feature_id) {
                     f.phase = FeaturePhase::Failed;
+                    f.failures += 1;
                     f.last_failure = Some(reason.clone());
                 }
             }
@@ -554,9 +575,13 @@ impl MissionState {
             if m.phase == MilestonePhase::Passed {
                 continue;
             }
-            if let Some(f) = m.features.iter().find(|f| f.phase != FeaturePhase::Done) {
+            if let Some(f) = m
+                .features
+                .iter()
+                .find(|f| f.phase != FeaturePhase::Done && !f.skipped)
+            {
                 if f.phase == FeaturePhase::Failed
-                    && f.attempts >= policy.feature_attempts + f.extra_attempts
+                    && f.failures >= policy.feature_attempts + f.extra_attempts
                 {
                     return Step::Escalate {
                         gate: Gate::Escalation {
@@ -637,10 +662,220 @@ impl FeatureState {
             plan,
             phase: FeaturePhase::Pending,
             attempts: 0,
+            failures: 0,
+            skipped: false,
             commit: None,
             corrective,
             extra_attempts: 0,
             last_failure: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mission::plan::{AssertionKind, MilestonePlan};
+
+    fn rec(seq: u64, event: Event) -> EventRecord {
+        EventRecord {
+            seq,
+            ts: jiff::Timestamp::from_second(1_800_000_000 + seq as i64).unwrap(),
+            event,
+        }
+    }
+
+    fn fold(events: Vec<Event>) -> MissionState {
+        let recs: Vec<_> = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| rec(i as u64 + 1, e))
+            .collect();
+        MissionState::from_events(&recs)
+    }
+
+    fn planned() -> Vec<Event> {
+        vec![
+            Event::MissionStarted {
+                goal: "g".into(),
+                slug: "g".into(),
+                branch: "mission/g".into(),
+                base_commit: "base".into(),
+            },
+            Event::PlanSubmitted {
+                plan: Plan {
+                    milestones: vec![MilestonePlan {
+                        id: "m1".into(),
+                        title: "m".into(),
+                        features: vec![
+                            FeaturePlan {
+                                id: "f1".into(),
+                                title: "f1".into(),
+                                description: String::new(),
+                                expected_behavior: None,
+                                fulfills: vec!["a1".into()],
+                            },
+                            FeaturePlan {
+                                id: "f2".into(),
+                                title: "f2".into(),
+                                description: String::new(),
+                                expected_behavior: None,
+                                fulfills: vec![],
+                            },
+                        ],
+                    }],
+                    assertions: vec![Assertion {
+                        id: "a1".into(),
+                        text: "t".into(),
+                        kind: AssertionKind::Command,
+                        command: Some("true".into()),
+                    }],
+                },
+            },
+            Event::GateOpened {
+                gate: Gate::Plan,
+                reason: "r".into(),
+            },
+        ]
+    }
+
+    fn failed(attempt: u32) -> [Event; 2] {
+        [
+            Event::FeatureStarted {
+                feature_id: "f1".into(),
+                attempt,
+                base_commit: "base".into(),
+            },
+            Event::FeatureFailed {
+                feature_id: "f1".into(),
+                attempt,
+                reason: "blocked".into(),
+                patch: None,
+            },
+        ]
+    }
+
+    #[test]
+    fn the_loop_goes_plan_gate_freeze_features_validate() {
+        let p = Policy::default();
+        assert_eq!(fold(vec![]).next_step(&p), Step::Plan);
+        let mut ev = planned();
+        assert_eq!(fold(ev.clone()).next_step(&p), Step::WaitForHuman);
+        ev.push(Event::GateApproved {
+            gate: Gate::Plan,
+            auto: false,
+        });
+        assert_eq!(fold(ev.clone()).next_step(&p), Step::FreezeContract);
+        ev.push(Event::ContractFrozen { assertions: 1 });
+        assert_eq!(
+            fold(ev.clone()).next_step(&p),
+            Step::RunFeature {
+                milestone: "m1".into(),
+                feature: "f1".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_second_decision_on_a_closed_gate_changes_nothing() {
+        let mut ev = planned();
+        ev.push(Event::GateApproved {
+            gate: Gate::Plan,
+            auto: false,
+        });
+        ev.push(Event::GateRejected {
+            gate: Gate::Plan,
+            note: "late".into(),
+        });
+        let st = fold(ev);
+        assert!(st.plan_approved);
+        assert!(
+            st.plan.is_some(),
+            "the racing rejection did not wipe the approved plan"
+        );
+        assert!(st.plan_rejections.is_empty());
+    }
+
+    #[test]
+    fn only_failures_count_towards_escalation_and_approval_skips_the_feature() {
+        let p = Policy {
+            feature_attempts: 2,
+            ..Policy::default()
+        };
+        let mut ev = planned();
+        ev.push(Event::GateApproved {
+            gate: Gate::Plan,
+            auto: false,
+        });
+        ev.push(Event::ContractFrozen { assertions: 1 });
+        // Attempt 1 is interrupted by a crash: it does not count.
+        ev.push(Event::FeatureStarted {
+            feature_id: "f1".into(),
+            attempt: 1,
+            base_commit: "base".into(),
+        });
+        ev.push(Event::MissionResumed {
+            reset_to: "base".into(),
+            discarded_patch: None,
+        });
+        ev.extend(failed(2));
+        assert!(
+            matches!(fold(ev.clone()).next_step(&p), Step::RunFeature { .. }),
+            "one real failure so far"
+        );
+        ev.extend(failed(3));
+        let st = fold(ev.clone());
+        let Step::Escalate { gate, .. } = st.next_step(&p) else {
+            panic!("{:?}", st.next_step(&p))
+        };
+        ev.push(Event::GateOpened {
+            gate: gate.clone(),
+            reason: "r".into(),
+        });
+        ev.push(Event::GateApproved { gate, auto: false });
+        let st = fold(ev);
+        assert_eq!(
+            st.next_step(&p),
+            Step::RunFeature {
+                milestone: "m1".into(),
+                feature: "f2".into()
+            },
+            "approving accepts f1 as failed and the mission goes on"
+        );
+        assert!(st.feature("f1").unwrap().1.skipped);
+    }
+
+    #[test]
+    fn messages_stay_unread_until_an_orchestrator_run_succeeds() {
+        let mut ev = planned();
+        ev.push(Event::MessageSaid {
+            text: "hello".into(),
+        });
+        let started = |n: &str| Event::AgentStarted {
+            run_id: n.into(),
+            role: Role::Orchestrator,
+            model: "m".into(),
+            task: "t".into(),
+            feature_id: None,
+        };
+        ev.push(started("o1"));
+        ev.push(Event::AgentFinished {
+            run_id: "o1".into(),
+            role: Role::Orchestrator,
+            ok: false,
+            error: None,
+        });
+        assert_eq!(
+            fold(ev.clone()).unread_messages(),
+            vec!["hello".to_string()]
+        );
+        ev.push(started("o2"));
+        ev.push(Event::AgentFinished {
+            run_id: "o2".into(),
+            role: Role::Orchestrator,
+            ok: true,
+            error: None,
+        });
+        assert!(fold(ev).unread_messages().is_empty());
     }
 }

@@ -225,14 +225,16 @@ impl Runner {
     /// wait for `mission approve` / `reject` / `unpause` over the control socket.
     async fn wait_for_human(&self) -> Option<Outcome> {
         let (gate, paused) = self.hub.read(|s| (s.gate.clone(), s.paused.clone()));
-        if self.mode.auto_approve
-            && let Some((gate, reason)) = gate
-        {
-            return Some(Outcome::NeedsHuman {
-                reason: format!("{gate}: {reason}"),
-            });
+        if self.mode.auto_approve {
+            if let Some((gate, reason)) = gate {
+                return Some(Outcome::NeedsHuman {
+                    reason: format!("{gate}: {reason}"),
+                });
+            }
+            if let Some(reason) = paused {
+                return Some(Outcome::NeedsHuman { reason });
+            }
         }
-        let _ = paused;
         self.hub
             .wait_until(|s| {
                 s.gate.is_none() && s.paused.is_none()

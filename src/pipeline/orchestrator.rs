@@ -218,7 +218,7 @@ pub(super) fn handoff_digest<'a>(r: &Runner, ids: impl Iterator<Item = &'a str>)
         out.push_str(&format!(
             "- {id} ({}, commit {}): {}\n  files: {}\n  commands: {}\n",
             h.report.status.as_str(),
-            &h.commit[..h.commit.len().min(8)],
+            h.commit.chars().take(8).collect::<String>(),
             h.report.summary,
             h.files_changed.join(", "),
             if cmds.is_empty() {

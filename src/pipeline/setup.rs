@@ -215,40 +215,42 @@ fn recover(
         .iter()
         .flat_map(|m| &m.features)
         .find(|f| f.phase == FeaturePhase::Running);
+    let mut expected = expected;
     if head != expected {
         let trailer = r.git(|g| g.trailer(&head, FEATURE_TRAILER));
         let parent = r.git(|g| g.parent_of(&head));
-        match running {
-            Some(f)
-                if trailer.as_deref() == Some(f.plan.id.as_str())
-                    && parent.as_deref() == Some(expected.as_str()) =>
-            {
-                if let Some(h) = rebuild_handoff(events, &f.plan.id, f.attempts, &head) {
-                    worker::record_commit(r, h, &expected).map_err(|e| match e {
-                        super::StepStop::Fatal(e) => SetupError::Run(e),
-                        super::StepStop::Pause(m) => SetupError::Refused(m),
-                    })?;
-                    notes.push(format!(
-                        "adopted commit {} of {} made just before the stop",
-                        &head[..8],
-                        f.plan.id
-                    ));
-                    return Ok(notes);
-                }
-            }
-            _ if trailer.is_none() => {
-                return Err(SetupError::Refused(format!(
-                    "the mission branch {} has commits the mission did not make (HEAD {}, expected {}); move them elsewhere, then resume",
-                    st.branch,
-                    &head[..8],
-                    &expected[..expected.len().min(8)]
-                )));
-            }
-            _ => {}
+        let adoptable = running.is_some_and(|f| {
+            trailer.as_deref() == Some(f.plan.id.as_str())
+                && parent.as_deref() == Some(expected.as_str())
+        });
+        let handoff = running
+            .filter(|_| adoptable)
+            .and_then(|f| rebuild_handoff(events, &f.plan.id, f.attempts, &head));
+        if let (Some(f), Some(h)) = (running, handoff) {
+            worker::record_commit(r, h, &expected).map_err(|e| match e {
+                super::StepStop::Fatal(e) => SetupError::Run(e),
+                super::StepStop::Pause(m) => SetupError::Refused(m),
+            })?;
+            notes.push(format!(
+                "adopted commit {} of {} made just before the stop",
+                &head[..8],
+                f.plan.id
+            ));
+            expected = head.clone();
+        } else if running.is_some() && r.git(|g| g.descends_from(&head, &expected)) {
+            // Commits the interrupted worker made itself: part of its unfinished work,
+            // saved in the patch below.
+        } else if trailer.is_none() {
+            return Err(SetupError::Refused(format!(
+                "the mission branch {} has commits the mission did not make (HEAD {}, expected {}); move them elsewhere, then resume",
+                st.branch,
+                &head[..8],
+                &expected[..expected.len().min(8)]
+            )));
         }
     }
     let name = running.map_or_else(
-        || "resume".to_string(),
+        || format!("resume-{}", st.last_seq),
         |f| format!("{}-attempt{}-interrupted", f.plan.id, f.attempts),
     );
     let patch = worker::discard_work(r, &expected, &name).map_err(|e| match e {

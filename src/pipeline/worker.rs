@@ -130,7 +130,11 @@ pub(super) async fn run(r: &Runner, milestone: &str, feature: &str) -> Result<()
         "{feature}: {}\n\n{}\n\n{FEATURE_TRAILER}: {feature}\nMission-Attempt: {attempt}\n",
         f.plan.title, result.value.summary
     );
-    let commit = r.git(|g| g.commit_all(&message))?;
+    // One commit per feature, on the base, even if the worker committed on its own.
+    let commit = r.git(|g| {
+        g.reset_soft(&base)?;
+        g.commit_all(&message)
+    })?;
     let handoff = Handoff {
         feature_id: feature.to_string(),
         attempt,
@@ -190,8 +194,8 @@ pub(super) fn discard_work(r: &Runner, base: &str, name: &str) -> Result<Option<
         return Ok(None);
     }
     let mut saved = None;
-    if dirty {
-        let patch = r.git(|g| g.working_patch())?;
+    if dirty || head != base {
+        let patch = r.git(|g| g.working_patch(base))?;
         let path = r.layout.patches().join(format!("{name}.patch"));
         std::fs::write(&path, patch)
             .map_err(|e| super::RunError::Other(format!("{}: {e}", path.display())))?;

@@ -88,6 +88,9 @@ pub async fn run_shell(
         }
     };
     let pgid = child.id();
+    // If this future is dropped (Ctrl-C, a stopped runner), take the whole group down,
+    // not just `sh`: nothing may keep writing to a tree that resume will reset.
+    let _group = GroupGuard(pgid);
     let out = tokio::spawn(read_capped(child.stdout.take(), output_cap));
     let err = tokio::spawn(read_capped(child.stderr.take(), output_cap));
     let (status, timed_out) = match tokio::time::timeout(timeout, child.wait()).await {
@@ -130,6 +133,16 @@ pub async fn run_shell(
         timed_out,
         duration: start.elapsed(),
         output,
+    }
+}
+
+struct GroupGuard(Option<u32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            kill_group(pid);
+        }
     }
 }
 
@@ -221,6 +234,24 @@ mod tests {
         assert!(
             !dir.path().join("marker").exists(),
             "grandchild survived the timeout"
+        );
+    }
+
+    #[tokio::test]
+    async fn dropping_the_run_kills_the_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = run_shell(
+            "(sleep 1; touch marker) & sleep 30",
+            dir.path(),
+            Duration::from_secs(60),
+            &[],
+            4096,
+        );
+        let _ = tokio::time::timeout(Duration::from_millis(300), run).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(
+            !dir.path().join("marker").exists(),
+            "a background child outlived its dropped run"
         );
     }
 

@@ -59,9 +59,9 @@ pub fn read_file(root: &Path, a: ReadArgs) -> Result<String, String> {
         ));
     }
     let text = String::from_utf8_lossy(&text);
-    let start = a.offset.unwrap_or(1).max(1);
-    let limit = a.limit.unwrap_or(MAX_READ_LINES).clamp(1, MAX_READ_LINES);
     let total = text.lines().count();
+    let start = a.offset.unwrap_or(1).clamp(1, total.max(1));
+    let limit = a.limit.unwrap_or(MAX_READ_LINES).clamp(1, MAX_READ_LINES);
     let mut out = String::new();
     for (i, line) in text.lines().enumerate().skip(start - 1).take(limit) {
         out.push_str(&format!("{:>5}\t{line}\n", i + 1));

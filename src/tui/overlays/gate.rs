@@ -121,7 +121,7 @@ fn escalation<'a>(
             }
             lines.push(Line::raw(""));
             lines.push(Line::styled(
-                "a: give it another attempt · r: another attempt, with your note in its task",
+                "a: accept it as failed and go on without it · r: another attempt, with your note in its task",
                 theme.dim,
             ));
         }

@@ -1,0 +1,106 @@
+//! The real binary in a pseudo-terminal, read through a vt100 screen.
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+
+use super::{Sandbox, bin};
+
+pub struct Term {
+    screen: Arc<Mutex<vt100::Parser>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    _master: Box<dyn portable_pty::MasterPty + Send>,
+}
+
+impl Term {
+    pub fn spawn(sb: &Sandbox, args: &[&str], cols: u16, rows: u16) -> Term {
+        let pty = native_pty_system();
+        let pair = pty
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(bin());
+        cmd.args(args);
+        cmd.arg("--dir");
+        cmd.arg(sb.repo());
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("XDG_CONFIG_HOME", sb.config_home());
+        cmd.env_remove("CARGO_TARGET_DIR");
+        cmd.env_remove("NO_COLOR");
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let writer = pair.master.take_writer().unwrap();
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(
+            std::num::NonZero::new(rows).unwrap(),
+            std::num::NonZero::new(cols).unwrap(),
+            0,
+        )));
+        let s = screen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                s.lock().unwrap().process(&buf[..n]);
+            }
+        });
+        Term {
+            screen,
+            writer,
+            child,
+            _master: pair.master,
+        }
+    }
+
+    pub fn contents(&self) -> String {
+        self.screen.lock().unwrap().screen().contents()
+    }
+
+    pub fn wait_for(&self, what: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let c = self.contents();
+            if c.contains(what) {
+                return c;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(90),
+                "never saw {what:?}; screen:\n{c}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn keys(&mut self, keys: &str) {
+        for k in keys.chars() {
+            self.writer.write_all(k.to_string().as_bytes()).unwrap();
+            self.writer.flush().unwrap();
+            // One key per read, so none is taken for an escape sequence.
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+
+    pub fn exit_code(&mut self) -> u32 {
+        let start = Instant::now();
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s.exit_code();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "did not exit:\n{}",
+                self.contents()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
