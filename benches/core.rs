@@ -83,6 +83,7 @@ fn log(features: usize) -> Vec<Event> {
                         tokens_in: 3000,
                         tokens_out: 200,
                         cost_usd: 0.01,
+                        ..Default::default()
                     },
                     tools: vec!["read_file".into()],
                     text: Some("Reading the module before changing it.".into()),

@@ -223,7 +223,7 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Say { text } => op(&dir, Op::Say { text }).await,
         Command::Handoff { feature_id, json } => handoff(&dir, &feature_id, json),
         Command::Log { json } => log(&dir, json),
-        Command::Doctor => doctor(&dir),
+        Command::Doctor => doctor(&dir).await,
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -694,7 +694,7 @@ fn log(dir: &Path, json: bool) -> Result<i32> {
     Ok(0)
 }
 
-fn doctor(dir: &Path) -> Result<i32> {
+async fn doctor(dir: &Path) -> Result<i32> {
     let layout = layout_of(dir)?;
     let mut problems = 0;
     println!("repository  {}", layout.repo.display());
@@ -724,51 +724,68 @@ fn doctor(dir: &Path) -> Result<i32> {
             return Ok(EXIT_USAGE);
         }
     };
+    let prices = crate::llm::pricing::Prices::new(cfg.prices.clone());
     for role in Role::ALL {
-        let Some(rc) = cfg.role(role) else {
-            let needed = matches!(role, Role::Orchestrator | Role::Worker);
-            println!(
-                "{} {role}: no model configured{}",
-                if needed { "✘" } else { "·" },
-                if needed { "" } else { " (not needed yet)" }
-            );
-            problems += usize::from(needed);
-            continue;
-        };
-        let p = cfg.providers.get(&rc.provider).cloned().unwrap_or_default();
-        match cfg.provider_kind(&rc.provider) {
-            Some(ProviderKind::Scripted) => {
-                let script = layout
-                    .dir
-                    .join(p.script.unwrap_or_else(|| "script.json".into()));
-                if script.exists() {
-                    println!("✔ {role}: scripted/{} ({})", rc.model, script.display());
-                } else {
-                    println!(
-                        "✘ {role}: scripted/{} — script {} is missing",
-                        rc.model,
-                        script.display()
-                    );
-                    problems += 1;
-                }
-            }
-            Some(kind) => {
-                let var = p.api_key_env.unwrap_or_else(|| match kind {
-                    ProviderKind::Anthropic => "ANTHROPIC_API_KEY".into(),
-                    _ => "OPENAI_API_KEY".into(),
-                });
-                let has_key = std::env::var_os(&var).is_some_and(|v| !v.is_empty());
+        let needed = matches!(role, Role::Orchestrator | Role::Worker);
+        let client = match crate::pipeline::models::build_one(&cfg, &layout, role) {
+            Ok(Some(c)) => c,
+            Ok(None) => {
                 println!(
-                    "{} {role}: {}/{} — key ${var} {}; reachability not checked (real providers are not built yet)",
-                    if has_key { "·" } else { "✘" },
-                    rc.provider,
-                    rc.model,
-                    if has_key { "is set" } else { "is not set" }
+                    "{} {role}: no model configured{}",
+                    if needed { "✘" } else { "·" },
+                    if needed { "" } else { " (not used yet)" }
                 );
-                problems += usize::from(!has_key);
+                problems += usize::from(needed);
+                continue;
             }
-            None => {
-                println!("✘ {role}: unknown provider {}", rc.provider);
+            Err(e) => {
+                println!("✘ {role}: {e}");
+                problems += 1;
+                continue;
+            }
+        };
+        let label = client.label();
+        if let Some(rc) = cfg.role(role)
+            && cfg.provider_kind(&rc.provider) != Some(ProviderKind::Scripted)
+            && prices.of(&rc.model).is_none()
+        {
+            println!(
+                "· {role}: no price known for {}; add [prices.\"{}\"] to count its cost",
+                rc.model, rc.model
+            );
+        }
+        // A tiny real request: is the model there, does the key work?
+        let msgs = [crate::llm::Message::User {
+            text: "Reply with the word OK.".into(),
+        }];
+        let req = crate::llm::Request {
+            system: "You are a health check.",
+            messages: &msgs,
+            tools: &[],
+            on_retry: None,
+        };
+        let started = std::time::Instant::now();
+        match tokio::time::timeout(std::time::Duration::from_secs(60), client.complete(req)).await {
+            Ok(Ok(r)) => println!(
+                "✔ {role}: {label} answered in {:.1}s ({} tokens in, {} out)",
+                started.elapsed().as_secs_f64(),
+                r.usage.tokens_in,
+                r.usage.tokens_out
+            ),
+            Ok(Err(e))
+                if cfg
+                    .role(role)
+                    .and_then(|rc| cfg.provider_kind(&rc.provider))
+                    == Some(ProviderKind::Scripted) =>
+            {
+                println!("✔ {role}: {label} (scripted; {e})");
+            }
+            Ok(Err(e)) => {
+                println!("✘ {role}: {e}");
+                problems += 1;
+            }
+            Err(_) => {
+                println!("✘ {role}: {label} did not answer within 60s");
                 problems += 1;
             }
         }

@@ -18,6 +18,8 @@ pub struct Config {
     pub validation: ValidationConfig,
     pub gates: GatesConfig,
     pub limits: LimitsConfig,
+    /// USD per million tokens by model name, over the built-in table.
+    pub prices: BTreeMap<String, crate::llm::pricing::Price>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -54,6 +56,14 @@ pub struct ProviderConfig {
     pub script: Option<PathBuf>,
     /// Scripted provider: pretend latency per model call.
     pub pace_ms: Option<u64>,
+    /// The longest wait for a response to start or for its next byte (default 120).
+    pub timeout_secs: Option<u64>,
+    /// Retries after a 429, a 5xx, a timeout or a cut stream (default 5).
+    pub max_retries: Option<u32>,
+    /// The first backoff; it doubles each retry, with jitter (default 1000).
+    pub retry_base_ms: Option<u64>,
+    /// The most tokens one answer may have (default 8192).
+    pub max_output_tokens: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -97,6 +97,9 @@ fn describe(
             text: Some(text), ..
         } => (agent_label(), format!("“{}”", one_line(text, 90))),
         Event::AgentTurn { .. } => return None,
+        Event::ModelRetried { message, .. } => {
+            (agent_label(), format!("↻ {}", one_line(message, 100)))
+        }
         Event::ToolUsed { summary, ok, .. } => (
             agent_label(),
             format!("{}{}", if *ok { "" } else { "✘ " }, one_line(summary, 90)),

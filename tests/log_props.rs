@@ -35,7 +35,8 @@ fn event() -> impl Strategy<Value = Event> {
                     usage: Usage {
                         tokens_in,
                         tokens_out,
-                        cost_usd: tokens_in as f64 / 1e6
+                        cost_usd: tokens_in as f64 / 1e6,
+                        ..Default::default()
                     },
                     tools,
                     text: None,

@@ -77,6 +77,7 @@ impl Script {
                 tokens_in: 2400,
                 tokens_out: 310,
                 cost_usd: 0.012,
+                ..Default::default()
             },
             tools: vec!["run_command".into()],
             text: Some("Running the tests.".into()),
@@ -146,6 +147,7 @@ fn mid_mission() -> Script {
             tokens_in: 1800,
             tokens_out: 900,
             cost_usd: 0.04,
+            ..Default::default()
         },
         tools: vec!["submit_plan".into()],
         text: Some("Two milestones; the contract checks behaviour through the binary.".into()),
@@ -272,6 +274,7 @@ fn app_from(script: &Script) -> App {
             tokens_in: 7364,
             tokens_out: 430,
             cost_usd: 0.02,
+            ..Default::default()
         },
     };
     app.handoffs.insert("m1-f2".into(), h);

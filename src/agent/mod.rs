@@ -89,12 +89,19 @@ impl AgentRun<'_> {
             if let Some(reason) = self.hub.read(|s| self.limits.exceeded(s, self.role)) {
                 return Err(AgentError::Budget(reason));
             }
+            let retried = |message: String| {
+                let _ = self.hub.emit(Event::ModelRetried {
+                    run_id: self.run_id.clone(),
+                    message,
+                });
+            };
             let resp = self
                 .llm
                 .complete(Request {
                     system: &self.system,
                     messages: &messages,
                     tools: &tools,
+                    on_retry: Some(&retried),
                 })
                 .await?;
             usage.add(&resp.usage);
@@ -131,6 +138,16 @@ impl AgentRun<'_> {
             for call in calls {
                 let (content, is_error) = if ended.is_some() {
                     ("ignored: the run already ended".to_string(), true)
+                } else if !call.arguments.is_object() {
+                    // Malformed JSON from the model goes back to it, not into a crash.
+                    let raw: String = call.arguments.to_string().chars().take(200).collect();
+                    (
+                        format!(
+                            "the arguments for {} were not a JSON object: {raw}. Call it again with valid JSON.",
+                            call.name
+                        ),
+                        true,
+                    )
                 } else if call.name == self.ending.name {
                     match parse(&call.arguments) {
                         Ok(v) => {

@@ -1,6 +1,10 @@
 //! Language-model clients behind one trait: messages and tool specs in, text, tool calls
 //! and usage out. `scripted` replays a JSON script (demo and tests).
 
+pub mod anthropic;
+pub mod http;
+pub mod openai;
+pub mod pricing;
 pub mod scripted;
 
 use serde::{Deserialize, Serialize};
@@ -43,11 +47,13 @@ pub enum Message {
     },
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Request<'a> {
     pub system: &'a str,
     pub messages: &'a [Message],
     pub tools: &'a [ToolSpec],
+    /// Told about each failed attempt that will be retried.
+    pub on_retry: http::RetryObserver<'a>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -129,6 +129,7 @@ impl LlmClient for ScriptedClient {
                 tokens_in: estimate_request_tokens(&req),
                 tokens_out: estimate_tokens(&out_text),
                 cost_usd: 0.0,
+                ..Default::default()
             },
         })
     }
@@ -161,6 +162,7 @@ mod tests {
             system: "s",
             messages: &msgs,
             tools: &[],
+            on_retry: None,
         };
         let r = c.complete(req).await.unwrap();
         assert_eq!(r.text.as_deref(), Some("one"));
@@ -175,6 +177,7 @@ mod tests {
                 system: "s",
                 messages: &msgs,
                 tools: &[],
+                on_retry: None,
             })
             .await
             .unwrap();
@@ -188,6 +191,7 @@ mod tests {
                 system: "s",
                 messages: &msgs,
                 tools: &[],
+                on_retry: None,
             })
             .await
             .unwrap_err();
@@ -205,6 +209,7 @@ mod tests {
                 system: "",
                 messages: &msgs,
                 tools: &[],
+                on_retry: None,
             })
             .await
             .unwrap();
@@ -214,7 +219,8 @@ mod tests {
             c.complete(Request {
                 system: "",
                 messages: &msgs,
-                tools: &[]
+                tools: &[],
+                on_retry: None,
             })
             .await
             .is_err()

@@ -57,6 +57,7 @@ mod tests {
             tokens_in: 90,
             tokens_out: 20,
             cost_usd: 2.0,
+            ..Default::default()
         };
         st.budget.per_role.insert(
             Role::Worker,
@@ -64,6 +65,7 @@ mod tests {
                 tokens_in: 0,
                 tokens_out: 0,
                 cost_usd: 1.5,
+                ..Default::default()
             },
         );
         let none = Limits::default();

@@ -124,6 +124,11 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         text: Option<String>,
     },
+    /// A model call failed and is being retried (rate limit, server error, cut stream).
+    ModelRetried {
+        run_id: String,
+        message: String,
+    },
     /// A non-command tool call, for the activity feed.
     ToolUsed {
         run_id: String,

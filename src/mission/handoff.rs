@@ -51,10 +51,19 @@ pub struct DiffStat {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Usage {
+    /// All input tokens, cached ones included.
     pub tokens_in: u64,
     pub tokens_out: u64,
     #[serde(default)]
     pub cost_usd: f64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_read_tokens: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_write_tokens: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Usage {
@@ -62,6 +71,8 @@ impl Usage {
         self.tokens_in += other.tokens_in;
         self.tokens_out += other.tokens_out;
         self.cost_usd += other.cost_usd;
+        self.cache_read_tokens += other.cache_read_tokens;
+        self.cache_write_tokens += other.cache_write_tokens;
     }
 }
 

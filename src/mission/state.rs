@@ -320,7 +320,10 @@ impl MissionState {
                 self.budget.total.add(usage);
                 self.budget.per_role.entry(*role).or_default().add(usage);
             }
-            Event::ToolUsed { .. } | Event::CommandRan { .. } | Event::CheckRan { .. } => {}
+            Event::ToolUsed { .. }
+            | Event::CommandRan { .. }
+            | Event::CheckRan { .. }
+            | Event::ModelRetried { .. } => {}
             Event::AgentFinished {
                 run_id, role, ok, ..
             } => {

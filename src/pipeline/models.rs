@@ -4,8 +4,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{Config, ProviderKind};
+use crate::config::{Config, ProviderConfig, ProviderKind};
 use crate::layout::Layout;
+use crate::llm::anthropic::{self, AnthropicClient};
+use crate::llm::http::HttpSettings;
+use crate::llm::openai::{self, OpenAiClient};
+use crate::llm::pricing::Prices;
 use crate::llm::scripted::{Script, ScriptedClient};
 use crate::llm::{LlmClient, LlmError};
 use crate::mission::Role;
@@ -13,58 +17,120 @@ use crate::mission::Role;
 pub type Clients = BTreeMap<Role, Arc<dyn LlmClient>>;
 
 pub fn build(config: &Config, layout: &Layout) -> Result<Clients, LlmError> {
-    let mut scripts: BTreeMap<std::path::PathBuf, Arc<Script>> = BTreeMap::new();
     let mut out: Clients = BTreeMap::new();
     for role in Role::ALL {
-        let Some(rc) = config.role(role) else {
-            // Roles without a model are allowed while nothing asks for them (the spine
-            // runs only orchestrator and worker).
-            if matches!(role, Role::Orchestrator | Role::Worker) {
+        match build_one(config, layout, role) {
+            Ok(Some(c)) => {
+                out.insert(role, c);
+            }
+            // Roles without a model are allowed while nothing asks for them.
+            Ok(None) if !matches!(role, Role::Orchestrator | Role::Worker) => {}
+            Ok(None) => {
                 return Err(LlmError::Unavailable(format!(
                     "no model configured for the {role}: add [roles.{role}] with provider and model to {} (see `mission init`)",
                     layout.config().display()
                 )));
             }
-            continue;
-        };
-        let provider = config
-            .providers
-            .get(&rc.provider)
-            .cloned()
-            .unwrap_or_default();
-        let client: Arc<dyn LlmClient> = match config.provider_kind(&rc.provider) {
-            Some(ProviderKind::Scripted) => {
-                let path = layout.dir.join(
-                    provider
-                        .script
-                        .clone()
-                        .unwrap_or_else(|| "script.json".into()),
-                );
-                let script = match scripts.get(&path) {
-                    Some(s) => s.clone(),
-                    None => {
-                        let s = Arc::new(Script::load(&path)?);
-                        scripts.insert(path, s.clone());
-                        s
-                    }
-                };
-                let pace = Duration::from_millis(provider.pace_ms.unwrap_or(0));
-                Arc::new(ScriptedClient::new(script, role, &rc.model, pace))
-            }
-            Some(kind) => {
-                return Err(LlmError::Unavailable(format!(
-                    "provider `{}` ({kind:?}) for the {role}: real model providers are not built yet; use provider = \"scripted\"",
-                    rc.provider
-                )));
-            }
-            None => {
-                return Err(LlmError::Unavailable(format!(
-                    "unknown provider `{}` for the {role}",
-                    rc.provider
-                )));
-            }
-        };
-        out.insert(role, client);
+            Err(e) => return Err(e),
+        }
     }
     Ok(out)
+}
+
+/// The client for one role, or `None` when the role has no model configured.
+pub fn build_one(
+    config: &Config,
+    layout: &Layout,
+    role: Role,
+) -> Result<Option<Arc<dyn LlmClient>>, LlmError> {
+    let Some(rc) = config.role(role) else {
+        return Ok(None);
+    };
+    let provider = config
+        .providers
+        .get(&rc.provider)
+        .cloned()
+        .unwrap_or_default();
+    let client: Arc<dyn LlmClient> = match config.provider_kind(&rc.provider) {
+        Some(ProviderKind::Scripted) => {
+            let path = layout.dir.join(
+                provider
+                    .script
+                    .clone()
+                    .unwrap_or_else(|| "script.json".into()),
+            );
+            let script = Arc::new(Script::load(&path)?);
+            let pace = Duration::from_millis(provider.pace_ms.unwrap_or(0));
+            Arc::new(ScriptedClient::new(script, role, &rc.model, pace))
+        }
+        Some(kind) => {
+            let prices = Arc::new(Prices::new(config.prices.clone()));
+            let settings = http_settings(&rc.provider, kind, &provider, &rc.model, role, prices)?;
+            match kind {
+                ProviderKind::Anthropic => Arc::new(AnthropicClient::new(settings)?),
+                _ => Arc::new(OpenAiClient::new(settings)?),
+            }
+        }
+        None => {
+            return Err(LlmError::Unavailable(format!(
+                "unknown provider `{}` for the {role}",
+                rc.provider
+            )));
+        }
+    };
+    Ok(Some(client))
+}
+
+/// The environment variable holding a provider's key.
+pub fn key_var(kind: ProviderKind, p: &ProviderConfig) -> String {
+    p.api_key_env.clone().unwrap_or_else(|| match kind {
+        ProviderKind::Anthropic => "ANTHROPIC_API_KEY".into(),
+        _ => "OPENAI_API_KEY".into(),
+    })
+}
+
+fn is_loopback(url: &str) -> bool {
+    let rest = url.split("://").nth(1).unwrap_or(url);
+    ["127.", "localhost", "[::1]"]
+        .iter()
+        .any(|h| rest.starts_with(h))
+}
+
+fn http_settings(
+    name: &str,
+    kind: ProviderKind,
+    p: &ProviderConfig,
+    model: &str,
+    role: Role,
+    prices: Arc<Prices>,
+) -> Result<HttpSettings, LlmError> {
+    let base = p.base_url.clone().unwrap_or_else(|| match kind {
+        ProviderKind::Anthropic => anthropic::DEFAULT_BASE.into(),
+        _ => openai::DEFAULT_BASE.into(),
+    });
+    let base = base.trim_end_matches('/');
+    let url = match kind {
+        ProviderKind::Anthropic if base.ends_with("/v1") => format!("{base}/messages"),
+        ProviderKind::Anthropic => format!("{base}/v1/messages"),
+        _ => format!("{base}/chat/completions"),
+    };
+    let var = key_var(kind, p);
+    // Keys come from the environment only; a local server may need none.
+    let api_key = std::env::var(&var).ok().filter(|k| !k.trim().is_empty());
+    if api_key.is_none() && !(kind == ProviderKind::Openai && is_loopback(base)) {
+        return Err(LlmError::Unavailable(format!(
+            "${var} is not set, so the {role} cannot reach provider `{name}`: export it in the shell that runs mission (keys are read from the environment only), or set api_key_env in [providers.{name}]"
+        )));
+    }
+    Ok(HttpSettings {
+        provider: name.to_string(),
+        model: model.to_string(),
+        url,
+        api_key,
+        idle_timeout: Duration::from_secs(p.timeout_secs.unwrap_or(120).max(1)),
+        max_retries: p.max_retries.unwrap_or(5),
+        retry_base: Duration::from_millis(p.retry_base_ms.unwrap_or(1000)),
+        max_output_tokens: p.max_output_tokens.unwrap_or(8192),
+        prices,
+    })
 }

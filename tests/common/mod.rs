@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: run the real binary in isolation.
 #![allow(dead_code)]
 
+pub mod fake_llm;
 pub mod pty;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,303 @@
+//! Anthropic Messages API, streamed: text and tool use, prompt caching on the system
+//! prompt, the tools and the conversation prefix.
+
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde_json::{Value, json};
+
+use super::http::{self, Failure, HttpSettings};
+use super::{LlmClient, LlmError, Message, Request, Response, ToolCall};
+use crate::mission::Usage;
+
+pub const DEFAULT_BASE: &str = "https://api.anthropic.com";
+
+pub struct AnthropicClient {
+    settings: HttpSettings,
+    client: reqwest::Client,
+}
+
+impl AnthropicClient {
+    pub fn new(settings: HttpSettings) -> Result<Self, LlmError> {
+        let client = http::client(settings.idle_timeout)?;
+        Ok(AnthropicClient { settings, client })
+    }
+}
+
+/// The request body. Cache breakpoints: system, last tool, last message.
+pub fn body(model: &str, max_tokens: u32, req: &Request<'_>) -> Value {
+    let cache = json!({"type": "ephemeral"});
+    let mut tools: Vec<Value> = req
+        .tools
+        .iter()
+        .map(
+            |t| json!({"name": t.name, "description": t.description, "input_schema": t.parameters}),
+        )
+        .collect();
+    if let Some(last) = tools.last_mut() {
+        last["cache_control"] = cache.clone();
+    }
+    let mut messages: Vec<Value> = vec![];
+    for m in req.messages {
+        let (role, blocks) = match m {
+            Message::User { text } => ("user", vec![json!({"type": "text", "text": text})]),
+            Message::Assistant { text, tool_calls } => {
+                let mut b = vec![];
+                if let Some(t) = text.as_ref().filter(|t| !t.is_empty()) {
+                    b.push(json!({"type": "text", "text": t}));
+                }
+                for c in tool_calls {
+                    // Arguments that were not a JSON object went back as an error; the
+                    // API still wants an object here.
+                    let input = if c.arguments.is_object() {
+                        c.arguments.clone()
+                    } else {
+                        json!({})
+                    };
+                    b.push(json!({"type": "tool_use", "id": c.id, "name": c.name, "input": input}));
+                }
+                if b.is_empty() {
+                    b.push(json!({"type": "text", "text": "(no content)"}));
+                }
+                ("assistant", b)
+            }
+            Message::Tool {
+                call_id,
+                content,
+                is_error,
+                ..
+            } => (
+                "user",
+                vec![
+                    json!({"type": "tool_result", "tool_use_id": call_id, "content": content, "is_error": is_error}),
+                ],
+            ),
+        };
+        // Consecutive same-role turns (tool results, a nudge) merge into one message.
+        match messages.last_mut() {
+            Some(prev) if prev["role"] == role => {
+                if let Some(arr) = prev["content"].as_array_mut() {
+                    arr.extend(blocks);
+                }
+            }
+            _ => messages.push(json!({"role": role, "content": blocks})),
+        }
+    }
+    if let Some(block) = messages
+        .last_mut()
+        .and_then(|m| m["content"].as_array_mut())
+        .and_then(|c| c.last_mut())
+    {
+        block["cache_control"] = cache.clone();
+    }
+    json!({
+        "model": model,
+        "max_tokens": max_tokens,
+        "stream": true,
+        "system": [{"type": "text", "text": req.system, "cache_control": cache}],
+        "messages": messages,
+        "tools": tools,
+    })
+}
+
+#[derive(Default)]
+struct Acc {
+    text: String,
+    /// Tool uses by content-block index: id, name, JSON text so far.
+    tools: Vec<(usize, String, String, String)>,
+    usage: Usage,
+    done: bool,
+}
+
+impl Acc {
+    fn on(&mut self, kind: &str, data: &str, s: &HttpSettings) -> Result<(), Failure> {
+        let v: Value = match serde_json::from_str(data) {
+            Ok(v) => v,
+            Err(_) if kind == "ping" => return Ok(()),
+            Err(e) => return Err(s.retry(format!("unreadable stream event {kind}: {e}"))),
+        };
+        let u64_at = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_u64).unwrap_or(0);
+        match kind {
+            "message_start" => {
+                let input = u64_at(&v, "/message/usage/input_tokens");
+                self.usage.cache_read_tokens = u64_at(&v, "/message/usage/cache_read_input_tokens");
+                self.usage.cache_write_tokens =
+                    u64_at(&v, "/message/usage/cache_creation_input_tokens");
+                self.usage.tokens_in =
+                    input + self.usage.cache_read_tokens + self.usage.cache_write_tokens;
+                self.usage.tokens_out = u64_at(&v, "/message/usage/output_tokens");
+            }
+            "content_block_start" => {
+                let index = u64_at(&v, "/index") as usize;
+                if v.pointer("/content_block/type").and_then(Value::as_str) == Some("tool_use") {
+                    let s = |p: &str| {
+                        v.pointer(p)
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string()
+                    };
+                    self.tools.push((
+                        index,
+                        s("/content_block/id"),
+                        s("/content_block/name"),
+                        String::new(),
+                    ));
+                }
+            }
+            "content_block_delta" => {
+                let index = u64_at(&v, "/index") as usize;
+                match v.pointer("/delta/type").and_then(Value::as_str) {
+                    Some("text_delta") => {
+                        self.text.push_str(
+                            v.pointer("/delta/text")
+                                .and_then(Value::as_str)
+                                .unwrap_or(""),
+                        );
+                    }
+                    Some("input_json_delta") => {
+                        if let Some(t) = self.tools.iter_mut().find(|t| t.0 == index) {
+                            t.3.push_str(
+                                v.pointer("/delta/partial_json")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or(""),
+                            );
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            "message_delta" => {
+                let out = u64_at(&v, "/usage/output_tokens");
+                if out > 0 {
+                    self.usage.tokens_out = out;
+                }
+            }
+            "message_stop" => self.done = true,
+            "error" => {
+                let msg = v
+                    .pointer("/error/message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("error event");
+                return Err(s.retry(format!("the stream reported an error: {msg}")));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Response {
+        let tool_calls = self
+            .tools
+            .into_iter()
+            .map(|(_, id, name, json)| ToolCall {
+                id,
+                name,
+                arguments: parse_arguments(&json),
+            })
+            .collect();
+        Response {
+            text: (!self.text.is_empty()).then_some(self.text),
+            tool_calls,
+            usage: self.usage,
+        }
+    }
+}
+
+/// Tool arguments as JSON; text that does not parse is kept as a string, which the agent
+/// loop hands back to the model as an error.
+pub fn parse_arguments(json: &str) -> Value {
+    if json.trim().is_empty() {
+        return json!({});
+    }
+    serde_json::from_str(json).unwrap_or_else(|_| Value::String(json.to_string()))
+}
+
+#[async_trait::async_trait]
+impl LlmClient for AnthropicClient {
+    fn label(&self) -> String {
+        format!("{}/{}", self.settings.provider, self.settings.model)
+    }
+
+    async fn complete(&self, req: Request<'_>) -> Result<Response, LlmError> {
+        let s = &self.settings;
+        let body = body(&s.model, s.max_output_tokens, &req);
+        let mut headers = HeaderMap::new();
+        headers.insert("anthropic-version", HeaderValue::from_static("2023-06-01"));
+        if let Some(key) = &s.api_key {
+            let mut v = HeaderValue::from_str(key).map_err(|_| {
+                LlmError::Unavailable("the API key holds characters a header cannot".into())
+            })?;
+            v.set_sensitive(true);
+            headers.insert("x-api-key", v);
+        }
+        http::with_retries(s, req.on_retry, || async {
+            let mut stream = http::post_sse(&self.client, s, headers.clone(), &body).await?;
+            let mut acc = Acc::default();
+            while let Some(ev) = http::next_event(&mut stream, s).await? {
+                acc.on(&ev.event, &ev.data, s)?;
+                if acc.done {
+                    return Ok(acc.finish());
+                }
+            }
+            Err(s.retry("the stream ended before message_stop"))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llm::ToolSpec;
+
+    #[test]
+    fn tool_results_merge_and_cache_breakpoints_are_set() {
+        let msgs = vec![
+            Message::User {
+                text: "task".into(),
+            },
+            Message::Assistant {
+                text: Some("looking".into()),
+                tool_calls: vec![ToolCall {
+                    id: "t1".into(),
+                    name: "read_file".into(),
+                    arguments: json!({"path": "a"}),
+                }],
+            },
+            Message::Tool {
+                call_id: "t1".into(),
+                name: "read_file".into(),
+                content: "x".into(),
+                is_error: false,
+            },
+            Message::User {
+                text: "finish with submit".into(),
+            },
+        ];
+        let tools = vec![ToolSpec {
+            name: "read_file".into(),
+            description: "d".into(),
+            parameters: json!({"type": "object"}),
+        }];
+        let b = body(
+            "claude-x",
+            1000,
+            &Request {
+                system: "sys",
+                messages: &msgs,
+                tools: &tools,
+                on_retry: None,
+            },
+        );
+        let m = b["messages"].as_array().unwrap();
+        assert_eq!(
+            m.len(),
+            3,
+            "the tool result and the nudge share one user turn: {m:#?}"
+        );
+        assert_eq!(m[1]["content"][1]["type"], "tool_use");
+        assert_eq!(m[2]["content"][0]["type"], "tool_result");
+        assert_eq!(m[2]["content"][1]["cache_control"]["type"], "ephemeral");
+        assert_eq!(b["system"][0]["cache_control"]["type"], "ephemeral");
+        assert_eq!(b["tools"][0]["cache_control"]["type"], "ephemeral");
+        assert_eq!(b["stream"], true);
+    }
+}

@@ -1,0 +1,291 @@
+//! What both HTTP providers share: settings, one streaming POST, and the retry loop
+//! (exponential backoff with jitter, `retry-after` honoured, a cut stream retried).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use eventsource_stream::Eventsource;
+use futures_util::{Stream, StreamExt};
+use reqwest::header::HeaderMap;
+
+use super::pricing::Prices;
+use super::{LlmError, Response};
+
+/// How one provider+model is reached. The key is kept out of `Debug`.
+#[derive(Clone)]
+pub struct HttpSettings {
+    /// The provider's name in config (`anthropic`, `local`, …), for messages.
+    pub provider: String,
+    pub model: String,
+    pub url: String,
+    pub api_key: Option<String>,
+    /// The longest wait for the next byte, and for the response to start.
+    pub idle_timeout: Duration,
+    pub max_retries: u32,
+    pub retry_base: Duration,
+    pub max_output_tokens: u32,
+    pub prices: Arc<Prices>,
+}
+
+impl std::fmt::Debug for HttpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpSettings")
+            .field("provider", &self.provider)
+            .field("model", &self.model)
+            .field("url", &self.url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+/// Why one attempt failed, and whether another may succeed.
+#[derive(Debug)]
+pub enum Failure {
+    Retry {
+        after: Option<Duration>,
+        error: LlmError,
+    },
+    Fatal(LlmError),
+}
+
+impl HttpSettings {
+    pub fn transport(&self, message: impl Into<String>) -> LlmError {
+        LlmError::Transport {
+            provider: self.provider.clone(),
+            model: self.model.clone(),
+            message: message.into(),
+        }
+    }
+
+    fn http(&self, status: u16, message: String) -> LlmError {
+        LlmError::Http {
+            provider: self.provider.clone(),
+            model: self.model.clone(),
+            status,
+            message,
+        }
+    }
+
+    pub fn retry(&self, message: impl Into<String>) -> Failure {
+        Failure::Retry {
+            after: None,
+            error: self.transport(message),
+        }
+    }
+
+    /// The backoff before attempt `n + 1`: base × 2ⁿ, ±20 % jitter, at most a minute.
+    fn backoff(&self, n: u32) -> Duration {
+        let exp = self.retry_base.as_secs_f64() * 2f64.powi(n.min(16) as i32);
+        let jitter: f64 = rand::random_range(0.8..1.2);
+        Duration::from_secs_f64((exp * jitter).min(60.0))
+    }
+}
+
+pub fn client(timeout: Duration) -> Result<reqwest::Client, LlmError> {
+    reqwest::Client::builder()
+        .connect_timeout(timeout.min(Duration::from_secs(30)))
+        .build()
+        .map_err(|e| LlmError::Unavailable(format!("cannot build the HTTP client: {e}")))
+}
+
+pub type SseStream =
+    std::pin::Pin<Box<dyn Stream<Item = Result<eventsource_stream::Event, String>> + Send>>;
+
+/// POSTs `body` and returns its event stream, or why it failed.
+pub async fn post_sse(
+    client: &reqwest::Client,
+    s: &HttpSettings,
+    headers: HeaderMap,
+    body: &serde_json::Value,
+) -> Result<SseStream, Failure> {
+    let send = client.post(&s.url).headers(headers).json(body).send();
+    let resp = match tokio::time::timeout(s.idle_timeout, send).await {
+        Err(_) => {
+            return Err(s.retry(format!("no response within {}s", s.idle_timeout.as_secs())));
+        }
+        Ok(Err(e)) => return Err(s.retry(describe(&e))),
+        Ok(Ok(r)) => r,
+    };
+    let status = resp.status().as_u16();
+    if !resp.status().is_success() {
+        let after = retry_after(resp.headers());
+        let text = tokio::time::timeout(Duration::from_secs(5), resp.text())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        let message = error_message(&text);
+        let error = s.http(status, message);
+        return Err(match status {
+            429 | 500 | 502 | 503 | 504 | 529 => Failure::Retry { after, error },
+            _ => Failure::Fatal(error),
+        });
+    }
+    Ok(Box::pin(
+        resp.bytes_stream()
+            .eventsource()
+            .map(|r| r.map_err(|e| e.to_string())),
+    ))
+}
+
+/// The next event, or a retryable failure when the stream stalls or breaks.
+pub async fn next_event(
+    stream: &mut SseStream,
+    s: &HttpSettings,
+) -> Result<Option<eventsource_stream::Event>, Failure> {
+    match tokio::time::timeout(s.idle_timeout, stream.next()).await {
+        Err(_) => Err(s.retry(format!(
+            "the stream stalled: no data for {}s",
+            s.idle_timeout.as_secs()
+        ))),
+        Ok(None) => Ok(None),
+        Ok(Some(Err(e))) => Err(s.retry(format!("the stream broke: {e}"))),
+        Ok(Some(Ok(ev))) => Ok(Some(ev)),
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        msg.push_str(&format!(": {inner}"));
+        src = inner.source();
+    }
+    msg
+}
+
+/// `{"error": {"message": …}}` from either API, else the body's start.
+fn error_message(body: &str) -> String {
+    let parsed: Option<String> = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/error/message")
+                .or_else(|| v.get("error"))
+                .and_then(|m| m.as_str().map(str::to_owned))
+        });
+    let text = parsed.unwrap_or_else(|| body.trim().to_string());
+    let text: String = text.chars().take(300).collect();
+    if text.is_empty() {
+        "(empty body)".into()
+    } else {
+        text
+    }
+}
+
+/// `retry-after` in seconds (the HTTP-date form is rare for these APIs and ignored).
+fn retry_after(h: &HeaderMap) -> Option<Duration> {
+    let v = h
+        .get("retry-after")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<f64>()
+        .ok()?;
+    (v.is_finite() && v >= 0.0).then(|| Duration::from_secs_f64(v.min(120.0)))
+}
+
+/// Called with a line to show when an attempt failed and another follows.
+pub type RetryObserver<'a> = Option<&'a (dyn Fn(String) + Sync)>;
+
+/// Runs `once` until it succeeds, fails for good, or the retries are spent.
+pub async fn with_retries<F, Fut>(
+    s: &HttpSettings,
+    observer: RetryObserver<'_>,
+    mut once: F,
+) -> Result<Response, LlmError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Response, Failure>>,
+{
+    let mut attempt = 0;
+    loop {
+        match once().await {
+            Ok(mut r) => {
+                r.usage.cost_usd = s.prices.cost(&s.model, &r.usage);
+                return Ok(r);
+            }
+            Err(Failure::Fatal(e)) => return Err(e),
+            Err(Failure::Retry { after, error }) => {
+                if attempt >= s.max_retries {
+                    return Err(match error {
+                        LlmError::Http {
+                            provider,
+                            model,
+                            status,
+                            message,
+                        } => LlmError::Http {
+                            provider,
+                            model,
+                            status,
+                            message: format!("{message} (gave up after {} attempts)", attempt + 1),
+                        },
+                        LlmError::Transport {
+                            provider,
+                            model,
+                            message,
+                        } => LlmError::Transport {
+                            provider,
+                            model,
+                            message: format!("{message} (gave up after {} attempts)", attempt + 1),
+                        },
+                        other => other,
+                    });
+                }
+                let wait = after.unwrap_or_else(|| s.backoff(attempt));
+                if let Some(o) = observer {
+                    o(format!("{error}; retrying in {:.1}s", wait.as_secs_f64()));
+                }
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_and_retry_after_are_read() {
+        assert_eq!(
+            error_message(r#"{"error":{"type":"x","message":"overloaded"}}"#),
+            "overloaded"
+        );
+        assert_eq!(error_message(r#"{"error":"bad key"}"#), "bad key");
+        assert_eq!(error_message("plain"), "plain");
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", "2".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
+        h.insert(
+            "retry-after",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let s = HttpSettings {
+            provider: "p".into(),
+            model: "m".into(),
+            url: String::new(),
+            api_key: Some("sk-secret".into()),
+            idle_timeout: Duration::from_secs(1),
+            max_retries: 3,
+            retry_base: Duration::from_secs(1),
+            max_output_tokens: 1,
+            prices: Arc::default(),
+        };
+        assert!(
+            s.backoff(0) >= Duration::from_millis(800)
+                && s.backoff(0) <= Duration::from_millis(1200)
+        );
+        assert!(s.backoff(3) >= Duration::from_millis(6400));
+        assert_eq!(s.backoff(30), Duration::from_secs(60));
+        assert!(
+            !format!("{s:?}").contains("sk-secret"),
+            "the key never shows in Debug"
+        );
+    }
+}

@@ -1,0 +1,250 @@
+//! OpenAI Chat Completions, streamed, with tools and usage in the stream. Any
+//! compatible server works through `base_url` (Ollama, vLLM, llama.cpp, OpenRouter…).
+
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use serde_json::{Value, json};
+
+use super::anthropic::parse_arguments;
+use super::http::{self, Failure, HttpSettings};
+use super::{
+    LlmClient, LlmError, Message, Request, Response, ToolCall, estimate_request_tokens,
+    estimate_tokens,
+};
+use crate::mission::Usage;
+
+pub const DEFAULT_BASE: &str = "https://api.openai.com/v1";
+
+pub struct OpenAiClient {
+    settings: HttpSettings,
+    client: reqwest::Client,
+}
+
+impl OpenAiClient {
+    pub fn new(settings: HttpSettings) -> Result<Self, LlmError> {
+        let client = http::client(settings.idle_timeout)?;
+        Ok(OpenAiClient { settings, client })
+    }
+}
+
+pub fn body(model: &str, req: &Request<'_>) -> Value {
+    let mut messages = vec![json!({"role": "system", "content": req.system})];
+    for m in req.messages {
+        messages.push(match m {
+            Message::User { text } => json!({"role": "user", "content": text}),
+            Message::Assistant { text, tool_calls } => {
+                let mut v = json!({"role": "assistant", "content": text});
+                if !tool_calls.is_empty() {
+                    v["tool_calls"] = tool_calls
+                        .iter()
+                        .map(|c| {
+                            let args = match &c.arguments {
+                                Value::String(raw) => raw.clone(),
+                                other => other.to_string(),
+                            };
+                            json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": args}})
+                        })
+                        .collect();
+                }
+                v
+            }
+            Message::Tool { call_id, content, .. } => json!({"role": "tool", "tool_call_id": call_id, "content": content}),
+        });
+    }
+    let tools: Vec<Value> = req
+        .tools
+        .iter()
+        .map(|t| json!({"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}))
+        .collect();
+    let mut b = json!({
+        "model": model,
+        "stream": true,
+        "stream_options": {"include_usage": true},
+        "messages": messages,
+    });
+    if !tools.is_empty() {
+        b["tools"] = tools.into();
+    }
+    b
+}
+
+#[derive(Default)]
+struct Acc {
+    text: String,
+    /// Tool calls by stream index: id, name, arguments so far.
+    tools: Vec<(u64, String, String, String)>,
+    usage: Option<Usage>,
+    finished: bool,
+}
+
+impl Acc {
+    fn on(&mut self, data: &str, s: &HttpSettings) -> Result<bool, Failure> {
+        if data.trim() == "[DONE]" {
+            return Ok(true);
+        }
+        let v: Value = serde_json::from_str(data)
+            .map_err(|e| s.retry(format!("unreadable stream chunk: {e}")))?;
+        if let Some(msg) = v.pointer("/error/message").and_then(Value::as_str) {
+            return Err(s.retry(format!("the stream reported an error: {msg}")));
+        }
+        if let Some(u) = v.get("usage").filter(|u| u.is_object()) {
+            let n = |p: &str| u.pointer(p).and_then(Value::as_u64).unwrap_or(0);
+            self.usage = Some(Usage {
+                tokens_in: n("/prompt_tokens"),
+                tokens_out: n("/completion_tokens"),
+                cache_read_tokens: n("/prompt_tokens_details/cached_tokens"),
+                ..Default::default()
+            });
+        }
+        for choice in v
+            .get("choices")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(t) = choice.pointer("/delta/content").and_then(Value::as_str) {
+                self.text.push_str(t);
+            }
+            for tc in choice
+                .pointer("/delta/tool_calls")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let index = tc.get("index").and_then(Value::as_u64).unwrap_or(0);
+                let str_at = |p: &str| tc.pointer(p).and_then(Value::as_str).unwrap_or("");
+                let pos = match self.tools.iter().position(|t| t.0 == index) {
+                    Some(p) => p,
+                    None => {
+                        self.tools
+                            .push((index, String::new(), String::new(), String::new()));
+                        self.tools.len() - 1
+                    }
+                };
+                let t = &mut self.tools[pos];
+                t.1.push_str(str_at("/id"));
+                t.2.push_str(str_at("/function/name"));
+                t.3.push_str(str_at("/function/arguments"));
+            }
+            if choice.get("finish_reason").is_some_and(|f| !f.is_null()) {
+                self.finished = true;
+            }
+        }
+        Ok(false)
+    }
+
+    fn finish(self, req: &Request<'_>) -> Response {
+        let tool_calls: Vec<ToolCall> = self
+            .tools
+            .into_iter()
+            .enumerate()
+            .map(|(i, (_, id, name, args))| ToolCall {
+                id: if id.is_empty() {
+                    format!("call_{i}")
+                } else {
+                    id
+                },
+                name,
+                arguments: parse_arguments(&args),
+            })
+            .collect();
+        // Servers that send no usage get an estimate, so budgets still move.
+        let usage = self.usage.unwrap_or_else(|| Usage {
+            tokens_in: estimate_request_tokens(req),
+            tokens_out: estimate_tokens(&self.text)
+                + tool_calls
+                    .iter()
+                    .map(|c| estimate_tokens(&c.arguments.to_string()))
+                    .sum::<u64>(),
+            ..Default::default()
+        });
+        Response {
+            text: (!self.text.is_empty()).then_some(self.text),
+            tool_calls,
+            usage,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl LlmClient for OpenAiClient {
+    fn label(&self) -> String {
+        format!("{}/{}", self.settings.provider, self.settings.model)
+    }
+
+    async fn complete(&self, req: Request<'_>) -> Result<Response, LlmError> {
+        let s = &self.settings;
+        let body = body(&s.model, &req);
+        let mut headers = HeaderMap::new();
+        if let Some(key) = &s.api_key {
+            let mut v = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
+                LlmError::Unavailable("the API key holds characters a header cannot".into())
+            })?;
+            v.set_sensitive(true);
+            headers.insert(AUTHORIZATION, v);
+        }
+        http::with_retries(s, req.on_retry, || async {
+            let mut stream = http::post_sse(&self.client, s, headers.clone(), &body).await?;
+            let mut acc = Acc::default();
+            while let Some(ev) = http::next_event(&mut stream, s).await? {
+                if acc.on(&ev.data, s)? {
+                    return Ok(acc.finish(&req));
+                }
+            }
+            // Some servers close after the last chunk without [DONE].
+            if acc.finished {
+                return Ok(acc.finish(&req));
+            }
+            Err(s.retry("the stream ended before the response was complete"))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assistant_tool_calls_and_results_map_to_chat_messages() {
+        let msgs = vec![
+            Message::User {
+                text: "task".into(),
+            },
+            Message::Assistant {
+                text: None,
+                tool_calls: vec![ToolCall {
+                    id: "c1".into(),
+                    name: "search".into(),
+                    arguments: json!({"pattern": "x"}),
+                }],
+            },
+            Message::Tool {
+                call_id: "c1".into(),
+                name: "search".into(),
+                content: "none".into(),
+                is_error: false,
+            },
+        ];
+        let b = body(
+            "gpt-x",
+            &Request {
+                system: "sys",
+                messages: &msgs,
+                tools: &[],
+                on_retry: None,
+            },
+        );
+        let m = b["messages"].as_array().unwrap();
+        assert_eq!(m[0]["role"], "system");
+        assert_eq!(
+            m[2]["tool_calls"][0]["function"]["arguments"],
+            r#"{"pattern":"x"}"#
+        );
+        assert_eq!(m[3]["role"], "tool");
+        assert_eq!(m[3]["tool_call_id"], "c1");
+        assert!(
+            b.get("tools").is_none(),
+            "no empty tools array for servers that reject it"
+        );
+    }
+}
