@@ -139,6 +139,7 @@ fn log(features: usize) -> Vec<Event> {
             round: 0,
             passed: true,
             failures: vec![],
+            checked: vec![],
         });
         ev.push(Event::MilestonePassed {
             milestone: m.id.clone(),

@@ -725,7 +725,7 @@ async fn doctor(dir: &Path) -> Result<i32> {
         }
     };
     let prices = crate::llm::pricing::Prices::new(cfg.prices.clone());
-    for role in Role::ALL {
+    for role in Role::ALL.into_iter().filter(|r| *r != Role::Explorer) {
         let needed = matches!(role, Role::Orchestrator | Role::Worker);
         let client = match crate::pipeline::models::build_one(&cfg, &layout, role) {
             Ok(Some(c)) => c,

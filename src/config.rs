@@ -80,6 +80,8 @@ pub struct ValidationConfig {
     pub commands: Vec<String>,
     pub max_fix_rounds: u32,
     pub command_timeout_secs: u64,
+    /// Review agents running at once at a milestone boundary.
+    pub review_concurrency: usize,
 }
 
 impl Default for ValidationConfig {
@@ -88,6 +90,7 @@ impl Default for ValidationConfig {
             commands: vec![],
             max_fix_rounds: 3,
             command_timeout_secs: 600,
+            review_concurrency: 4,
         }
     }
 }
@@ -198,6 +201,8 @@ impl Config {
             Role::Worker => self.roles.worker.as_ref(),
             Role::Reviewer => self.roles.reviewer.as_ref(),
             Role::UserTester => self.roles.user_tester.as_ref(),
+            // Explorers research for the orchestrator, with its model.
+            Role::Explorer => self.roles.orchestrator.as_ref(),
         }
     }
 

@@ -234,6 +234,46 @@ fn describe(
                 *duration_ms as f64 / 1000.0
             ),
         ),
+        Event::ReviewSubmitted {
+            feature_id,
+            reviewer,
+            pass,
+            findings,
+            ..
+        } => {
+            let who = if reviewer == "harness" {
+                "handoff check"
+            } else {
+                "review"
+            };
+            let first = findings
+                .iter()
+                .find(|f| f.severity == "high")
+                .or(findings.first())
+                .map(|f| format!(" — {}: {}", f.severity, one_line(&f.message, 80)))
+                .unwrap_or_default();
+            (
+                feature_id.clone(),
+                format!(
+                    "{} {who}{}{first}",
+                    if *pass { "✔" } else { "✘" },
+                    if *pass { " passed" } else { " failed" }
+                ),
+            )
+        }
+        Event::UserTestReported {
+            milestone, results, ..
+        } => (
+            milestone.clone(),
+            format!(
+                "user test: {}",
+                results
+                    .iter()
+                    .map(|r| format!("{} {}", r.assertion_id, if r.pass { "✔" } else { "✘" }))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
         Event::ValidationFinished {
             milestone,
             passed,
@@ -263,6 +303,21 @@ fn describe(
                 features
                     .iter()
                     .map(|f| format!("{} {:?}", f.id, f.title))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+        Event::ContractAmendmentProposed {
+            milestone,
+            assertions,
+            ..
+        } => (
+            milestone.clone(),
+            format!(
+                "contract amendment proposed: {}",
+                assertions
+                    .iter()
+                    .map(|a| format!("{} {:?}", a.id, a.text))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),

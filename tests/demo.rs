@@ -16,6 +16,32 @@ fn demo_runs_to_completion_and_heals_itself() {
     // The failure was real: the check for a2 failed with a non-zero exit, then passed.
     assert!(log.contains("✘ a2:"), "{log}");
     assert!(log.contains("fix round 1: m1-fix1-1"), "{log}");
+    // A reviewer's finding became a corrective feature.
+    assert!(
+        log.contains("m2-f1        ✘ review failed — high: only the first argument"),
+        "{log}"
+    );
+    assert!(
+        log.contains("fix round 1: m2-fix1-1 \"Refuse every unknown argument\""),
+        "{log}"
+    );
+    // The user tester drove the built program in a real terminal, and its screen is kept.
+    assert!(log.contains("user test: a7 ✔"), "{log}");
+    let tester = std::fs::read_dir(sb.repo().join(".mission/transcripts"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("user_tester")
+        })
+        .unwrap();
+    let screen = std::fs::read_to_string(tester).unwrap();
+    assert!(
+        screen.contains(r"program exited with code 0]\n3 1 2\ncount: 3\nmean: 2\nmedian: 2"),
+        "{screen}"
+    );
     assert!(log.contains("Mission completed."), "{log}");
     assert!(
         log.contains(&sb.repo().join(".mission/report.md").display().to_string()),

@@ -107,6 +107,15 @@ fn resume_from_any_point_of_the_log_completes_the_mission_once() {
             .status()
             .unwrap();
         assert!(status.success());
+        if cut == m2f3_committed {
+            // What a crash right after m2-f3's commit leaves: HEAD at that commit.
+            let sha = &template.mission_commits()[6].1;
+            let repo = git2::Repository::open(sb.repo()).unwrap();
+            let obj = repo
+                .find_object(git2::Oid::from_str(sha).unwrap(), None)
+                .unwrap();
+            repo.reset(&obj, git2::ResetType::Hard, None).unwrap();
+        }
         let kept: String = lines[..cut].iter().map(|l| format!("{l}\n")).collect();
         std::fs::write(sb.repo().join(".mission/events.jsonl"), kept).unwrap();
         let out = sb.run(&["resume", "--headless", "--auto-approve"]);
@@ -116,7 +125,11 @@ fn resume_from_any_point_of_the_log_completes_the_mission_once() {
         if cut == m2f3_committed {
             assert!(log.contains("adopted commit"), "cut at {cut}: {log}");
             let original = template.mission_commits();
-            assert_eq!(sb.mission_commits(), original, "nothing was redone");
+            assert_eq!(
+                sb.mission_commits()[..7],
+                original[..7],
+                "nothing committed was redone"
+            );
         }
     }
 }

@@ -205,6 +205,7 @@ fn mid_mission() -> Script {
             check: "printf '9 1 5' | cargo run -q | grep -qx 'median: 5'".into(),
             evidence: "exit 1\nmedian: 1".into(),
         }],
+        checked: vec![],
     });
     s.push(Event::FixesSubmitted {
         milestone: "m1".into(),
@@ -394,6 +395,7 @@ fn milestone_shows_contract_and_every_validation_round() {
         round: 1,
         passed: true,
         failures: vec![],
+        checked: vec![],
     });
     s.push(Event::MilestonePassed {
         milestone: "m1".into(),

@@ -26,6 +26,15 @@ pub enum AgentError {
     Store(#[from] StoreError),
 }
 
+/// A tool that belongs to one step rather than to the toolbox (the orchestrator's
+/// `explore`, which starts agents of its own).
+#[async_trait::async_trait]
+pub trait StepTool: Send + Sync {
+    fn spec(&self) -> ToolSpec;
+    /// The content for the model, and whether it is an error.
+    async fn call(&self, args: &Value) -> (String, bool);
+}
+
 pub struct AgentRun<'a> {
     pub hub: &'a Hub,
     pub llm: &'a dyn LlmClient,
@@ -39,6 +48,7 @@ pub struct AgentRun<'a> {
     pub max_turns: u32,
     pub limits: &'a Limits,
     pub transcript: PathBuf,
+    pub step_tool: Option<&'a dyn StepTool>,
 }
 
 #[derive(Debug)]
@@ -75,6 +85,7 @@ impl AgentRun<'_> {
         parse: impl Fn(&Value) -> Result<T, String>,
     ) -> Result<AgentResult<T>, AgentError> {
         let mut tools = self.toolbox.specs();
+        tools.extend(self.step_tool.map(|t| t.spec()));
         tools.push(self.ending.clone());
         let mut messages = vec![Message::User {
             text: self.task.clone(),
@@ -162,6 +173,15 @@ impl AgentRun<'_> {
                             true,
                         ),
                     }
+                } else if let Some(tool) = self.step_tool.filter(|t| t.spec().name == call.name) {
+                    let (content, is_error) = tool.call(&call.arguments).await;
+                    self.hub.emit(Event::ToolUsed {
+                        run_id: self.run_id.clone(),
+                        tool: call.name.clone(),
+                        summary: format!("{} done", call.name),
+                        ok: !is_error,
+                    })?;
+                    (content, is_error)
                 } else {
                     let r = self.toolbox.call(&call.name, &call.arguments).await;
                     match &r.command {

@@ -90,6 +90,14 @@ model = "demo-orchestrator"
 provider = "scripted"
 model = "demo-worker"
 
+[roles.reviewer]
+provider = "scripted"
+model = "demo-reviewer"
+
+[roles.user_tester]
+provider = "scripted"
+model = "demo-tester"
+
 [providers.scripted]
 script = "demo-script.json"
 pace_ms = {pace_ms}

@@ -13,14 +13,17 @@ pub enum Role {
     Worker,
     Reviewer,
     UserTester,
+    /// Read-only research before planning, on the orchestrator's model.
+    Explorer,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [
+    pub const ALL: [Role; 5] = [
         Role::Orchestrator,
         Role::Worker,
         Role::Reviewer,
         Role::UserTester,
+        Role::Explorer,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -29,6 +32,7 @@ impl Role {
             Role::Worker => "worker",
             Role::Reviewer => "reviewer",
             Role::UserTester => "user_tester",
+            Role::Explorer => "explorer",
         }
     }
 }
@@ -47,6 +51,8 @@ pub enum Gate {
     Plan,
     /// A validated milestone awaits approval (`gates.approve_milestones`).
     Milestone { milestone: String },
+    /// The orchestrator proposes to change the contract; nothing changes until approved.
+    Amendment { milestone: String },
     /// The mission cannot heal itself: fix rounds or attempts are exhausted, or the
     /// orchestrator gave up. Approve accepts things as they are (the milestone passes, the
     /// feature is skipped); reject sends a note back and grants one more round or attempt.
@@ -62,6 +68,7 @@ impl std::fmt::Display for Gate {
         match self {
             Gate::Plan => f.write_str("plan approval"),
             Gate::Milestone { milestone } => write!(f, "milestone {milestone} approval"),
+            Gate::Amendment { milestone } => write!(f, "contract amendment from {milestone}"),
             Gate::Escalation {
                 milestone,
                 feature: Some(feat),
@@ -69,6 +76,26 @@ impl std::fmt::Display for Gate {
             Gate::Escalation { milestone, .. } => write!(f, "escalation on {milestone}"),
         }
     }
+}
+
+/// Something a reviewer (or the harness's own handoff check) found in a feature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// `high` findings fail the review; `medium` and `low` are reported.
+    pub severity: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    pub message: String,
+}
+
+/// A user tester's verdict on one `user_test` assertion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestResult {
+    pub assertion_id: String,
+    pub pass: bool,
+    pub evidence: String,
 }
 
 /// One failed check at a milestone boundary, as handed to the orchestrator.
@@ -207,17 +234,43 @@ pub enum Event {
         timed_out: bool,
         output_tail: String,
     },
+    /// One feature's review: by a reviewer agent (`reviewer` is its run id) or by the
+    /// harness's mechanical handoff check (`reviewer` is `harness`).
+    ReviewSubmitted {
+        milestone: String,
+        round: u32,
+        feature_id: String,
+        reviewer: String,
+        pass: bool,
+        findings: Vec<Finding>,
+    },
+    /// The user tester's report on the milestone's `user_test` assertions.
+    UserTestReported {
+        milestone: String,
+        round: u32,
+        results: Vec<TestResult>,
+    },
     ValidationFinished {
         milestone: String,
         round: u32,
         passed: bool,
         failures: Vec<Failure>,
+        /// Assertions that passed this round (all kinds).
+        #[serde(default)]
+        checked: Vec<String>,
     },
     FixesSubmitted {
         milestone: String,
         round: u32,
         features: Vec<FeaturePlan>,
         note: String,
+    },
+    /// The orchestrator asks to replace or add these assertions; a `GateApproved` for
+    /// the amendment gate applies them, a `GateRejected` drops them.
+    ContractAmendmentProposed {
+        milestone: String,
+        assertions: Vec<super::plan::Assertion>,
+        reason: String,
     },
     MilestonePassed {
         milestone: String,

@@ -10,7 +10,7 @@ pub mod state;
 pub mod status;
 
 pub use budget::Limits;
-pub use event::{Event, EventRecord, Failure, Gate, Role};
+pub use event::{Event, EventRecord, Failure, Finding, Gate, Role, TestResult};
 pub use handoff::{CommandRecord, DiffStat, Handoff, HandoffStatus, Usage, WorkerReport};
 pub use op::{Op, OpReply, decide};
 pub use plan::{Assertion, AssertionKind, FeaturePlan, MilestonePlan, Plan};

@@ -62,6 +62,16 @@ pub struct FeatureState {
     /// Attempts a human granted on top of the configured limit (escalation approved).
     pub extra_attempts: u32,
     pub last_failure: Option<String>,
+    /// Reviews of the committed feature, by agents and by the harness.
+    pub reviews: Vec<Review>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Review {
+    pub round: u32,
+    pub reviewer: String,
+    pub pass: bool,
+    pub findings: Vec<super::event::Finding>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -120,6 +130,8 @@ pub struct MissionState {
     pub plan: Option<Plan>,
     pub plan_approved: bool,
     pub contract_frozen: bool,
+    /// A contract amendment waiting for a human.
+    pub pending_amendment: Option<Vec<Assertion>>,
     pub plan_rejections: Vec<String>,
     pub milestones: Vec<MilestoneState>,
     pub assertions: Vec<AssertionState>,
@@ -130,7 +142,10 @@ pub struct MissionState {
     /// Messages up to this seq were acted on by the orchestrator already.
     pub messages_read_upto: u64,
     messages_offered_upto: u64,
+    /// The agent shown as working: the latest one started that has not finished.
     pub active: Option<ActiveAgent>,
+    /// Every agent running now (explorers and reviewers run alongside others).
+    running_agents: Vec<ActiveAgent>,
     pub budget: Budget,
     pub completed: Option<String>,
     pub failed: Option<String>,
@@ -283,6 +298,7 @@ impl MissionState {
             }
             Event::MissionResumed { .. } => {
                 self.active = None;
+                self.running_agents.clear();
                 // Running `mission resume` is the human's answer to whatever paused it.
                 self.paused = None;
                 // A step in flight when the runner died is redone from scratch.
@@ -308,18 +324,37 @@ impl MissionState {
                 if *role == Role::Orchestrator {
                     self.messages_offered_upto = rec.seq;
                 }
-                self.active = Some(ActiveAgent {
+                self.running_agents.push(ActiveAgent {
                     run_id: run_id.clone(),
                     role: *role,
                     model: model.clone(),
                     task: task.clone(),
                     feature_id: feature_id.clone(),
                 });
+                self.active = self.running_agents.last().cloned();
             }
             Event::AgentTurn { role, usage, .. } => {
                 self.budget.total.add(usage);
                 self.budget.per_role.entry(*role).or_default().add(usage);
             }
+            Event::ReviewSubmitted {
+                feature_id,
+                reviewer,
+                pass,
+                findings,
+                round,
+                ..
+            } => {
+                if let Some(f) = self.feature_mut(feature_id) {
+                    f.reviews.push(Review {
+                        round: *round,
+                        reviewer: reviewer.clone(),
+                        pass: *pass,
+                        findings: findings.clone(),
+                    });
+                }
+            }
+            Event::UserTestReported { .. } => {}
             Event::ToolUsed { .. }
             | Event::CommandRan { .. }
             | Event::CheckRan { .. }
@@ -331,9 +366,8 @@ impl MissionState {
                 if *role == Role::Orchestrator && *ok {
                     self.messages_read_upto = self.messages_offered_upto;
                 }
-                if self.active.as_ref().is_some_and(|a| &a.run_id == run_id) {
-                    self.active = None;
-                }
+                self.running_agents.retain(|a| &a.run_id != run_id);
+                self.active = self.running_agents.last().cloned();
             }
             Event::PlanSubmitted { plan } => {
                 self.plan = Some(plan.clone());
@@ -382,6 +416,11 @@ impl MissionState {
                 self.gate = None;
                 match gate {
                     Gate::Plan => self.plan_approved = true,
+                    Gate::Amendment { .. } => {
+                        if let Some(changes) = self.pending_amendment.take() {
+                            self.amend(changes);
+                        }
+                    }
                     // Approving a milestone, or an escalation on one, accepts it as it is.
                     Gate::Milestone { milestone }
                     | Gate::Escalation {
@@ -413,6 +452,13 @@ impl MissionState {
                         self.contract_frozen = false;
                         self.milestones.clear();
                         self.assertions.clear();
+                    }
+                    Gate::Amendment { milestone } => {
+                        self.pending_amendment = None;
+                        if let Some(m) = self.milestone_mut(milestone) {
+                            m.human_notes
+                                .push(format!("your contract amendment was rejected: {note}"));
+                        }
                     }
                     Gate::Milestone { milestone } => {
                         if let Some(m) = self.milestone_mut(milestone) {
@@ -490,14 +536,15 @@ impl MissionState {
                 round,
                 passed,
                 failures,
+                checked,
             } => {
-                let checked: Vec<String> = self
+                let ids: Vec<String> = self
                     .milestone_assertions(milestone)
                     .iter()
                     .map(|a| a.id.clone())
                     .collect();
                 for a in &mut self.assertions {
-                    if !checked.contains(&a.assertion.id) {
+                    if !ids.contains(&a.assertion.id) {
                         continue;
                     }
                     if let Some(fail) = failures
@@ -506,9 +553,12 @@ impl MissionState {
                     {
                         a.verdict = Verdict::Failed;
                         a.evidence = Some(fail.evidence.clone());
-                    } else if a.assertion.kind == super::plan::AssertionKind::Command {
+                    } else if checked.contains(&a.assertion.id)
+                        // Logs written before `checked` existed: commands passed.
+                        || (checked.is_empty() && a.assertion.kind == super::plan::AssertionKind::Command)
+                    {
                         a.verdict = Verdict::Passed;
-                        a.evidence = Some(format!("exit 0 (round {round})"));
+                        a.evidence = Some(format!("passed in round {round}"));
                     }
                 }
                 if let Some(m) = self.milestone_mut(milestone) {
@@ -538,6 +588,9 @@ impl MissionState {
                         m.features.push(FeatureState::new(f.clone(), true));
                     }
                 }
+            }
+            Event::ContractAmendmentProposed { assertions, .. } => {
+                self.pending_amendment = Some(assertions.clone());
             }
             Event::MilestonePassed { milestone, .. } => {
                 if let Some(m) = self.milestone_mut(milestone) {
@@ -648,6 +701,31 @@ impl MissionState {
     }
 }
 
+impl MissionState {
+    /// Replaces assertions by id and adds new ones; changed ones are checked again.
+    fn amend(&mut self, changes: Vec<Assertion>) {
+        for a in changes {
+            if let Some(plan) = self.plan.as_mut() {
+                match plan.assertions.iter_mut().find(|x| x.id == a.id) {
+                    Some(x) => *x = a.clone(),
+                    None => plan.assertions.push(a.clone()),
+                }
+            }
+            let fresh = AssertionState {
+                assertion: a.clone(),
+                verdict: Verdict::Pending,
+                evidence: None,
+            };
+            match self.assertions.iter_mut().find(|x| x.assertion.id == a.id) {
+                Some(x) => *x = fresh,
+                None => self.assertions.push(fresh),
+            }
+        }
+        // The files on disk are written again from the amended contract.
+        self.contract_frozen = false;
+    }
+}
+
 pub fn summarize_failures(failures: &[Failure]) -> String {
     failures
         .iter()
@@ -671,6 +749,7 @@ impl FeatureState {
             corrective,
             extra_attempts: 0,
             last_failure: None,
+            reviews: vec![],
         }
     }
 }

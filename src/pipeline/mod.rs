@@ -6,7 +6,7 @@ mod orchestrator;
 pub mod prompts;
 mod report;
 pub mod setup;
-mod validate;
+pub mod validate;
 mod worker;
 
 use std::sync::{Arc, Mutex};
@@ -70,7 +70,7 @@ pub struct Runner {
     pub config: Config,
     pub mode: Mode,
     git: Arc<Mutex<Git>>,
-    clients: Clients,
+    pub(crate) clients: Clients,
     prompts: Prompts,
     policy: Policy,
     limits: Limits,
@@ -123,6 +123,12 @@ impl Runner {
                 self.config.validation.command_timeout_secs,
             ),
             output_cap: self.config.limits.output_cap_bytes,
+            sessions: (access == Access::Test).then(|| {
+                crate::agent::tools::pty::Sessions::new(
+                    self.layout.repo.clone(),
+                    self.config.secret_env_names(),
+                )
+            }),
         }
     }
 
@@ -170,7 +176,9 @@ impl Runner {
                     }
                 }
                 Step::Validate { milestone, round } => {
-                    validate::run(self, &milestone, round).await?;
+                    if let Some(o) = self.pause_on(validate::run(self, &milestone, round).await)? {
+                        return Ok(o);
+                    }
                 }
                 Step::Fix { milestone, round } => {
                     if let Some(o) =

@@ -2,8 +2,9 @@
 //! features when a milestone fails validation.
 
 use super::{Runner, StepStop, agents_md};
-use crate::agent::AgentRun;
 use crate::agent::tools::{Access, fs, submit};
+use crate::agent::{AgentError, AgentRun, StepTool};
+use crate::llm::ToolSpec;
 use crate::mission::{Event, Gate, Role, plan::check_fulfills, plan::valid_id};
 
 pub(super) async fn plan(r: &Runner) -> Result<(), StepStop> {
@@ -57,6 +58,11 @@ pub(super) async fn plan(r: &Runner) -> Result<(), StepStop> {
         max_turns: r.config.limits.max_turns,
         limits: &r.limits,
         transcript: r.layout.transcript(&run_id),
+        step_tool: Some(&Explore {
+            r,
+            goal: &goal,
+            files: &files,
+        }),
     }
     .run(submit::parse_plan)
     .await?;
@@ -164,6 +170,7 @@ pub(super) async fn fix(r: &Runner, milestone: &str, round: u32) -> Result<(), S
         max_turns: r.config.limits.max_turns,
         limits: &r.limits,
         transcript: r.layout.transcript(&run_id),
+        step_tool: None,
     }
     .run(parse)
     .await?;
@@ -245,4 +252,120 @@ pub(super) fn indent(text: &str, pad: &str) -> String {
         .map(|l| format!("{pad}{l}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// `explore {questions}`: read-only explorer agents, one per question, in parallel; their
+/// findings come back to the orchestrator as the tool's result.
+struct Explore<'a> {
+    r: &'a Runner,
+    goal: &'a str,
+    files: &'a str,
+}
+
+const MAX_QUESTIONS: usize = 4;
+
+#[async_trait::async_trait]
+impl StepTool for Explore<'_> {
+    fn spec(&self) -> ToolSpec {
+        crate::agent::tools::spec(
+            "explore",
+            "Before planning, send read-only explorer agents to research questions about the repository, in parallel (at most 4). Returns their findings.",
+            serde_json::json!({
+                "type": "object",
+                "properties": {"questions": {"type": "array", "items": {"type": "string"}}},
+                "required": ["questions"]
+            }),
+        )
+    }
+
+    async fn call(&self, args: &serde_json::Value) -> (String, bool) {
+        let questions: Vec<String> = args
+            .get("questions")
+            .and_then(|q| q.as_array())
+            .map(|q| {
+                q.iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if questions.is_empty() {
+            return (
+                "invalid arguments for explore: give `questions`, a list of strings".into(),
+                true,
+            );
+        }
+        type Job<'b> = std::pin::Pin<
+            Box<
+                dyn std::future::Future<Output = (usize, String, Result<String, AgentError>)>
+                    + Send
+                    + 'b,
+            >,
+        >;
+        let jobs: Vec<Job<'_>> = questions
+            .iter()
+            .take(MAX_QUESTIONS)
+            .enumerate()
+            .map(|(i, q)| {
+                Box::pin(async move { (i, q.clone(), explore_one(self, i, q).await) }) as Job<'_>
+            })
+            .collect();
+        let mut answers: Vec<(usize, String, Result<String, AgentError>)> =
+            futures_util::StreamExt::collect(futures_util::StreamExt::buffer_unordered(
+                futures_util::stream::iter(jobs),
+                MAX_QUESTIONS,
+            ))
+            .await;
+        answers.sort_by_key(|(i, ..)| *i);
+        let text = answers
+            .into_iter()
+            .map(|(_, q, a)| match a {
+                Ok(f) => format!("## {q}\n{f}\n"),
+                Err(e) => format!("## {q}\n(the explorer could not answer: {e})\n"),
+            })
+            .collect::<String>();
+        (text, false)
+    }
+}
+
+async fn explore_one(e: &Explore<'_>, i: usize, question: &str) -> Result<String, AgentError> {
+    let r = e.r;
+    let task = format!(
+        "Question: {question}\n\nMission goal: {}\n\nRepository files:\n{}\n\n{}Answer by reading the repository, then call `submit_findings`.",
+        e.goal,
+        e.files,
+        agents_md(&r.layout)
+    );
+    let run_id = r.run_id(Role::Explorer, &format!("q{}", i + 1));
+    let toolbox = r.toolbox(Access::ReadOnly);
+    let llm = r
+        .client(Role::Explorer)
+        .or_else(|_| r.client(Role::Orchestrator))
+        .map_err(|e| AgentError::Llm(crate::llm::LlmError::Unavailable(e.to_string())))?;
+    let result = AgentRun {
+        hub: &r.hub,
+        llm,
+        role: Role::Explorer,
+        run_id: run_id.clone(),
+        system: r.prompts.get("explorer").to_string(),
+        task,
+        feature_id: None,
+        toolbox: &toolbox,
+        ending: crate::agent::tools::spec(
+            "submit_findings",
+            "End with what you found: concrete files, functions, commands and risks.",
+            serde_json::json!({"type": "object", "properties": {"findings": {"type": "string"}}, "required": ["findings"]}),
+        ),
+        max_turns: r.config.limits.max_turns,
+        limits: &r.limits,
+        transcript: r.layout.transcript(&run_id),
+        step_tool: None,
+    }
+    .run(|v| {
+        v.get("findings")
+            .and_then(|f| f.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| "invalid findings: give `findings` as a string".to_string())
+    })
+    .await?;
+    Ok(result.value)
 }

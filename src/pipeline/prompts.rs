@@ -17,6 +17,12 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../prompts/feature_task.md"),
     ),
     ("fix_task", include_str!("../../prompts/fix_task.md")),
+    ("review_task", include_str!("../../prompts/review_task.md")),
+    (
+        "user_test_task",
+        include_str!("../../prompts/user_test_task.md"),
+    ),
+    ("explorer", include_str!("../../prompts/explorer.md")),
 ];
 
 #[derive(Debug, Clone)]

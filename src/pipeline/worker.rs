@@ -95,6 +95,7 @@ pub(super) async fn run(r: &Runner, milestone: &str, feature: &str) -> Result<()
         max_turns: r.config.limits.max_turns,
         limits: &r.limits,
         transcript: r.layout.transcript(&run_id),
+        step_tool: None,
     }
     .run(submit::parse_handoff)
     .await;

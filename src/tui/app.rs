@@ -145,6 +145,8 @@ pub struct App {
     pub commands: HashMap<String, Vec<CommandRecord>>,
     pub agent_said: HashMap<String, String>,
     pub checks: HashMap<String, Vec<CheckLine>>,
+    /// The user tester's latest results per milestone.
+    pub user_tests: HashMap<String, Vec<crate::mission::TestResult>>,
     pub runner_error: Option<String>,
     runs: HashMap<String, (Role, Option<String>)>,
     /// The latest agent run of each feature, for its transcript.
@@ -175,6 +177,7 @@ impl App {
             commands: HashMap::new(),
             agent_said: HashMap::new(),
             checks: HashMap::new(),
+            user_tests: HashMap::new(),
             runner_error: None,
             runs: HashMap::new(),
             feature_runs: HashMap::new(),
@@ -327,6 +330,11 @@ impl App {
                         timed_out: *timed_out,
                         output_tail: output_tail.clone(),
                     });
+            }
+            Event::UserTestReported {
+                milestone, results, ..
+            } => {
+                self.user_tests.insert(milestone.clone(), results.clone());
             }
             Event::GateOpened { .. } => {
                 // A gate opens the approval overlay once, on top of whatever is shown.

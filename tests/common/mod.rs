@@ -100,7 +100,7 @@ pub fn features(status: &serde_json::Value) -> Vec<(String, String)> {
         .collect()
 }
 
-pub const DEMO_FEATURES: [&str; 7] = [
+pub const DEMO_FEATURES: [&str; 8] = [
     "m1-f1",
     "m1-f2",
     "m1-f3",
@@ -108,6 +108,7 @@ pub const DEMO_FEATURES: [&str; 7] = [
     "m2-f1",
     "m2-f2",
     "m2-f3",
+    "m2-fix1-1",
 ];
 
 /// Asserts the demo mission finished exactly as designed: every feature committed once.
@@ -120,8 +121,15 @@ pub fn assert_demo_completed(sb: &Sandbox) {
         DEMO_FEATURES.to_vec()
     );
     assert!(feats.iter().all(|(_, s)| s == "done"), "{feats:?}");
-    assert_eq!(st["milestones"][0]["fix_rounds"], 1);
-    assert_eq!(st["contract"]["passed"], 6, "{st:#}");
+    assert_eq!(
+        st["milestones"][0]["fix_rounds"], 1,
+        "the failing check healed m1"
+    );
+    assert_eq!(
+        st["milestones"][1]["fix_rounds"], 1,
+        "the review finding healed m2"
+    );
+    assert_eq!(st["contract"]["passed"], 8, "{st:#}");
     let commits = sb.mission_commits();
     assert_eq!(
         commits.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),

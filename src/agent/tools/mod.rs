@@ -3,7 +3,9 @@
 pub mod command;
 pub mod fs;
 pub mod paths;
+pub mod pty;
 pub mod submit;
+pub mod web;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,6 +25,9 @@ pub enum Access {
     ReadAndRun,
     /// Everything: the single writer.
     Write,
+    /// Read-only files plus terminals (launch, send_keys, …) and loopback http: the
+    /// user tester.
+    Test,
 }
 
 /// A tool call's answer, as the model will read it.
@@ -42,6 +47,8 @@ pub struct Toolbox {
     pub secret_env: Vec<String>,
     pub default_timeout: Duration,
     pub output_cap: usize,
+    /// Terminal sessions, for `Access::Test`.
+    pub sessions: Option<pty::Sessions>,
 }
 
 fn parse<T: DeserializeOwned>(tool: &str, args: &Value) -> Result<T, String> {
@@ -86,7 +93,36 @@ impl Toolbox {
                 }),
             ),
         ];
-        if self.access != Access::ReadOnly {
+        if self.access == Access::Test {
+            let id = json!({"type": "string", "description": "the session id launch returned"});
+            v.push(spec("launch", "Start a program in a new 100×30 terminal (cwd = repository root). Returns its session id.", json!({
+                "type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]
+            })));
+            v.push(spec("send_keys", "Type into a session. Named keys: <Enter> <Tab> <Esc> <Up> <Down> <Left> <Right> <Backspace> <C-c> <C-d>.", json!({
+                "type": "object", "properties": {"id": id, "keys": {"type": "string"}}, "required": ["id", "keys"]
+            })));
+            v.push(spec(
+                "read_screen",
+                "The session's screen as text, and whether the program still runs.",
+                json!({
+                    "type": "object", "properties": {"id": id}, "required": ["id"]
+                }),
+            ));
+            v.push(spec("wait_for", "Wait until text appears on the session's screen.", json!({
+                "type": "object", "properties": {"id": id, "text": {"type": "string"}, "timeout_secs": {"type": "integer"}}, "required": ["id", "text"]
+            })));
+            v.push(spec(
+                "stop",
+                "Kill the session's program.",
+                json!({
+                    "type": "object", "properties": {"id": id}, "required": ["id"]
+                }),
+            ));
+            v.push(spec("http", "An HTTP request to a loopback address (127.0.0.1, ::1, localhost) only.", json!({
+                "type": "object", "properties": {"method": {"type": "string"}, "url": {"type": "string"}, "body": {"type": "string"}}, "required": ["method", "url"]
+            })));
+        }
+        if matches!(self.access, Access::ReadAndRun | Access::Write) {
             v.push(spec("run_command", "Run a shell command at the repository root. Output is capped; API keys are not in its environment.", json!({
                 "type": "object",
                 "properties": {"command": {"type": "string"}, "timeout_secs": {"type": "integer"}},
@@ -115,8 +151,11 @@ impl Toolbox {
     pub async fn call(&self, name: &str, args: &Value) -> ToolResult {
         let allowed = match name {
             "read_file" | "list_files" | "search" => true,
-            "run_command" => self.access != Access::ReadOnly,
+            "run_command" => matches!(self.access, Access::ReadAndRun | Access::Write),
             "write_file" | "edit_file" => self.access == Access::Write,
+            "launch" | "send_keys" | "read_screen" | "wait_for" | "stop" | "http" => {
+                self.access == Access::Test && self.sessions.is_some()
+            }
             _ => {
                 return failure(
                     format!("unknown tool `{name}`"),
@@ -137,7 +176,8 @@ impl Toolbox {
             "search" => parse(name, args).and_then(|a| fs::search(root, a)),
             "write_file" => parse(name, args).and_then(|a| fs::write_file(root, a)),
             "edit_file" => parse(name, args).and_then(|a| fs::edit_file(root, a)),
-            _ => return self.run_command(args).await,
+            "run_command" => return self.run_command(args).await,
+            _ => return self.terminal(name, args).await,
         };
         let target = match name {
             "search" => arg_str(args, "pattern").to_string(),
@@ -156,6 +196,65 @@ impl Toolbox {
                 command: None,
             },
             Err(e) => failure(e.clone(), format!("{name} {target}: {e}")),
+        }
+    }
+
+    async fn terminal(&self, name: &str, args: &Value) -> ToolResult {
+        let Some(sessions) = &self.sessions else {
+            return failure("no terminals here".into(), format!("{name}: refused"));
+        };
+        let s = |k: &str| args.get(k).and_then(Value::as_str).unwrap_or("");
+        let missing = |k: &str| format!("invalid arguments for {name}: `{k}` is required");
+        let result = match name {
+            "launch" if !s("command").is_empty() => sessions.launch(s("command")),
+            "send_keys" if !s("id").is_empty() => sessions.send_keys(s("id"), s("keys")),
+            "read_screen" if !s("id").is_empty() => sessions.read_screen(s("id")),
+            "wait_for" if !s("id").is_empty() && !s("text").is_empty() => {
+                let secs = args
+                    .get("timeout_secs")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(10)
+                    .clamp(1, 120);
+                sessions
+                    .wait_for(s("id"), s("text"), Duration::from_secs(secs))
+                    .await
+            }
+            "stop" if !s("id").is_empty() => sessions.stop(s("id")),
+            "http" if !s("url").is_empty() => {
+                let method = if s("method").is_empty() {
+                    "GET"
+                } else {
+                    s("method")
+                };
+                web::request(
+                    method,
+                    s("url"),
+                    args.get("body").and_then(Value::as_str),
+                    self.output_cap,
+                )
+                .await
+            }
+            "launch" => Err(missing("command")),
+            "http" => Err(missing("url")),
+            "wait_for" if s("id").is_empty() => Err(missing("id")),
+            "wait_for" => Err(missing("text")),
+            _ => Err(missing("id")),
+        };
+        let target = [s("command"), s("url"), s("keys"), s("text")]
+            .into_iter()
+            .find(|t| !t.is_empty())
+            .unwrap_or(s("id"));
+        match result {
+            Ok(content) => ToolResult {
+                summary: format!("{name} {target}"),
+                content,
+                is_error: false,
+                command: None,
+            },
+            Err(e) => failure(
+                e.clone(),
+                format!("{name} {target}: {}", e.lines().next().unwrap_or("")),
+            ),
         }
     }
 

@@ -104,3 +104,84 @@ pub fn parse_handoff(args: &serde_json::Value) -> Result<WorkerReport, String> {
 pub fn parse_fixes(args: &serde_json::Value) -> Result<Fixes, String> {
     serde_json::from_value(args.clone()).map_err(|e| format!("invalid fixes: {e}"))
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Review {
+    pub verdict: Verdict,
+    #[serde(default)]
+    pub findings: Vec<crate::mission::Finding>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Pass,
+    Fail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    pub results: Vec<crate::mission::TestResult>,
+}
+
+pub fn submit_review() -> ToolSpec {
+    spec(
+        "submit_review",
+        "End the review: `fail` when a high-severity finding stands.",
+        json!({
+            "type": "object",
+            "properties": {
+                "verdict": {"type": "string", "enum": ["pass", "fail"]},
+                "findings": {"type": "array", "items": {
+                    "type": "object",
+                    "properties": {
+                        "severity": {"type": "string", "enum": ["high", "medium", "low"]},
+                        "path": {"type": "string"}, "line": {"type": "integer"}, "message": {"type": "string"}
+                    },
+                    "required": ["severity", "message"]
+                }}
+            },
+            "required": ["verdict", "findings"]
+        }),
+    )
+}
+
+pub fn submit_report() -> ToolSpec {
+    spec(
+        "submit_report",
+        "End the user test with a verdict and evidence for every assertion you were given.",
+        json!({
+            "type": "object",
+            "properties": {
+                "results": {"type": "array", "items": {
+                    "type": "object",
+                    "properties": {"assertion_id": {"type": "string"}, "pass": {"type": "boolean"}, "evidence": {"type": "string"}},
+                    "required": ["assertion_id", "pass", "evidence"]
+                }}
+            },
+            "required": ["results"]
+        }),
+    )
+}
+
+pub fn parse_review(args: &serde_json::Value) -> Result<Review, String> {
+    let r: Review =
+        serde_json::from_value(args.clone()).map_err(|e| format!("invalid review: {e}"))?;
+    if let Some(f) = r
+        .findings
+        .iter()
+        .find(|f| !matches!(f.severity.as_str(), "high" | "medium" | "low"))
+    {
+        return Err(format!(
+            "invalid review: severity `{}` is not high, medium or low",
+            f.severity
+        ));
+    }
+    Ok(r)
+}
+
+pub fn parse_report(args: &serde_json::Value) -> Result<Report, String> {
+    serde_json::from_value(args.clone()).map_err(|e| format!("invalid report: {e}"))
+}

@@ -59,6 +59,31 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             }
             " Approve the plan? "
         }
+        Gate::Amendment { .. } => {
+            lines.push(Line::styled("The contract would change to:", theme.text));
+            for a in app.state.pending_amendment.iter().flatten() {
+                let now = app.state.plan.as_ref().and_then(|p| p.assertion(&a.id));
+                lines.push(Line::from(vec![
+                    Span::styled(format!("  {} ", a.id), theme.key),
+                    Span::styled(a.text.clone(), theme.text),
+                    Span::styled(
+                        if now.is_some() {
+                            "  (replaces)"
+                        } else {
+                            "  (new)"
+                        },
+                        theme.dim,
+                    ),
+                ]));
+                if let Some(c) = &a.command {
+                    lines.push(Line::styled(format!("      $ {c}"), theme.dim));
+                }
+                if let Some(old) = now {
+                    lines.push(Line::styled(format!("      was: {}", old.text), theme.dim));
+                }
+            }
+            " Amend the contract? "
+        }
         Gate::Milestone { milestone } => {
             lines.push(Line::styled(format!("{milestone} passed validation. a: go on to the next milestone · r: send it back with a note"), theme.text));
             " Approve the milestone? "

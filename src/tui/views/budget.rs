@@ -92,6 +92,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             Role::Worker => "worker ",
             Role::Reviewer => "review ",
             Role::UserTester => "tester ",
+            Role::Explorer => "explore",
         };
         gauge(
             name.into(),

@@ -225,6 +225,39 @@ fn feature<'a>(app: &'a App, theme: &Theme, f: &'a FeatureState) -> Vec<Line<'a>
             } else {
                 lines.push(Line::styled("no handoff yet", theme.dim));
             }
+            if !f.reviews.is_empty() {
+                lines.push(Line::styled("Reviews", theme.title));
+            }
+            for rv in &f.reviews {
+                let who = if rv.reviewer == "harness" {
+                    "handoff check".to_string()
+                } else {
+                    format!("review {}", rv.reviewer)
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(
+                        if rv.pass { "  ✔ " } else { "  ✘ " },
+                        if rv.pass { theme.ok } else { theme.danger },
+                    ),
+                    Span::styled(format!("{who}, round {}", rv.round), theme.text),
+                ]));
+                for x in &rv.findings {
+                    let style = match x.severity.as_str() {
+                        "high" => theme.danger,
+                        "medium" => theme.warn,
+                        _ => theme.dim,
+                    };
+                    let at = x.path.as_ref().map(|p| match x.line {
+                        Some(l) => format!("{p}:{l} "),
+                        None => format!("{p} "),
+                    });
+                    lines.push(Line::from(vec![
+                        Span::styled(format!("      {} ", x.severity), style),
+                        Span::styled(at.unwrap_or_default(), theme.dim),
+                        Span::styled(x.message.clone(), theme.text),
+                    ]));
+                }
+            }
             if let Some(why) = &f.last_failure {
                 lines.push(Line::styled("Last failure", theme.title));
                 lines.push(Line::styled(format!("  {why}"), theme.danger));
@@ -326,6 +359,20 @@ fn milestone<'a>(app: &'a App, theme: &Theme, m: &'a MilestoneState) -> Vec<Line
             for l in e.lines().take(4) {
                 lines.push(Line::styled(format!("     {l}"), theme.danger));
             }
+        }
+    }
+    if let Some(results) = app.user_tests.get(&m.id) {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled("User test", theme.title));
+        for r in results {
+            lines.push(Line::from(vec![
+                Span::styled(
+                    if r.pass { " ✔ " } else { " ✘ " },
+                    if r.pass { theme.ok } else { theme.danger },
+                ),
+                Span::styled(format!("{} ", r.assertion_id), theme.key),
+                Span::styled(r.evidence.clone(), theme.text),
+            ]));
         }
     }
     // Every round, newest first: how the milestone healed stays readable.
