@@ -209,3 +209,131 @@ fn a_hanging_validation_command_is_killed_and_reported() {
     assert!(t.elapsed() < std::time::Duration::from_secs(30));
     assert!(log.contains("sleep 60 → timed out"), "{log}");
 }
+
+#[test]
+fn a_handoff_that_claims_success_over_a_failing_command_fails_validation() {
+    let sb = Sandbox::new();
+    let script = json!({"entries": [
+        plan_entry(),
+        entry("worker", "Feature m1-f1:", vec![turn(vec![
+            call("write_file", json!({"path": "flag.txt", "content": "ok"})),
+            call("run_command", json!({"command": "sh -c 'exit 7'"})),
+            done("All good, wrote flag.txt and src/extra.rs"),
+        ])]),
+        entry("orchestrator", "Fix round 1 for milestone m1", vec![turn(vec![
+            call("submit_fixes", json!({"features": [], "note": "the worker ignored a failing command"})),
+        ])]),
+    ]});
+    mini_repo(&sb, script, "");
+    let out = sb.run(&["start", "Create a flag", "--headless", "--auto-approve"]);
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{log}");
+    assert!(log.contains("m1-f1        ✘ handoff check failed — high: the handoff says done, but `sh -c 'exit 7'` last exited with 7"), "{log}");
+    assert!(
+        log.contains("✘ validation failed: 1 check(s) — review of m1-f1"),
+        "{log}"
+    );
+    // The orchestrator was told, with the evidence.
+    assert_eq!(transcripts_containing(&sb, "last exited with 7").len(), 1);
+    let st = sb.status();
+    assert_eq!(
+        st["contract"]["passed"], 1,
+        "the command assertion itself passed: {st:#}"
+    );
+}
+
+#[test]
+fn a_contract_amendment_waits_for_a_human_and_then_changes_the_contract() {
+    let sb = Sandbox::new();
+    let script = json!({"entries": [
+        plan_entry(),
+        entry("worker", "Feature m1-f1:", vec![turn(vec![
+            call("write_file", json!({"path": "FLAG", "content": "ok"})), done("wrote FLAG as the README asks"),
+        ])]),
+        entry("orchestrator", "Fix round 1 for milestone m1", vec![turn(vec![
+            call("submit_fixes", json!({
+                "features": [],
+                "note": "the README names the flag file FLAG; a1 checks the wrong name",
+                "amendments": [{"id": "a1", "kind": "command", "text": "the flag file exists", "command": "test -f FLAG"}]
+            })),
+        ])]),
+    ]});
+    mini_repo(&sb, script, "");
+    let out = sb.run(&["start", "Create a flag", "--headless", "--auto-approve"]);
+    let t = std::fs::read_dir(sb.repo().join(".mission/transcripts"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "--auto-approve approves amendments too: {}\n{t}",
+        text(&out)
+    );
+
+    // Without --auto-approve the amendment waits for a human.
+    let sb = Sandbox::new();
+    mini_repo(
+        &sb,
+        json!({"entries": [
+            plan_entry(),
+            entry("worker", "Feature m1-f1:", vec![turn(vec![
+                call("write_file", json!({"path": "FLAG", "content": "ok"})), done("wrote FLAG"),
+            ])]),
+            entry("orchestrator", "Fix round 1 for milestone m1", vec![turn(vec![
+                call("submit_fixes", json!({
+                    "features": [],
+                    "note": "a1 checks the wrong name",
+                    "amendments": [{"id": "a1", "kind": "command", "text": "the flag file exists", "command": "test -f FLAG"}]
+                })),
+            ])]),
+        ]}),
+        "[gates]\napprove_plan = false\n",
+    );
+    let mut child = mission(&sb.config_home())
+        .args(["start", "Create a flag", "--headless", "--dir"])
+        .arg(sb.repo())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        if sb.repo().join(".mission/events.jsonl").exists() {
+            let st = sb.status();
+            if st["waiting_for"]
+                .as_str()
+                .is_some_and(|w| w.contains("contract amendment from m1"))
+            {
+                break;
+            }
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "no amendment gate"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    }
+    let before = std::fs::read_to_string(sb.repo().join(".mission/contract.json")).unwrap();
+    assert!(
+        before.contains("test -f flag.txt"),
+        "unchanged until approved: {before}"
+    );
+    let out = sb.run(&["approve"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let after = std::fs::read_to_string(sb.repo().join(".mission/contract.json")).unwrap();
+    assert!(
+        after.contains("test -f FLAG") && !after.contains("flag.txt"),
+        "{after}"
+    );
+    let st = sb.status();
+    assert_eq!(st["state"], "completed");
+    assert_eq!(st["contract"]["passed"], 1);
+    let log = String::from_utf8_lossy(&sb.run(&["log"]).stdout).into_owned();
+    assert!(log.contains("contract amendment proposed: a1"), "{log}");
+    assert!(
+        log.contains("contract amendment from m1: approved by a human"),
+        "{log}"
+    );
+}

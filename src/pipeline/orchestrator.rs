@@ -139,6 +139,25 @@ pub(super) async fn fix(r: &Runner, milestone: &str, round: u32) -> Result<(), S
     let assertions: Vec<_> = st.assertions.iter().map(|a| a.assertion.clone()).collect();
     let parse = |v: &serde_json::Value| {
         let fixes = submit::parse_fixes(v)?;
+        let mut assertions = assertions.clone();
+        for a in &fixes.amendments {
+            if !valid_id(&a.id) {
+                return Err(format!(
+                    "invalid amendment: id `{}` may only hold letters, digits, '-' and '_'",
+                    a.id
+                ));
+            }
+            if a.kind == crate::mission::AssertionKind::Command
+                && a.command.as_deref().is_none_or(|c| c.trim().is_empty())
+            {
+                return Err(format!(
+                    "invalid amendment: `{}` is a command assertion without a command",
+                    a.id
+                ));
+            }
+            assertions.retain(|x| x.id != a.id);
+            assertions.push(a.clone());
+        }
         let mut seen = existing.clone();
         for f in &fixes.features {
             if !valid_id(&f.id) {
@@ -175,7 +194,14 @@ pub(super) async fn fix(r: &Runner, milestone: &str, round: u32) -> Result<(), S
     .run(parse)
     .await?;
     let fixes = result.value;
-    if fixes.features.is_empty() {
+    if !fixes.amendments.is_empty() {
+        r.hub.emit(Event::ContractAmendmentProposed {
+            milestone: milestone.to_string(),
+            assertions: fixes.amendments.clone(),
+            reason: fixes.note.clone(),
+        })?;
+    }
+    if fixes.features.is_empty() && fixes.amendments.is_empty() {
         r.hub.emit(Event::GateOpened {
             gate: Gate::Escalation {
                 milestone: milestone.to_string(),
@@ -190,13 +216,31 @@ pub(super) async fn fix(r: &Runner, milestone: &str, round: u32) -> Result<(), S
                 }
             ),
         })?;
-    } else {
-        r.hub.emit(Event::FixesSubmitted {
+        return Ok(());
+    }
+    let amended = !fixes.amendments.is_empty();
+    r.hub.emit(Event::FixesSubmitted {
+        milestone: milestone.to_string(),
+        round,
+        features: fixes.features,
+        note: fixes.note.clone(),
+    })?;
+    // The contract changes only through a gate: a human (or --auto-approve) decides.
+    if amended {
+        let gate = Gate::Amendment {
             milestone: milestone.to_string(),
-            round,
-            features: fixes.features,
-            note: fixes.note,
-        })?;
+        };
+        if r.mode.auto_approve {
+            r.hub.emit(Event::GateApproved { gate, auto: true })?;
+        } else {
+            r.hub.emit(Event::GateOpened {
+                gate,
+                reason: format!(
+                    "the orchestrator proposes to amend the contract: {}",
+                    fixes.note
+                ),
+            })?;
+        }
     }
     Ok(())
 }

@@ -14,6 +14,9 @@ pub struct Fixes {
     pub features: Vec<FeaturePlan>,
     #[serde(default)]
     pub note: String,
+    /// Assertions to replace (same id) or add; they apply only once a human approves.
+    #[serde(default)]
+    pub amendments: Vec<crate::mission::Assertion>,
 }
 
 fn feature_schema() -> serde_json::Value {
@@ -83,7 +86,16 @@ pub fn submit_fixes() -> ToolSpec {
             "type": "object",
             "properties": {
                 "features": {"type": "array", "items": feature_schema()},
-                "note": {"type": "string"}
+                "note": {"type": "string"},
+                "amendments": {"type": "array", "description": "only when the contract itself is wrong: assertions to replace (same id) or add; a human must approve", "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string"}, "text": {"type": "string"},
+                        "kind": {"type": "string", "enum": ["command", "review", "user_test"]},
+                        "command": {"type": "string"}
+                    },
+                    "required": ["id", "text", "kind"]
+                }}
             },
             "required": ["features"]
         }),
