@@ -217,7 +217,7 @@ fn a_handoff_that_claims_success_over_a_failing_command_fails_validation() {
         plan_entry(),
         entry("worker", "Feature m1-f1:", vec![turn(vec![
             call("write_file", json!({"path": "flag.txt", "content": "ok"})),
-            call("run_command", json!({"command": "sh -c 'exit 7'"})),
+            call("run_command", json!({"command": "cargo test -q"})),
             done("All good, wrote flag.txt and src/extra.rs"),
         ])]),
         entry("orchestrator", "Fix round 1 for milestone m1", vec![turn(vec![
@@ -228,13 +228,13 @@ fn a_handoff_that_claims_success_over_a_failing_command_fails_validation() {
     let out = sb.run(&["start", "Create a flag", "--headless", "--auto-approve"]);
     let log = text(&out);
     assert_eq!(out.status.code(), Some(3), "{log}");
-    assert!(log.contains("m1-f1        ✘ handoff check failed — high: the handoff says done, but `sh -c 'exit 7'` last exited with 7"), "{log}");
+    assert!(log.contains("m1-f1        ✘ handoff check failed — high: the handoff says done, but `cargo test -q` last exited with 101"), "{log}");
     assert!(
         log.contains("✘ validation failed: 1 check(s) — review of m1-f1"),
         "{log}"
     );
     // The orchestrator was told, with the evidence.
-    assert_eq!(transcripts_containing(&sb, "last exited with 7").len(), 1);
+    assert_eq!(transcripts_containing(&sb, "last exited with 101").len(), 1);
     let st = sb.status();
     assert_eq!(
         st["contract"]["passed"], 1,

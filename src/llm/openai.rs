@@ -32,7 +32,13 @@ pub fn body(model: &str, req: &Request<'_>) -> Value {
         messages.push(match m {
             Message::User { text } => json!({"role": "user", "content": text}),
             Message::Assistant { text, tool_calls } => {
-                let mut v = json!({"role": "assistant", "content": text});
+                // `null` content is only accepted alongside tool calls.
+                let content = match (text, tool_calls.is_empty()) {
+                    (Some(t), _) => json!(t),
+                    (None, false) => Value::Null,
+                    (None, true) => json!(""),
+                };
+                let mut v = json!({"role": "assistant", "content": content});
                 if !tool_calls.is_empty() {
                     v["tool_calls"] = tool_calls
                         .iter()
@@ -121,8 +127,13 @@ impl Acc {
                     }
                 };
                 let t = &mut self.tools[pos];
-                t.1.push_str(str_at("/id"));
-                t.2.push_str(str_at("/function/name"));
+                // The id and name come once (OpenAI) or in every delta (some servers).
+                if t.1.is_empty() {
+                    t.1 = str_at("/id").to_string();
+                }
+                if t.2.is_empty() {
+                    t.2 = str_at("/function/name").to_string();
+                }
                 t.3.push_str(str_at("/function/arguments"));
             }
             if choice.get("finish_reason").is_some_and(|f| !f.is_null()) {

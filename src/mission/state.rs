@@ -131,7 +131,8 @@ pub struct MissionState {
     pub plan_approved: bool,
     pub contract_frozen: bool,
     /// A contract amendment waiting for a human.
-    pub pending_amendment: Option<Vec<Assertion>>,
+    /// A contract amendment waiting for a human: the milestone it came from, the changes.
+    pub pending_amendment: Option<(String, Vec<Assertion>)>,
     pub plan_rejections: Vec<String>,
     pub milestones: Vec<MilestoneState>,
     pub assertions: Vec<AssertionState>,
@@ -177,14 +178,34 @@ impl Default for Policy {
 pub enum Step {
     Plan,
     AskPlanApproval,
+    /// An amendment was proposed and its gate is not open yet (even after a crash).
+    AskAmendment {
+        milestone: String,
+    },
     FreezeContract,
     WaitForHuman,
-    RunFeature { milestone: String, feature: String },
-    Validate { milestone: String, round: u32 },
-    AskMilestoneApproval { milestone: String },
-    PassMilestone { milestone: String },
-    Fix { milestone: String, round: u32 },
-    Escalate { gate: Gate, reason: String },
+    RunFeature {
+        milestone: String,
+        feature: String,
+    },
+    Validate {
+        milestone: String,
+        round: u32,
+    },
+    AskMilestoneApproval {
+        milestone: String,
+    },
+    PassMilestone {
+        milestone: String,
+    },
+    Fix {
+        milestone: String,
+        round: u32,
+    },
+    Escalate {
+        gate: Gate,
+        reason: String,
+    },
     Finish,
     Done,
 }
@@ -417,7 +438,7 @@ impl MissionState {
                 match gate {
                     Gate::Plan => self.plan_approved = true,
                     Gate::Amendment { .. } => {
-                        if let Some(changes) = self.pending_amendment.take() {
+                        if let Some((_, changes)) = self.pending_amendment.take() {
                             self.amend(changes);
                         }
                     }
@@ -589,8 +610,12 @@ impl MissionState {
                     }
                 }
             }
-            Event::ContractAmendmentProposed { assertions, .. } => {
-                self.pending_amendment = Some(assertions.clone());
+            Event::ContractAmendmentProposed {
+                milestone,
+                assertions,
+                ..
+            } => {
+                self.pending_amendment = Some((milestone.clone(), assertions.clone()));
             }
             Event::MilestonePassed { milestone, .. } => {
                 if let Some(m) = self.milestone_mut(milestone) {
@@ -623,6 +648,11 @@ impl MissionState {
         }
         if !self.plan_approved {
             return Step::AskPlanApproval;
+        }
+        if let Some((milestone, _)) = &self.pending_amendment {
+            return Step::AskAmendment {
+                milestone: milestone.clone(),
+            };
         }
         if !self.contract_frozen {
             return Step::FreezeContract;

@@ -166,6 +166,15 @@ impl Runner {
                         })?;
                     }
                 }
+                Step::AskAmendment { milestone } => {
+                    let gate = Gate::Amendment { milestone };
+                    if self.mode.auto_approve {
+                        self.hub.emit(Event::GateApproved { gate, auto: true })?;
+                    } else {
+                        let reason = "the orchestrator proposes to amend the contract".to_string();
+                        self.hub.emit(Event::GateOpened { gate, reason })?;
+                    }
+                }
                 Step::FreezeContract => {
                     let n = report::write_contract(self, true)?;
                     self.hub.emit(Event::ContractFrozen { assertions: n })?;

@@ -218,30 +218,13 @@ pub(super) async fn fix(r: &Runner, milestone: &str, round: u32) -> Result<(), S
         })?;
         return Ok(());
     }
-    let amended = !fixes.amendments.is_empty();
+    // An amendment's gate is opened by the loop (`Step::AskAmendment`), crash or not.
     r.hub.emit(Event::FixesSubmitted {
         milestone: milestone.to_string(),
         round,
         features: fixes.features,
-        note: fixes.note.clone(),
+        note: fixes.note,
     })?;
-    // The contract changes only through a gate: a human (or --auto-approve) decides.
-    if amended {
-        let gate = Gate::Amendment {
-            milestone: milestone.to_string(),
-        };
-        if r.mode.auto_approve {
-            r.hub.emit(Event::GateApproved { gate, auto: true })?;
-        } else {
-            r.hub.emit(Event::GateOpened {
-                gate,
-                reason: format!(
-                    "the orchestrator proposes to amend the contract: {}",
-                    fixes.note
-                ),
-            })?;
-        }
-    }
     Ok(())
 }
 

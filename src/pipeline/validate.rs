@@ -97,9 +97,44 @@ async fn commands(
     Ok(())
 }
 
-/// What the harness itself can tell from a handoff: success claimed while a command's
-/// last run failed, and files named in the summary that the diff does not touch.
-pub fn handoff_findings(h: &Handoff) -> Vec<Finding> {
+/// Commands whose exit code is a verdict: the validation commands and every command
+/// assertion. A worker's `grep` or `test -f` may fail for good reasons; these may not.
+fn verdict_commands(r: &Runner, st: &crate::mission::MissionState) -> Vec<String> {
+    let mut v = r.config.validation.commands.clone();
+    v.extend(
+        st.assertions
+            .iter()
+            .filter_map(|a| a.assertion.command.clone()),
+    );
+    v
+}
+
+fn is_test_or_build(command: &str) -> bool {
+    let c = command.trim();
+    [
+        "cargo test",
+        "cargo build",
+        "cargo check",
+        "cargo clippy",
+        "npm test",
+        "npm run test",
+        "npm run build",
+        "pytest",
+        "python -m pytest",
+        "go test",
+        "go build",
+        "make test",
+        "make check",
+        "make",
+    ]
+    .iter()
+    .any(|p| c == *p || c.starts_with(&format!("{p} ")))
+}
+
+/// What the harness itself can tell from a handoff: success claimed while a test, build
+/// or contract command last failed, and files named in the summary that the diff does
+/// not touch.
+pub fn handoff_findings(h: &Handoff, verdict_commands: &[String]) -> Vec<Finding> {
     let mut out = vec![];
     if h.report.status == HandoffStatus::Done {
         let mut seen: Vec<&str> = vec![];
@@ -114,8 +149,10 @@ pub fn handoff_findings(h: &Handoff) -> Vec<Finding> {
                     (false, Some(code)) => format!("exited with {code}"),
                     (false, None) => "was killed".into(),
                 };
+                let verdict = verdict_commands.iter().any(|v| v == &c.command)
+                    || is_test_or_build(&c.command);
                 out.push(Finding {
-                    severity: "high".into(),
+                    severity: if verdict { "high" } else { "low" }.into(),
                     path: None,
                     line: None,
                     message: format!("the handoff says done, but `{}` last {how}", c.command),
@@ -167,17 +204,21 @@ async fn reviews(
     let Some(m) = st.milestone(milestone) else {
         return Ok(());
     };
-    let fresh: Vec<&FeatureState> = m
+    let done: Vec<&FeatureState> = m
         .features
         .iter()
-        .filter(|f| f.phase == FeaturePhase::Done && !f.skipped && f.reviews.is_empty())
+        .filter(|f| f.phase == FeaturePhase::Done && !f.skipped)
         .collect();
-    // The harness's own check first: cheap, and evidence for the reviewers.
-    for f in &fresh {
+    // The harness's own check first, once per feature: cheap, and evidence for reviewers.
+    let verdict_commands = verdict_commands(r, &st);
+    for f in done
+        .iter()
+        .filter(|f| !f.reviews.iter().any(|rv| rv.reviewer == "harness"))
+    {
         let Some(h) = read_handoff(r, &f.plan.id) else {
             continue;
         };
-        let findings = handoff_findings(&h);
+        let findings = handoff_findings(&h, &verdict_commands);
         r.hub.emit(Event::ReviewSubmitted {
             milestone: milestone.to_string(),
             round,
@@ -187,6 +228,12 @@ async fn reviews(
             findings,
         })?;
     }
+    // Features no review agent has read yet (a resumed validation picks up the rest).
+    let fresh: Vec<&FeatureState> = done
+        .iter()
+        .copied()
+        .filter(|f| !f.reviews.iter().any(|rv| rv.reviewer != "harness"))
+        .collect();
     if r.clients.contains_key(&Role::Reviewer) {
         let limit = r.config.validation.review_concurrency.max(1);
         // Boxed up front: a closure inside the stream would trip the `Send` check of the
@@ -211,12 +258,19 @@ async fn reviews(
         return Ok(());
     };
     for f in m.features.iter().filter(|f| !f.skipped) {
-        let open: Vec<&Finding> = f
+        let failing: Vec<_> = f
             .reviews
             .iter()
             .filter(|rv| !rv.pass && rv.round >= m.fix_rounds)
+            .collect();
+        // The high findings, or everything a failing review said when none is high.
+        let mut open: Vec<&Finding> = failing
+            .iter()
             .flat_map(|rv| rv.findings.iter().filter(|x| x.severity == "high"))
             .collect();
+        if open.is_empty() {
+            open = failing.iter().flat_map(|rv| rv.findings.iter()).collect();
+        }
         if open.is_empty()
             && f.reviews
                 .iter()
@@ -256,7 +310,8 @@ async fn reviews(
         let reviewed = by
             .iter()
             .all(|f| f.reviews.iter().any(|rv| rv.reviewer != "harness"));
-        if reviewed
+        if !by.is_empty()
+            && reviewed
             && by.iter().all(|f| review_settled(f, m))
             && !failures
                 .iter()
@@ -518,7 +573,7 @@ mod tests {
             "done",
             &[("cargo test", 0), ("cargo test", 101)],
         );
-        let f = handoff_findings(&h);
+        let f = handoff_findings(&h, &[]);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].severity, "high");
         assert!(
@@ -532,10 +587,17 @@ mod tests {
             "done",
             &[("cargo test", 101), ("cargo test", 0)],
         );
-        assert!(handoff_findings(&h).is_empty());
+        assert!(handoff_findings(&h, &[]).is_empty());
+        // A `grep` that finds nothing is no verdict, unless the contract makes it one.
+        let h = handoff(HandoffStatus::Done, "done", &[("grep -q x f", 1)]);
+        assert_eq!(handoff_findings(&h, &[])[0].severity, "low");
+        assert_eq!(
+            handoff_findings(&h, &["grep -q x f".into()])[0].severity,
+            "high"
+        );
         // A partial handoff does not claim success.
         let h = handoff(HandoffStatus::Partial, "half", &[("cargo test", 101)]);
-        assert!(handoff_findings(&h).is_empty());
+        assert!(handoff_findings(&h, &[]).is_empty());
     }
 
     #[test]
@@ -545,7 +607,7 @@ mod tests {
             "Changed src/stats.rs and src/parse.rs; see README.md",
             &[],
         );
-        let f = handoff_findings(&h);
+        let f = handoff_findings(&h, &[]);
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(
             (f[0].severity.as_str(), f[0].path.as_deref()),

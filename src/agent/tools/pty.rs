@@ -149,6 +149,10 @@ impl Sessions {
     }
 
     pub fn send_keys(&self, id: &str, keys: &str) -> Result<String, String> {
+        // The write blocks if the program stops reading; keep it well under a pty buffer.
+        if keys.len() > 1024 {
+            return Err("send at most 1024 bytes of keys at a time".into());
+        }
         let mut all = self.lock();
         let s = all.get_mut(id).ok_or_else(|| unknown(id))?;
         s.writer
@@ -201,18 +205,29 @@ impl Sessions {
     }
 
     pub fn stop(&self, id: &str) -> Result<String, String> {
-        let mut s = self.lock().remove(id).ok_or_else(|| unknown(id))?;
-        let _ = s.child.kill();
-        let _ = s.child.wait();
+        let s = self.lock().remove(id).ok_or_else(|| unknown(id))?;
+        end(s);
         Ok(format!("stopped {id}"))
     }
 }
 
+/// Kills the session's whole process group (the shell leads its own session), so a
+/// server it started cannot outlive the test and hold its port.
+fn end(mut s: Session) {
+    if let Some(pid) = s.child.process_id().and_then(|p| i32::try_from(p).ok()) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    let _ = s.child.kill();
+    let _ = s.child.wait();
+}
+
 impl Drop for Sessions {
     fn drop(&mut self) {
-        for (_, mut s) in self.lock().drain() {
-            let _ = s.child.kill();
-            let _ = s.child.wait();
+        for (_, s) in self.lock().drain() {
+            end(s);
         }
     }
 }
@@ -272,5 +287,22 @@ mod tests {
         assert!(e.contains("did not appear"), "{e}");
         assert!(s.read_screen("t9").is_err());
         s.stop("t1").unwrap();
+    }
+
+    #[tokio::test]
+    async fn stopping_kills_what_the_program_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Sessions::new(dir.path().to_path_buf(), vec![]);
+        s.launch("(trap '' HUP; sleep 1; touch marker) & echo started; sleep 30")
+            .unwrap();
+        s.wait_for("t1", "started", Duration::from_secs(10))
+            .await
+            .unwrap();
+        s.stop("t1").unwrap();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(
+            !dir.path().join("marker").exists(),
+            "a background child survived stop"
+        );
     }
 }

@@ -21,6 +21,8 @@ pub async fn request(
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .no_proxy()
+        // A redirect could lead off loopback: report it instead of following it.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| e.to_string())?;
     let mut req = client.request(method, parsed);
@@ -32,14 +34,34 @@ pub async fn request(
         .await
         .map_err(|e| format!("request failed: {e}"))?;
     let status = resp.status();
-    let text = resp.text().await.unwrap_or_default();
-    let shown: String = text.chars().take(cap).collect();
-    let more = if text.len() > shown.len() {
+    let location = resp
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .map(|l| format!("location: {l} (not followed)\n"))
+        .unwrap_or_default();
+    // Read at most `cap` bytes: a server under test may stream forever.
+    let mut body = Vec::new();
+    let mut stream = resp.bytes_stream();
+    let mut truncated = false;
+    while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
+        let Ok(chunk) = chunk else { break };
+        body.extend_from_slice(&chunk);
+        if body.len() >= cap {
+            body.truncate(cap);
+            truncated = true;
+            break;
+        }
+    }
+    let more = if truncated {
         "\n[… body truncated]"
     } else {
         ""
     };
-    Ok(format!("HTTP {status}\n{shown}{more}"))
+    Ok(format!(
+        "HTTP {status}\n{location}{}{more}",
+        String::from_utf8_lossy(&body)
+    ))
 }
 
 #[cfg(test)]

@@ -61,7 +61,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         }
         Gate::Amendment { .. } => {
             lines.push(Line::styled("The contract would change to:", theme.text));
-            for a in app.state.pending_amendment.iter().flatten() {
+            for a in app.state.pending_amendment.iter().flat_map(|(_, a)| a) {
                 let now = app.state.plan.as_ref().and_then(|p| p.assertion(&a.id));
                 lines.push(Line::from(vec![
                     Span::styled(format!("  {} ", a.id), theme.key),
