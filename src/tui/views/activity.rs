@@ -33,7 +33,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             };
             Line::from(vec![
                 Span::styled(format!("{:>6} ", super::duration(at)), theme.dim),
-                Span::styled(format!("{:<10} ", a.label), theme.key),
+                Span::styled(format!("{:<12} ", a.label), theme.key),
                 Span::styled(a.text.clone(), style),
             ])
         })

@@ -4,18 +4,45 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, LineGauge, Paragraph, Widget};
+use ratatui::widgets::{Block, Borders, LineGauge, Paragraph, Widget, Wrap};
 
 use super::super::app::App;
 use super::super::theme::Theme;
 use super::tokens;
-use crate::mission::Role;
+use crate::mission::{Role, Usage};
 
 fn level(theme: &Theme, ratio: f64) -> Style {
     match ratio {
         r if r >= 0.9 => theme.danger,
         r if r >= 0.7 => theme.warn,
         _ => theme.ok,
+    }
+}
+
+fn short_name(role: Role) -> &'static str {
+    match role {
+        Role::Orchestrator => "orch",
+        Role::Worker => "worker",
+        Role::Reviewer => "review",
+        Role::UserTester => "tester",
+        Role::Explorer => "explore",
+    }
+}
+
+/// One line: a gauge when there is a limit, plain numbers when there is none.
+fn row(theme: &Theme, area: Rect, buf: &mut Buffer, label: &str, ratio: Option<f64>, text: String) {
+    let line = Line::from(vec![
+        Span::styled(format!("{label:<7} "), theme.text),
+        Span::styled(text, theme.dim),
+    ]);
+    match ratio {
+        Some(r) => LineGauge::default()
+            .ratio(r.clamp(0.0, 1.0))
+            .label(line)
+            .filled_style(level(theme, r))
+            .unfilled_style(theme.border)
+            .render(area, buf),
+        None => Paragraph::new(line).render(area, buf),
     }
 }
 
@@ -28,84 +55,99 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     block.render(area, buf);
     let b = &app.state.budget;
     let used = b.total.tokens_in + b.total.tokens_out;
+    let max_tokens = app.limits.max_tokens;
+    let max_cost = app.limits.max_cost_usd;
+    let mut lines: Vec<(&str, Option<f64>, String)> = vec![
+        (
+            "tokens",
+            max_tokens.map(|m| used as f64 / m.max(1) as f64),
+            match max_tokens {
+                Some(m) => format!("{}/{} ", tokens(used), tokens(m)),
+                None => format!(
+                    "{}  ↓{} ↑{}",
+                    tokens(used),
+                    tokens(b.total.tokens_in),
+                    tokens(b.total.tokens_out)
+                ),
+            },
+        ),
+        (
+            "cost",
+            max_cost.map(|m| b.total.cost_usd / m),
+            match max_cost {
+                Some(m) => format!("${:.2}/${m:.2} ", b.total.cost_usd),
+                None => format!("${:.2} (no limit)", b.total.cost_usd),
+            },
+        ),
+    ];
+    let roles: Vec<(Role, &Usage)> = Role::ALL
+        .into_iter()
+        .filter_map(|r| b.per_role.get(&r).map(|u| (r, u)))
+        .collect();
+    let fits = lines.len() + roles.len() <= inner.height as usize;
+    if fits {
+        for (role, u) in &roles {
+            let limit = app.limits.per_role_usd.get(role).copied();
+            lines.push((
+                short_name(*role),
+                limit.map(|l| u.cost_usd / l),
+                match limit {
+                    Some(l) => format!(
+                        "{} ${:.2}/${l:.2} ",
+                        tokens(u.tokens_in + u.tokens_out),
+                        u.cost_usd
+                    ),
+                    None => format!("{} ${:.2}", tokens(u.tokens_in + u.tokens_out), u.cost_usd),
+                },
+            ));
+        }
+    }
     let mut y = inner.y;
-    let mut gauge = |label: String, ratio: Option<f64>, text: String, buf: &mut Buffer| {
+    for (label, ratio, text) in lines {
         if y >= inner.y + inner.height {
             return;
         }
-        let row = Rect {
+        row(
+            theme,
+            Rect {
+                x: inner.x,
+                y,
+                width: inner.width,
+                height: 1,
+            },
+            buf,
+            label,
+            ratio,
+            text,
+        );
+        y += 1;
+    }
+    if !fits {
+        // Too many roles for a line each (80×24): all of them, wrapped.
+        let spans: Vec<Span> = roles
+            .iter()
+            .flat_map(|(r, u)| {
+                [
+                    Span::styled(format!("{} ", short_name(*r)), theme.text),
+                    Span::styled(
+                        format!(
+                            "{} ${:.2}  ",
+                            tokens(u.tokens_in + u.tokens_out),
+                            u.cost_usd
+                        ),
+                        theme.dim,
+                    ),
+                ]
+            })
+            .collect();
+        let rest = Rect {
             x: inner.x,
             y,
             width: inner.width,
-            height: 1,
+            height: (inner.y + inner.height).saturating_sub(y),
         };
-        match ratio {
-            Some(r) => LineGauge::default()
-                .ratio(r.clamp(0.0, 1.0))
-                .label(Line::from(vec![
-                    Span::styled(label, theme.text),
-                    Span::styled(text, theme.dim),
-                ]))
-                .filled_style(level(theme, r))
-                .unfilled_style(theme.border)
-                .render(row, buf),
-            None => Paragraph::new(Line::from(vec![
-                Span::styled(label, theme.text),
-                Span::styled(text, theme.dim),
-            ]))
-            .render(row, buf),
-        }
-        y += 1;
-    };
-    let max_tokens = app.limits.max_tokens;
-    gauge(
-        "tokens ".into(),
-        max_tokens.map(|m| used as f64 / m.max(1) as f64),
-        match max_tokens {
-            Some(m) => format!("{}/{} ", tokens(used), tokens(m)),
-            None => format!(
-                "{}  ↓{} ↑{}",
-                tokens(used),
-                tokens(b.total.tokens_in),
-                tokens(b.total.tokens_out)
-            ),
-        },
-        buf,
-    );
-    let max_cost = app.limits.max_cost_usd;
-    gauge(
-        "cost   ".into(),
-        max_cost.map(|m| b.total.cost_usd / m),
-        match max_cost {
-            Some(m) => format!("${:.2}/${m:.2} ", b.total.cost_usd),
-            None => format!("${:.2} (no limit)", b.total.cost_usd),
-        },
-        buf,
-    );
-    for role in Role::ALL {
-        let Some(u) = b.per_role.get(&role) else {
-            continue;
-        };
-        let limit = app.limits.per_role_usd.get(&role).copied();
-        let name = match role {
-            Role::Orchestrator => "orch   ",
-            Role::Worker => "worker ",
-            Role::Reviewer => "review ",
-            Role::UserTester => "tester ",
-            Role::Explorer => "explore",
-        };
-        gauge(
-            name.into(),
-            limit.map(|l| u.cost_usd / l),
-            match limit {
-                Some(l) => format!(
-                    "{} ${:.2}/${l:.2} ",
-                    tokens(u.tokens_in + u.tokens_out),
-                    u.cost_usd
-                ),
-                None => format!("{} ${:.2}", tokens(u.tokens_in + u.tokens_out), u.cost_usd),
-            },
-            buf,
-        );
+        Paragraph::new(Line::from(spans))
+            .wrap(Wrap { trim: true })
+            .render(rest, buf);
     }
 }
