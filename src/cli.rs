@@ -437,11 +437,15 @@ async fn demo(dir: Option<&Path>, headless: bool, fast: bool, theme: &str) -> Re
     };
     if code == 0 {
         let st = MissionState::from_events(&store::load(&Layout::new(&repo).events())?.events);
+        let exe = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "mission".into());
         println!();
         println!("Look around:");
-        println!("  cd {}", repo.display());
-        println!("  git log --oneline {}", st.branch);
-        println!("  mission status      mission handoff m1-fix1-1      mission log");
+        println!("  git -C {} log --oneline {}", repo.display(), st.branch);
+        for what in ["status", "handoff m2-fix1-1", "log", "attach"] {
+            println!("  {exe} {what} --dir {}", repo.display());
+        }
     }
     Ok(code)
 }
