@@ -132,6 +132,34 @@ impl Runner {
         }
     }
 
+    /// An agent run of `role` with the role's prompt `system` and the runner's limits;
+    /// callers set `feature_id` or `step_tool` when they need them.
+    fn agent<'a>(
+        &'a self,
+        role: Role,
+        run_id: &str,
+        system: &str,
+        task: String,
+        toolbox: &'a Toolbox,
+        ending: crate::llm::ToolSpec,
+    ) -> Result<crate::agent::AgentRun<'a>, RunError> {
+        Ok(crate::agent::AgentRun {
+            hub: &self.hub,
+            llm: self.client(role)?,
+            role,
+            run_id: run_id.to_string(),
+            system: self.prompts.get(system).to_string(),
+            task,
+            feature_id: None,
+            toolbox,
+            ending,
+            max_turns: self.config.limits.max_turns,
+            limits: &self.limits,
+            transcript: self.layout.transcript(run_id),
+            step_tool: None,
+        })
+    }
+
     fn run_id(&self, role: Role, what: &str) -> String {
         let seq = self.hub.read(|s| s.last_seq) + 1;
         format!("{}-{what}-{seq}", role.as_str())

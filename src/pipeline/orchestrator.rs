@@ -3,7 +3,7 @@
 
 use super::{Runner, StepStop, agents_md};
 use crate::agent::tools::{Access, fs, submit};
-use crate::agent::{AgentError, AgentRun, StepTool};
+use crate::agent::{AgentError, StepTool};
 use crate::llm::ToolSpec;
 use crate::mission::{Event, Gate, Role, plan::check_fulfills, plan::valid_id};
 
@@ -45,24 +45,22 @@ pub(super) async fn plan(r: &Runner) -> Result<(), StepStop> {
     );
     let run_id = r.run_id(Role::Orchestrator, "plan");
     let toolbox = r.toolbox(Access::ReadOnly);
-    let result = AgentRun {
-        hub: &r.hub,
-        llm: r.client(Role::Orchestrator)?,
-        role: Role::Orchestrator,
-        run_id: run_id.clone(),
-        system: r.prompts.get("orchestrator").to_string(),
-        task,
-        feature_id: None,
-        toolbox: &toolbox,
-        ending: submit::submit_plan(),
-        max_turns: r.config.limits.max_turns,
-        limits: &r.limits,
-        transcript: r.layout.transcript(&run_id),
-        step_tool: Some(&Explore {
-            r,
-            goal: &goal,
-            files: &files,
-        }),
+    let explore = Explore {
+        r,
+        goal: &goal,
+        files: &files,
+    };
+    let result = {
+        let mut run = r.agent(
+            Role::Orchestrator,
+            &run_id,
+            "orchestrator",
+            task,
+            &toolbox,
+            submit::submit_plan(),
+        )?;
+        run.step_tool = Some(&explore);
+        run
     }
     .run(submit::parse_plan)
     .await?;
@@ -176,23 +174,17 @@ pub(super) async fn fix(r: &Runner, milestone: &str, round: u32) -> Result<(), S
     };
     let run_id = r.run_id(Role::Orchestrator, &format!("fix-{milestone}-r{round}"));
     let toolbox = r.toolbox(Access::ReadOnly);
-    let result = AgentRun {
-        hub: &r.hub,
-        llm: r.client(Role::Orchestrator)?,
-        role: Role::Orchestrator,
-        run_id: run_id.clone(),
-        system: r.prompts.get("orchestrator").to_string(),
-        task,
-        feature_id: None,
-        toolbox: &toolbox,
-        ending: submit::submit_fixes(),
-        max_turns: r.config.limits.max_turns,
-        limits: &r.limits,
-        transcript: r.layout.transcript(&run_id),
-        step_tool: None,
-    }
-    .run(parse)
-    .await?;
+    let result = r
+        .agent(
+            Role::Orchestrator,
+            &run_id,
+            "orchestrator",
+            task,
+            &toolbox,
+            submit::submit_fixes(),
+        )?
+        .run(parse)
+        .await?;
     let fixes = result.value;
     if !fixes.amendments.is_empty() {
         r.hub.emit(Event::ContractAmendmentProposed {
@@ -364,35 +356,20 @@ async fn explore_one(e: &Explore<'_>, i: usize, question: &str) -> Result<String
     );
     let run_id = r.run_id(Role::Explorer, &format!("q{}", i + 1));
     let toolbox = r.toolbox(Access::ReadOnly);
-    let llm = r
-        .client(Role::Explorer)
-        .or_else(|_| r.client(Role::Orchestrator))
-        .map_err(|e| AgentError::Llm(crate::llm::LlmError::Unavailable(e.to_string())))?;
-    let result = AgentRun {
-        hub: &r.hub,
-        llm,
-        role: Role::Explorer,
-        run_id: run_id.clone(),
-        system: r.prompts.get("explorer").to_string(),
-        task,
-        feature_id: None,
-        toolbox: &toolbox,
-        ending: crate::agent::tools::spec(
-            "submit_findings",
-            "End with what you found: concrete files, functions, commands and risks.",
-            serde_json::json!({"type": "object", "properties": {"findings": {"type": "string"}}, "required": ["findings"]}),
-        ),
-        max_turns: r.config.limits.max_turns,
-        limits: &r.limits,
-        transcript: r.layout.transcript(&run_id),
-        step_tool: None,
-    }
-    .run(|v| {
-        v.get("findings")
-            .and_then(|f| f.as_str())
-            .map(str::to_owned)
-            .ok_or_else(|| "invalid findings: give `findings` as a string".to_string())
-    })
-    .await?;
+    let ending = crate::agent::tools::spec(
+        "submit_findings",
+        "End with what you found: concrete files, functions, commands and risks.",
+        serde_json::json!({"type": "object", "properties": {"findings": {"type": "string"}}, "required": ["findings"]}),
+    );
+    let result = r
+        .agent(Role::Explorer, &run_id, "explorer", task, &toolbox, ending)
+        .map_err(|e| AgentError::Llm(crate::llm::LlmError::Unavailable(e.to_string())))?
+        .run(|v| {
+            v.get("findings")
+                .and_then(|f| f.as_str())
+                .map(str::to_owned)
+                .ok_or_else(|| "invalid findings: give `findings` as a string".to_string())
+        })
+        .await?;
     Ok(result.value)
 }

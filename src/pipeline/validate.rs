@@ -10,7 +10,6 @@ use std::time::Duration;
 use futures_util::StreamExt;
 
 use super::{Runner, StepStop, agents_md};
-use crate::agent::AgentRun;
 use crate::agent::tools::command::run_shell;
 use crate::agent::tools::{Access, submit};
 use crate::mission::state::{FeaturePhase, FeatureState, MilestoneState};
@@ -411,23 +410,17 @@ async fn review_one(
     );
     let run_id = r.run_id(Role::Reviewer, &f.plan.id);
     let toolbox = r.toolbox(Access::ReadOnly);
-    let result = AgentRun {
-        hub: &r.hub,
-        llm: r.client(Role::Reviewer)?,
-        role: Role::Reviewer,
-        run_id: run_id.clone(),
-        system: r.prompts.get("reviewer").to_string(),
-        task,
-        feature_id: None,
-        toolbox: &toolbox,
-        ending: submit::submit_review(),
-        max_turns: r.config.limits.max_turns,
-        limits: &r.limits,
-        transcript: r.layout.transcript(&run_id),
-        step_tool: None,
-    }
-    .run(submit::parse_review)
-    .await?;
+    let result = r
+        .agent(
+            Role::Reviewer,
+            &run_id,
+            "reviewer",
+            task,
+            &toolbox,
+            submit::submit_review(),
+        )?
+        .run(submit::parse_review)
+        .await?;
     let review = result.value;
     let pass = review.verdict == submit::Verdict::Pass
         && !review.findings.iter().any(|x| x.severity == "high");
@@ -492,23 +485,17 @@ async fn user_tests(
     };
     let run_id = r.run_id(Role::UserTester, &m.id);
     let toolbox = r.toolbox(Access::Test);
-    let result = AgentRun {
-        hub: &r.hub,
-        llm: r.client(Role::UserTester)?,
-        role: Role::UserTester,
-        run_id: run_id.clone(),
-        system: r.prompts.get("user_tester").to_string(),
-        task,
-        feature_id: None,
-        toolbox: &toolbox,
-        ending: submit::submit_report(),
-        max_turns: r.config.limits.max_turns,
-        limits: &r.limits,
-        transcript: r.layout.transcript(&run_id),
-        step_tool: None,
-    }
-    .run(parse)
-    .await?;
+    let result = r
+        .agent(
+            Role::UserTester,
+            &run_id,
+            "user_tester",
+            task,
+            &toolbox,
+            submit::submit_report(),
+        )?
+        .run(parse)
+        .await?;
     drop(toolbox); // every terminal the tester left open is closed now
     let results = result.value.results;
     for a in &asked {

@@ -2,8 +2,8 @@
 
 use super::orchestrator::handoff_digest;
 use super::{Runner, StepStop, agents_md};
+use crate::agent::AgentError;
 use crate::agent::tools::{Access, submit};
-use crate::agent::{AgentError, AgentRun};
 use crate::git::FEATURE_TRAILER;
 use crate::mission::{Event, Handoff, HandoffStatus, Role};
 
@@ -82,20 +82,17 @@ pub(super) async fn run(r: &Runner, milestone: &str, feature: &str) -> Result<()
     );
     let run_id = r.run_id(Role::Worker, feature);
     let toolbox = r.toolbox(Access::Write);
-    let result = AgentRun {
-        hub: &r.hub,
-        llm: r.client(Role::Worker)?,
-        role: Role::Worker,
-        run_id: run_id.clone(),
-        system: r.prompts.get("worker").to_string(),
-        task,
-        feature_id: Some(feature.to_string()),
-        toolbox: &toolbox,
-        ending: submit::submit_handoff(),
-        max_turns: r.config.limits.max_turns,
-        limits: &r.limits,
-        transcript: r.layout.transcript(&run_id),
-        step_tool: None,
+    let result = {
+        let mut run = r.agent(
+            Role::Worker,
+            &run_id,
+            "worker",
+            task,
+            &toolbox,
+            submit::submit_handoff(),
+        )?;
+        run.feature_id = Some(feature.to_string());
+        run
     }
     .run(submit::parse_handoff)
     .await;
