@@ -22,19 +22,25 @@ impl Printer {
             .started_at
             .map(|s| (rec.ts.as_millisecond() - s.as_millisecond()) as f64 / 1000.0)
             .unwrap_or(0.0);
-        let agent_label = || {
-            st.active
-                .as_ref()
-                .map(|a| {
-                    a.feature_id
-                        .clone()
-                        .unwrap_or_else(|| a.role.as_str().to_string())
-                })
-                .unwrap_or_default()
-        };
-        let (label, text) = describe(&rec.event, st, agent_label)?;
+        let (label, text) = describe_event(rec, st)?;
         Some(format!("{elapsed:>7.1}s  {label:<12} {text}"))
     }
+}
+
+/// The label (feature, milestone, role…) and text of the line worth showing for `rec`,
+/// given the state with `rec` already folded in; `None` for events not worth a line.
+pub fn describe_event(rec: &EventRecord, st: &MissionState) -> Option<(String, String)> {
+    let agent_label = || {
+        st.active
+            .as_ref()
+            .map(|a| {
+                a.feature_id
+                    .clone()
+                    .unwrap_or_else(|| a.role.as_str().to_string())
+            })
+            .unwrap_or_default()
+    };
+    describe(&rec.event, st, agent_label)
 }
 
 fn short(sha: &str) -> &str {

@@ -7,7 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use tui_input::Input;
 
 use super::keymap::Action;
-use crate::headless::Printer;
+use crate::headless::describe_event;
 use crate::mission::{CommandRecord, Event, EventRecord, Handoff, Limits, MissionState, Op, Role};
 
 const ACTIVITY_CAP: usize = 500;
@@ -151,7 +151,6 @@ pub struct App {
     runs: HashMap<String, (Role, Option<String>)>,
     /// The latest agent run of each feature, for its transcript.
     pub feature_runs: HashMap<String, String>,
-    printer: Printer,
     gate_seen: u64,
 }
 
@@ -181,7 +180,6 @@ impl App {
             runner_error: None,
             runs: HashMap::new(),
             feature_runs: HashMap::new(),
-            printer: Printer::default(),
             gate_seen: 0,
         }
     }
@@ -225,7 +223,8 @@ impl App {
     /// Folds one event; returns loads the host should do (a new handoff to show).
     pub fn on_event(&mut self, rec: &EventRecord) -> Vec<Command> {
         let mut cmds = vec![];
-        if let Some(line) = self.printer.line(rec) {
+        self.state.apply(rec);
+        if let Some((label, text)) = describe_event(rec, &self.state) {
             let kind = match &rec.event {
                 Event::AgentTurn { .. } | Event::MessageSaid { .. } => ActivityKind::Said,
                 Event::FeatureCommitted { .. }
@@ -235,15 +234,11 @@ impl App {
                 Event::ValidationFinished { passed: false, .. } => ActivityKind::Bad,
                 Event::CommandRan { exit_code, .. } if *exit_code != Some(0) => ActivityKind::Bad,
                 Event::CheckRan { exit_code, .. } if *exit_code != Some(0) => ActivityKind::Bad,
+                Event::ReviewSubmitted { pass: false, .. } => ActivityKind::Bad,
                 _ => ActivityKind::Step,
             };
-            // The printer's line is "  1.2s  label  text"; keep label and text.
-            let rest = line.trim_start();
-            let rest = rest.split_once("s  ").map_or(rest, |(_, r)| r);
-            let (label, text) = rest.split_once(' ').unwrap_or(("", rest));
-            self.push_activity(rec.ts, label.trim(), text.trim(), kind);
+            self.push_activity(rec.ts, &label, &text, kind);
         }
-        self.state.apply(rec);
         self.now = self.now.max(rec.ts);
         match &rec.event {
             Event::AgentStarted {
