@@ -293,6 +293,23 @@ fn mission_script() -> serde_json::Value {
     ]})
 }
 
+/// Points the mini repo's orchestrator and worker at `[providers.fake]`, each on its own
+/// model name.
+fn use_fake_models(sb: &Sandbox) {
+    let cfg = sb.repo().join(".mission/mission.toml");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace(
+            "provider = \"scripted\"\nmodel = \"o\"",
+            "provider = \"fake\"\nmodel = \"orch-model\"",
+        )
+        .replace(
+            "provider = \"scripted\"\nmodel = \"w\"",
+            "provider = \"fake\"\nmodel = \"work-model\"",
+        );
+    std::fs::write(&cfg, text).unwrap();
+}
+
 fn run_mission_over(kind: &str, fake: &FakeLlm) -> Sandbox {
     let sb = Sandbox::new();
     let config = format!(
@@ -313,18 +330,7 @@ output_per_mtok = 2.0
         fake.base
     );
     mini_repo(&sb, mission_script(), &config);
-    let cfg = sb.repo().join(".mission/mission.toml");
-    let cfg_text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace(
-            "provider = \"scripted\"\nmodel = \"o\"",
-            "provider = \"fake\"\nmodel = \"orch-model\"",
-        )
-        .replace(
-            "provider = \"scripted\"\nmodel = \"w\"",
-            "provider = \"fake\"\nmodel = \"work-model\"",
-        );
-    std::fs::write(&cfg, cfg_text).unwrap();
+    use_fake_models(&sb);
     let out = mission(&sb.config_home())
         .args([
             "start",
@@ -442,18 +448,7 @@ fn a_provider_that_keeps_failing_pauses_the_mission_and_resume_continues() {
         fake.base
     );
     mini_repo(&sb, mission_script(), &config);
-    let cfg = sb.repo().join(".mission/mission.toml");
-    let t = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace(
-            "provider = \"scripted\"\nmodel = \"o\"",
-            "provider = \"fake\"\nmodel = \"orch-model\"",
-        )
-        .replace(
-            "provider = \"scripted\"\nmodel = \"w\"",
-            "provider = \"fake\"\nmodel = \"work-model\"",
-        );
-    std::fs::write(&cfg, t).unwrap();
+    use_fake_models(&sb);
     let out = sb.run(&["start", "Create a flag", "--headless", "--auto-approve"]);
     let log = text(&out);
     assert_eq!(out.status.code(), Some(3), "{log}");
