@@ -161,6 +161,18 @@ fn a_detached_mission_runs_in_the_background() {
         text(&out)
     );
     wait_for(&sb, "completion", |st| st["state"] == "completed");
-    let log = std::fs::read_to_string(sb.repo().join(".mission/runner.log")).unwrap();
-    assert!(log.contains("Mission completed."), "{log}");
+    // The runner prints its last line just after it logs the final event.
+    let log_path = sb.repo().join(".mission/runner.log");
+    let start = Instant::now();
+    loop {
+        let log = std::fs::read_to_string(&log_path).unwrap();
+        if log.contains("Mission completed.") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the background runner never finished its output: {log}"
+        );
+        std::thread::sleep(Duration::from_millis(30));
+    }
 }
