@@ -749,6 +749,10 @@ async fn doctor(dir: &Path) -> Result<i32> {
             }
         };
         let label = client.label();
+        if !cfg.role_is_configured(role) {
+            println!("✔ {role}: {label}, the orchestrator's model (no [roles.{role}])");
+            continue;
+        }
         if let Some(rc) = cfg.role(role)
             && cfg.provider_kind(&rc.provider) != Some(ProviderKind::Scripted)
             && prices.of(&rc.model).is_none()

@@ -199,11 +199,32 @@ impl Config {
         match role {
             Role::Orchestrator => self.roles.orchestrator.as_ref(),
             Role::Worker => self.roles.worker.as_ref(),
-            Role::Reviewer => self.roles.reviewer.as_ref(),
-            Role::UserTester => self.roles.user_tester.as_ref(),
+            Role::Reviewer => self.roles.reviewer.as_ref().or(self.stand_in()),
+            Role::UserTester => self.roles.user_tester.as_ref().or(self.stand_in()),
             // Explorers research for the orchestrator, with its model.
             Role::Explorer => self.roles.orchestrator.as_ref(),
         }
+    }
+
+    /// Whether `role` runs on a model of its own rather than the orchestrator's.
+    pub fn role_is_configured(&self, role: Role) -> bool {
+        match role {
+            Role::Orchestrator => self.roles.orchestrator.is_some(),
+            Role::Worker => self.roles.worker.is_some(),
+            Role::Reviewer => self.roles.reviewer.is_some(),
+            Role::UserTester => self.roles.user_tester.is_some(),
+            Role::Explorer => false,
+        }
+    }
+
+    /// A validator without a model of its own borrows the orchestrator's: skipping reviews
+    /// or failing at the first user test, hours into a mission, would surprise anyone. A
+    /// scripted orchestrator lends nothing — its script says exactly which roles speak.
+    fn stand_in(&self) -> Option<&RoleConfig> {
+        self.roles
+            .orchestrator
+            .as_ref()
+            .filter(|o| self.provider_kind(&o.provider) != Some(ProviderKind::Scripted))
     }
 
     /// The provider's kind: explicit `kind`, else implied by the well-known names.
@@ -461,6 +482,27 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse_str(Path::new("m.toml"), text)
+    }
+
+    #[test]
+    fn validators_borrow_a_real_orchestrator_model_but_not_a_script() {
+        let real = parse(
+            "[roles.orchestrator]\nprovider = \"anthropic\"\nmodel = \"big\"\n\
+             [roles.worker]\nprovider = \"openai\"\nmodel = \"small\"\n\
+             [roles.user_tester]\nprovider = \"openai\"\nmodel = \"qa\"\n",
+        )
+        .unwrap();
+        assert_eq!(real.role(Role::Reviewer).unwrap().model, "big");
+        assert_eq!(real.role(Role::UserTester).unwrap().model, "qa");
+        assert!(!real.role_is_configured(Role::Reviewer));
+        assert!(real.role_is_configured(Role::UserTester));
+        let scripted = parse(
+            "[roles.orchestrator]\nprovider = \"scripted\"\nmodel = \"o\"\n\
+             [roles.worker]\nprovider = \"scripted\"\nmodel = \"w\"\n",
+        )
+        .unwrap();
+        assert!(scripted.role(Role::Reviewer).is_none());
+        assert!(scripted.role(Role::UserTester).is_none());
     }
 
     #[test]

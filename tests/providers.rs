@@ -290,6 +290,10 @@ fn mission_script() -> serde_json::Value {
             turn(vec![call("write_file", json!({"path": "flag.txt", "content": "ok"})), call("run_command", json!({"command": "env"}))]),
             turn(vec![done("wrote flag.txt")]),
         ]),
+        // No [roles.reviewer]: the reviewer borrows the orchestrator's model.
+        entry("orchestrator", "Review m1-f1", vec![
+            turn(vec![call("submit_review", json!({"verdict": "pass", "findings": []}))]),
+        ]),
     ]})
 }
 
@@ -366,7 +370,17 @@ fn assert_mission_over_http(sb: &Sandbox, fake: &FakeLlm) {
         .collect();
     assert_eq!(
         models,
-        vec!["orch-model", "work-model", "work-model", "work-model"]
+        vec![
+            "orch-model",
+            "work-model",
+            "work-model",
+            "work-model",
+            "orch-model"
+        ]
+    );
+    assert!(
+        roles["reviewer"]["cost_usd"].as_f64().unwrap() > 0.0,
+        "{st:#}"
     );
     assert_eq!(
         transcripts_containing(sb, "were not a JSON object").len(),
