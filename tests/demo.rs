@@ -39,7 +39,9 @@ fn demo_runs_to_completion_and_heals_itself() {
         .unwrap();
     let screen = std::fs::read_to_string(tester).unwrap();
     assert!(
-        screen.contains(r"program exited with code 0]\n3 1 2\ncount: 3\nmean: 2\nmedian: 2"),
+        // Whether the program had exited by the time the tester looked is up to the
+        // scheduler; what it printed is not.
+        screen.contains(r"]\n3 1 2\ncount: 3\nmean: 2\nmedian: 2"),
         "{screen}"
     );
     assert!(log.contains("Mission completed."), "{log}");

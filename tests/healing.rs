@@ -297,23 +297,11 @@ fn a_contract_amendment_waits_for_a_human_and_then_changes_the_contract() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let start = std::time::Instant::now();
-    loop {
-        if sb.repo().join(".mission/events.jsonl").exists() {
-            let st = sb.status();
-            if st["waiting_for"]
-                .as_str()
-                .is_some_and(|w| w.contains("contract amendment from m1"))
-            {
-                break;
-            }
-        }
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(30),
-            "no amendment gate"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(30));
-    }
+    sb.wait_for_status("the amendment gate", |st| {
+        st["waiting_for"]
+            .as_str()
+            .is_some_and(|w| w.contains("contract amendment from m1"))
+    });
     let before = std::fs::read_to_string(sb.repo().join(".mission/contract.json")).unwrap();
     assert!(
         before.contains("test -f flag.txt"),

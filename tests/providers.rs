@@ -267,7 +267,7 @@ async fn malformed_tool_arguments_come_back_as_a_string() {
 async fn a_server_that_never_answers_times_out_and_gives_up() {
     let fake = FakeLlm::start(Box::new(|_, _| Reply::Hang));
     let mut s = settings(format!("{}/v1/chat/completions", fake.base), "m");
-    s.idle_timeout = Duration::from_millis(300);
+    s.idle_timeout = Duration::from_millis(1000);
     s.max_retries = 1;
     let t = Instant::now();
     let e = ask(&OpenAiClient::new(s).unwrap(), &Mutex::default())

@@ -41,6 +41,12 @@ fn kill_9_mid_feature_then_resume_finishes_without_duplicate_commits() {
     child.kill().unwrap(); // SIGKILL: no destructor, no cleanup
     child.wait().unwrap();
     assert!(
+        !events(&sb)
+            .lines()
+            .any(|l| l.contains("handoff_submitted") && l.contains(r#""m1-f2""#)),
+        "the kill landed too late (m1-f2 had already handed off); the test proves nothing"
+    );
+    assert!(
         sb.repo().join("src/stats.rs").exists(),
         "the killed worker left work in the tree"
     );

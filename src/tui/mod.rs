@@ -95,7 +95,25 @@ pub async fn run(
     })
     .ok();
 
-    let mut terminal = ratatui::init();
+    // `init` sets up raw mode, the alternate screen and the restoring panic hook; the
+    // terminal we draw on buffers a whole frame so it leaves in one write (no half-drawn
+    // screens over a slow SSH link).
+    drop(ratatui::init());
+    let backend = ratatui::backend::CrosstermBackend::new(std::io::BufWriter::with_capacity(
+        1 << 18,
+        std::io::stdout(),
+    ));
+    let mut terminal = match ratatui::Terminal::new(backend) {
+        Ok(t) => t,
+        Err(e) => {
+            ratatui::restore();
+            tasks.iter().for_each(|t| t.abort());
+            if let Some(r) = runner {
+                r.abort();
+            }
+            return Err(e.into());
+        }
+    };
     let mut input = ratatui::crossterm::event::EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut dirty = true;

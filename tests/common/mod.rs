@@ -50,6 +50,34 @@ impl Sandbox {
         assert!(out.status.success(), "status failed: {}", text(&out));
         serde_json::from_slice(&out.stdout).unwrap()
     }
+    /// Polls `status --json` until `pred` holds. A status that fails (no log yet, or a log
+    /// created but still empty) counts as "not yet"; the deadline holds either way.
+    pub fn wait_for_status(
+        &self,
+        what: &str,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let start = std::time::Instant::now();
+        loop {
+            let out = self.run(&["status", "--json"]);
+            let st: Option<serde_json::Value> = out
+                .status
+                .success()
+                .then(|| serde_json::from_slice(&out.stdout).ok())
+                .flatten();
+            if let Some(st) = &st
+                && pred(st)
+            {
+                return st.clone();
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(60),
+                "timed out waiting for {what}; last status: {}",
+                st.map(|s| format!("{s:#}")).unwrap_or_else(|| text(&out))
+            );
+            std::thread::sleep(std::time::Duration::from_millis(30));
+        }
+    }
     pub fn set_config(&self, from: &str, to: &str) {
         let p = self.repo().join(".mission/mission.toml");
         let t = std::fs::read_to_string(&p).unwrap();

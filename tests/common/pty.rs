@@ -66,15 +66,21 @@ impl Term {
     }
 
     pub fn wait_for(&self, what: &str) -> String {
+        self.wait_for_all(&[what])
+    }
+
+    /// The first screen showing every one of `all` at once: a frame can reach the
+    /// terminal in several writes, so one string seen says nothing about the rest.
+    pub fn wait_for_all(&self, all: &[&str]) -> String {
         let start = Instant::now();
         loop {
             let c = self.contents();
-            if c.contains(what) {
+            if all.iter().all(|w| c.contains(w)) {
                 return c;
             }
             assert!(
                 start.elapsed() < Duration::from_secs(90),
-                "never saw {what:?}; screen:\n{c}"
+                "never saw all of {all:?}; screen:\n{c}"
             );
             std::thread::sleep(Duration::from_millis(50));
         }

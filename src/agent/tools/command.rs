@@ -224,13 +224,13 @@ mod tests {
     async fn a_timeout_kills_the_whole_group() {
         let dir = tempfile::tempdir().unwrap();
         // The grandchild would write the marker after the timeout if it survived.
-        let cmd = "(sleep 2; touch marker) & sleep 30";
+        let cmd = "(sleep 4; touch marker) & sleep 30";
         let t = Instant::now();
         let o = run_shell(cmd, dir.path(), Duration::from_millis(300), &[], 4096).await;
         assert!(o.timed_out);
         assert_eq!(o.exit_code, None);
         assert!(t.elapsed() < Duration::from_secs(10));
-        tokio::time::sleep(Duration::from_millis(2500)).await;
+        tokio::time::sleep(Duration::from_millis(4500)).await;
         assert!(
             !dir.path().join("marker").exists(),
             "grandchild survived the timeout"
@@ -241,14 +241,14 @@ mod tests {
     async fn dropping_the_run_kills_the_group() {
         let dir = tempfile::tempdir().unwrap();
         let run = run_shell(
-            "(sleep 1; touch marker) & sleep 30",
+            "(sleep 3; touch marker) & sleep 30",
             dir.path(),
             Duration::from_secs(60),
             &[],
             4096,
         );
         let _ = tokio::time::timeout(Duration::from_millis(300), run).await;
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        tokio::time::sleep(Duration::from_millis(3500)).await;
         assert!(
             !dir.path().join("marker").exists(),
             "a background child outlived its dropped run"

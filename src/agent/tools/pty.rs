@@ -293,13 +293,13 @@ mod tests {
     async fn stopping_kills_what_the_program_started() {
         let dir = tempfile::tempdir().unwrap();
         let s = Sessions::new(dir.path().to_path_buf(), vec![]);
-        s.launch("(trap '' HUP; sleep 1; touch marker) & echo started; sleep 30")
+        s.launch("(trap '' HUP; sleep 3; touch marker) & echo started; sleep 30")
             .unwrap();
         s.wait_for("t1", "started", Duration::from_secs(10))
             .await
             .unwrap();
         s.stop("t1").unwrap();
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        tokio::time::sleep(Duration::from_millis(3500)).await;
         assert!(
             !dir.path().join("marker").exists(),
             "a background child survived stop"
