@@ -120,10 +120,27 @@ enum Command {
     Doctor,
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
+    /// Run a command that may write only beneath the given directories (Landlock).
+    /// The runner starts every agent and contract command this way.
+    #[command(name = "sandbox-exec", hide = true)]
+    SandboxExec {
+        /// A directory the command may write in (repeatable).
+        #[arg(long = "write", value_name = "DIR")]
+        write: Vec<PathBuf>,
+        /// The program and its arguments.
+        #[arg(last = true, required = true)]
+        command: Vec<std::ffi::OsString>,
+    },
 }
 
 pub fn main() -> i32 {
     let cli = Cli::parse();
+    // Before any thread exists: the rules bind the thread that execs.
+    if let Command::SandboxExec { write, command } = &cli.command {
+        let why = crate::agent::tools::sandbox::exec_confined(write, &command[0], &command[1..]);
+        eprintln!("mission sandbox-exec: {why}");
+        return 126;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -224,6 +241,7 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Handoff { feature_id, json } => handoff(&dir, &feature_id, json),
         Command::Log { json } => log(&dir, json),
         Command::Doctor => doctor(&dir).await,
+        Command::SandboxExec { .. } => unreachable!("handled before the runtime starts"),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -728,6 +746,21 @@ async fn doctor(dir: &Path) -> Result<i32> {
             return Ok(EXIT_USAGE);
         }
     };
+    if !cfg.sandbox.enabled {
+        println!("· sandbox: off ([sandbox] enabled = false); commands can write anywhere you can");
+    } else {
+        match crate::agent::tools::sandbox::confinement(&layout.repo, &cfg.sandbox.writable) {
+            Ok(c) => println!(
+                "✔ sandbox: Landlock lets commands write only in {}",
+                c.writable
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Err(e) => println!("· sandbox: {e}; commands will run unconfined"),
+        }
+    }
     let prices = crate::llm::pricing::Prices::new(cfg.prices.clone());
     for role in Role::ALL.into_iter().filter(|r| *r != Role::Explorer) {
         let needed = matches!(role, Role::Orchestrator | Role::Worker);
@@ -737,7 +770,11 @@ async fn doctor(dir: &Path) -> Result<i32> {
                 println!(
                     "{} {role}: no model configured{}",
                     if needed { "✘" } else { "·" },
-                    if needed { "" } else { " (not used yet)" }
+                    if needed {
+                        ""
+                    } else {
+                        " (it borrows the orchestrator's)"
+                    }
                 );
                 problems += usize::from(needed);
                 continue;

@@ -18,6 +18,7 @@ pub struct Config {
     pub validation: ValidationConfig,
     pub gates: GatesConfig,
     pub limits: LimitsConfig,
+    pub sandbox: SandboxConfig,
     /// USD per million tokens by model name, over the built-in table.
     pub prices: BTreeMap<String, crate::llm::pricing::Price>,
 }
@@ -64,6 +65,26 @@ pub struct ProviderConfig {
     pub retry_base_ms: Option<u64>,
     /// The most tokens one answer may have (default 8192).
     pub max_output_tokens: Option<u32>,
+}
+
+/// Landlock confinement of the commands agents and the contract run.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SandboxConfig {
+    /// Commands may write only in the repo, the temp dir, /dev, toolchain caches and
+    /// `writable` (default true; where the kernel lacks Landlock they run unconfined).
+    pub enabled: bool,
+    /// More directories commands may write in; `~/` is the home directory.
+    pub writable: Vec<String>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            enabled: true,
+            writable: vec![],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -11,6 +11,7 @@ mod worker;
 
 use std::sync::{Arc, Mutex};
 
+use crate::agent::tools::sandbox::{self, Launcher};
 use crate::agent::tools::{Access, Toolbox};
 use crate::config::Config;
 use crate::git::{Git, GitError};
@@ -74,6 +75,10 @@ pub struct Runner {
     prompts: Prompts,
     policy: Policy,
     limits: Limits,
+    /// How every agent and contract command starts.
+    pub(crate) launcher: Launcher,
+    /// Why commands run unconfined although the config asks for the sandbox.
+    pub sandbox_problem: Option<String>,
 }
 
 impl Runner {
@@ -88,6 +93,19 @@ impl Runner {
         let prompts = Prompts::load(&layout.prompts());
         let policy = config.policy();
         let limits = config.limits();
+        let secret_env = config.secret_env_names();
+        let (confine, sandbox_problem) = if config.sandbox.enabled {
+            match sandbox::confinement(&layout.repo, &config.sandbox.writable) {
+                Ok(c) => (Some(c), None),
+                Err(e) => (None, Some(e)),
+            }
+        } else {
+            (None, None)
+        };
+        let launcher = Launcher {
+            secret_env,
+            confine,
+        };
         Runner {
             hub,
             layout,
@@ -98,6 +116,16 @@ impl Runner {
             prompts,
             policy,
             limits,
+            launcher,
+            sandbox_problem,
+        }
+    }
+
+    /// One line on how commands are confined, for the start of a run.
+    pub fn sandbox_note(&self) -> String {
+        match &self.sandbox_problem {
+            Some(p) => format!("sandbox: {p}; {}", self.launcher.describe()),
+            None => format!("sandbox: {}", self.launcher.describe()),
         }
     }
 
@@ -118,7 +146,7 @@ impl Runner {
         Toolbox {
             root: self.layout.repo.clone(),
             access,
-            secret_env: self.config.secret_env_names(),
+            launcher: self.launcher.clone(),
             default_timeout: std::time::Duration::from_secs(
                 self.config.validation.command_timeout_secs,
             ),
@@ -126,7 +154,7 @@ impl Runner {
             sessions: (access == Access::Test).then(|| {
                 crate::agent::tools::pty::Sessions::new(
                     self.layout.repo.clone(),
-                    self.config.secret_env_names(),
+                    self.launcher.clone(),
                 )
             }),
         }

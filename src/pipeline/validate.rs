@@ -57,13 +57,12 @@ async fn commands(
             .collect::<Vec<_>>()
     }));
     let timeout = Duration::from_secs(r.config.validation.command_timeout_secs);
-    let secrets = r.config.secret_env_names();
     for (assertion_id, command) in checks {
         let out = run_shell(
             &command,
             &r.layout.repo,
             timeout,
-            &secrets,
+            &r.launcher,
             r.config.limits.output_cap_bytes,
         )
         .await;

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+use super::sandbox::Launcher;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommandOutput {
     /// `None` when killed by the timeout or by a signal, or when it could not start.
@@ -56,25 +58,21 @@ pub async fn run_shell(
     command: &str,
     cwd: &Path,
     timeout: Duration,
-    secret_env: &[String],
+    launcher: &Launcher,
     output_cap: usize,
 ) -> CommandOutput {
     let start = Instant::now();
-    let mut cmd = tokio::process::Command::new("sh");
-    cmd.arg("-c")
-        .arg(command)
+    let (program, args) = launcher.argv(command);
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
         .current_dir(cwd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    for (k, _) in std::env::vars_os() {
-        if let Some(name) = k.to_str()
-            && is_secret_var(name, secret_env)
-        {
-            cmd.env_remove(name);
-        }
+    for name in launcher.secrets_in_env() {
+        cmd.env_remove(name);
     }
     let mut child = match cmd.spawn() {
         Ok(c) => c,
@@ -206,7 +204,7 @@ mod tests {
             "echo hi; echo oops >&2; exit 3",
             &cwd(),
             Duration::from_secs(10),
-            &[],
+            &Launcher::default(),
             4096,
         )
         .await;
@@ -226,7 +224,14 @@ mod tests {
         // The grandchild would write the marker after the timeout if it survived.
         let cmd = "(sleep 4; touch marker) & sleep 30";
         let t = Instant::now();
-        let o = run_shell(cmd, dir.path(), Duration::from_millis(300), &[], 4096).await;
+        let o = run_shell(
+            cmd,
+            dir.path(),
+            Duration::from_millis(300),
+            &Launcher::default(),
+            4096,
+        )
+        .await;
         assert!(o.timed_out);
         assert_eq!(o.exit_code, None);
         assert!(t.elapsed() < Duration::from_secs(10));
@@ -240,11 +245,12 @@ mod tests {
     #[tokio::test]
     async fn dropping_the_run_kills_the_group() {
         let dir = tempfile::tempdir().unwrap();
+        let launcher = Launcher::default();
         let run = run_shell(
             "(sleep 3; touch marker) & sleep 30",
             dir.path(),
             Duration::from_secs(60),
-            &[],
+            &launcher,
             4096,
         );
         let _ = tokio::time::timeout(Duration::from_millis(300), run).await;
@@ -257,7 +263,14 @@ mod tests {
 
     #[tokio::test]
     async fn output_is_capped_head_and_tail() {
-        let o = run_shell("seq 1 100000", &cwd(), Duration::from_secs(10), &[], 1000).await;
+        let o = run_shell(
+            "seq 1 100000",
+            &cwd(),
+            Duration::from_secs(10),
+            &Launcher::default(),
+            1000,
+        )
+        .await;
         assert!(o.output.len() < 1200, "{}", o.output.len());
         assert!(o.output.starts_with("1\n2\n"));
         assert!(o.output.trim_end().ends_with("100000"));
@@ -276,7 +289,7 @@ mod tests {
             "env",
             &cwd(),
             Duration::from_secs(10),
-            &["MY_PROVIDER_CRED".into()],
+            &Launcher::plain(vec!["MY_PROVIDER_CRED".into()]),
             1 << 20,
         )
         .await;

@@ -4,6 +4,7 @@ pub mod command;
 pub mod fs;
 pub mod paths;
 pub mod pty;
+pub mod sandbox;
 pub mod submit;
 pub mod web;
 
@@ -44,7 +45,8 @@ pub struct ToolResult {
 pub struct Toolbox {
     pub root: PathBuf,
     pub access: Access,
-    pub secret_env: Vec<String>,
+    /// How commands start: without secrets, confined where the kernel allows.
+    pub launcher: sandbox::Launcher,
     pub default_timeout: Duration,
     pub output_cap: usize,
     /// Terminal sessions, for `Access::Test`.
@@ -279,7 +281,7 @@ impl Toolbox {
             &a.command,
             &self.root,
             timeout,
-            &self.secret_env,
+            &self.launcher,
             self.output_cap,
         )
         .await;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 
-use super::command::is_secret_var;
+use super::sandbox::Launcher;
 
 const COLS: u16 = 100;
 const ROWS: u16 = 30;
@@ -24,7 +24,7 @@ struct Session {
 
 pub struct Sessions {
     root: PathBuf,
-    secret_env: Vec<String>,
+    launcher: Launcher,
     sessions: Mutex<HashMap<String, Session>>,
     next: Mutex<u32>,
 }
@@ -72,10 +72,10 @@ pub fn key_bytes(keys: &str) -> Vec<u8> {
 }
 
 impl Sessions {
-    pub fn new(root: PathBuf, secret_env: Vec<String>) -> Self {
+    pub fn new(root: PathBuf, launcher: Launcher) -> Self {
         Sessions {
             root,
-            secret_env,
+            launcher,
             sessions: Mutex::default(),
             next: Mutex::new(1),
         }
@@ -95,14 +95,13 @@ impl Sessions {
                 pixel_height: 0,
             })
             .map_err(|e| format!("cannot open a terminal: {e}"))?;
-        let mut cmd = CommandBuilder::new("sh");
-        cmd.args(["-c", command]);
+        let (program, args) = self.launcher.argv(command);
+        let mut cmd = CommandBuilder::new(program);
+        cmd.args(args);
         cmd.cwd(&self.root);
         cmd.env("TERM", "xterm-256color");
-        for (k, _) in std::env::vars_os() {
-            if let Some(name) = k.to_str().filter(|n| is_secret_var(n, &self.secret_env)) {
-                cmd.env_remove(name);
-            }
+        for name in self.launcher.secrets_in_env() {
+            cmd.env_remove(name);
         }
         let child = pair
             .slave
@@ -268,7 +267,7 @@ mod tests {
     #[tokio::test]
     async fn a_program_is_driven_through_a_real_terminal() {
         let dir = tempfile::tempdir().unwrap();
-        let s = Sessions::new(dir.path().to_path_buf(), vec![]);
+        let s = Sessions::new(dir.path().to_path_buf(), Launcher::default());
         s.launch("printf 'name? '; read n; echo \"hello $n\"")
             .unwrap();
         s.wait_for("t1", "name?", Duration::from_secs(10))
@@ -292,7 +291,7 @@ mod tests {
     #[tokio::test]
     async fn stopping_kills_what_the_program_started() {
         let dir = tempfile::tempdir().unwrap();
-        let s = Sessions::new(dir.path().to_path_buf(), vec![]);
+        let s = Sessions::new(dir.path().to_path_buf(), Launcher::default());
         s.launch("(trap '' HUP; sleep 3; touch marker) & echo started; sleep 30")
             .unwrap();
         s.wait_for("t1", "started", Duration::from_secs(10))

@@ -1,0 +1,219 @@
+//! Write confinement for every command an agent or the contract runs.
+//!
+//! A command starts as `mission sandbox-exec --write DIR… -- sh -c COMMAND`: that small
+//! process restricts itself with Landlock (reads stay free; creating, writing, renaming or
+//! deleting files only beneath the DIRs) and then execs the shell, so the rules hold for
+//! the command and everything it starts. Restricting inside our own child rather than in a
+//! `pre_exec` hook keeps allocation out of a process forked from a multi-threaded runtime.
+//!
+//! Landlock cannot carve exceptions out of an allowed tree, so `.git` and `.mission`
+//! inside the repository stay writable to commands; the file tools refuse them instead.
+
+use std::ffi::{OsStr, OsString};
+use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+
+use landlock::{
+    ABI, AccessFs, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, path_beneath_rules,
+};
+
+use super::command::is_secret_var;
+
+/// The newest Landlock ABI whose write rights we ask for; older kernels get what they
+/// support (best effort), kernels without Landlock are caught by [`available`].
+const ABI_WANTED: ABI = ABI::V5;
+
+/// The hidden subcommand that applies the rules, then runs the command.
+pub const SUBCOMMAND: &str = "sandbox-exec";
+
+/// How a command is started: through `sh -c`, without secrets in its environment, and
+/// confined when `confine` is set.
+#[derive(Debug, Clone, Default)]
+pub struct Launcher {
+    /// Variables removed from the child's environment (besides the secret-looking ones).
+    pub secret_env: Vec<String>,
+    pub confine: Option<Confinement>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confinement {
+    /// This program, which applies the rules and then execs the shell.
+    pub exe: PathBuf,
+    /// Where the command may write.
+    pub writable: Vec<PathBuf>,
+}
+
+impl Launcher {
+    /// An unconfined launcher that strips `secret_env`: for tests and tools run by hand.
+    pub fn plain(secret_env: Vec<String>) -> Self {
+        Launcher {
+            secret_env,
+            confine: None,
+        }
+    }
+
+    /// Program and arguments that run `command` with `sh -c`.
+    pub fn argv(&self, command: &str) -> (OsString, Vec<OsString>) {
+        let shell: [OsString; 3] = ["sh".into(), "-c".into(), command.into()];
+        match &self.confine {
+            None => (shell[0].clone(), shell[1..].to_vec()),
+            Some(c) => {
+                let mut args: Vec<OsString> = vec![SUBCOMMAND.into()];
+                for w in &c.writable {
+                    args.push("--write".into());
+                    args.push(w.into());
+                }
+                args.push("--".into());
+                args.extend(shell);
+                (c.exe.clone().into(), args)
+            }
+        }
+    }
+
+    /// The variables of this process's environment that a child must not see.
+    pub fn secrets_in_env(&self) -> Vec<OsString> {
+        std::env::vars_os()
+            .map(|(k, _)| k)
+            .filter(|k| {
+                k.to_str()
+                    .is_some_and(|n| is_secret_var(n, &self.secret_env))
+            })
+            .collect()
+    }
+
+    /// One line for humans: where commands may write, or that they are not confined.
+    pub fn describe(&self) -> String {
+        match &self.confine {
+            Some(c) => format!(
+                "commands may write only in {} (Landlock)",
+                c.writable
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => "commands are not confined: they can write anywhere you can".into(),
+        }
+    }
+}
+
+/// The places a command may write by default: the repository, the temp directory,
+/// `/dev` (null, ttys) and the caches of common toolchains, plus `extra`
+/// (a leading `~/` is the home directory).
+pub fn writable_dirs(repo: &Path, extra: &[String]) -> Vec<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let from_env = |var: &str, fallback: &str| {
+        std::env::var_os(var)
+            .map(PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(fallback)))
+    };
+    let mut dirs = vec![
+        repo.to_path_buf(),
+        std::env::temp_dir(),
+        PathBuf::from("/dev"),
+    ];
+    dirs.extend(from_env("CARGO_HOME", ".cargo"));
+    dirs.extend(from_env("RUSTUP_HOME", ".rustup"));
+    dirs.extend(from_env("XDG_CACHE_HOME", ".cache"));
+    for e in extra {
+        match (e.strip_prefix("~/"), &home) {
+            (Some(rest), Some(h)) => dirs.push(h.join(rest)),
+            _ => dirs.push(PathBuf::from(e)),
+        }
+    }
+    dirs.dedup();
+    dirs
+}
+
+/// Whether this kernel enforces Landlock rules; `Err` says why not.
+pub fn available() -> Result<(), String> {
+    let created = Ruleset::default()
+        .handle_access(AccessFs::from_write(ABI::V1))
+        .and_then(|r| r.create())
+        .map_err(|e| format!("Landlock is unavailable: {e}"))?;
+    let fd: Option<OwnedFd> = created.into();
+    fd.map(drop).ok_or_else(|| {
+        "this kernel does not offer Landlock (Linux 5.13+ with `landlock` in its LSM list)".into()
+    })
+}
+
+/// The confinement for a mission in `repo`, when asked for and the kernel can enforce it.
+pub fn confinement(repo: &Path, extra: &[String]) -> Result<Confinement, String> {
+    available()?;
+    let exe = std::env::current_exe()
+        .map_err(|e| format!("cannot find this program to confine commands with: {e}"))?;
+    Ok(Confinement {
+        exe,
+        writable: writable_dirs(repo, extra),
+    })
+}
+
+/// Restricts this process to writing beneath `writable`, then replaces it with
+/// `program args…`. Returns only on failure, with the reason.
+pub fn exec_confined(writable: &[PathBuf], program: &OsStr, args: &[OsString]) -> String {
+    let rights = AccessFs::from_write(ABI_WANTED);
+    let status = Ruleset::default()
+        .handle_access(rights)
+        .and_then(|r| r.create())
+        .and_then(|r| r.add_rules(path_beneath_rules(writable, rights)))
+        .and_then(|r| r.restrict_self());
+    match status {
+        Err(e) => return format!("cannot confine the command: {e}"),
+        Ok(s) if s.ruleset == RulesetStatus::NotEnforced => {
+            return "cannot confine the command: this kernel does not enforce Landlock".into();
+        }
+        Ok(_) => {}
+    }
+    let err = std::process::Command::new(program).args(args).exec();
+    format!("cannot run {}: {err}", program.to_string_lossy())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_confined_launcher_goes_through_sandbox_exec() {
+        let l = Launcher {
+            secret_env: vec![],
+            confine: Some(Confinement {
+                exe: "/bin/mission".into(),
+                writable: vec!["/repo".into(), "/tmp".into()],
+            }),
+        };
+        let (prog, args) = l.argv("cargo test");
+        assert_eq!(prog, "/bin/mission");
+        assert_eq!(
+            args,
+            [
+                "sandbox-exec",
+                "--write",
+                "/repo",
+                "--write",
+                "/tmp",
+                "--",
+                "sh",
+                "-c",
+                "cargo test"
+            ]
+        );
+        let (prog, args) = Launcher::plain(vec![]).argv("ls");
+        assert_eq!(
+            (prog.as_os_str(), args.as_slice()),
+            (OsStr::new("sh"), &["-c".into(), "ls".into()][..])
+        );
+    }
+
+    #[test]
+    fn writable_dirs_start_with_the_repo_and_expand_home() {
+        let dirs = writable_dirs(Path::new("/r"), &["~/.npm".into(), "/opt/x".into()]);
+        assert_eq!(dirs[0], Path::new("/r"));
+        assert!(dirs.contains(&PathBuf::from("/dev")));
+        assert!(dirs.contains(&std::env::temp_dir()));
+        assert_eq!(dirs.last().unwrap(), Path::new("/opt/x"));
+        if let Some(h) = std::env::var_os("HOME") {
+            assert!(dirs.contains(&PathBuf::from(h).join(".npm")));
+        }
+    }
+}

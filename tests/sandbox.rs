@@ -1,0 +1,127 @@
+//! Landlock write confinement of agent commands: `mission sandbox-exec` itself, and a
+//! worker whose command tries to write outside the repository and the temp directory.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use serde_json::json;
+
+/// Landlock needs Linux 5.13+ with it enabled; elsewhere the sandbox is off by necessity
+/// and these tests say so instead of passing vacuously.
+fn landlock_here() -> bool {
+    match mission::agent::tools::sandbox::available() {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("SKIPPED: {e}");
+            false
+        }
+    }
+}
+
+#[test]
+fn sandbox_exec_lets_a_command_write_only_beneath_its_dirs() {
+    if !landlock_here() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (inside, outside) = (tmp.path().join("in"), tmp.path().join("out"));
+    std::fs::create_dir_all(inside.join("sub")).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("keep"), "precious").unwrap();
+    let script = format!(
+        "touch {i}/sub/made; rm {o}/keep; echo x > {o}/new; cat {o}/keep",
+        i = inside.display(),
+        o = outside.display()
+    );
+    let out = std::process::Command::new(bin())
+        .args(["sandbox-exec", "--write"])
+        .arg(&inside)
+        .args(["--", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(inside.join("sub/made").exists(), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(outside.join("keep")).unwrap(),
+        "precious",
+        "{stderr}"
+    );
+    assert!(!outside.join("new").exists(), "{stderr}");
+    assert!(stderr.contains("Permission denied"), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "precious",
+        "reads stay free"
+    );
+}
+
+/// A mission whose worker tries to write outside; returns the sandbox and the outside dir.
+fn escape_attempt(config_extra: &str) -> (Sandbox, std::path::PathBuf, String) {
+    let sb = Sandbox::new();
+    let outside = sb.tmp.path().join("outside");
+    let tmpdir = sb.tmp.path().join("tmp");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::create_dir_all(&tmpdir).unwrap();
+    let script = json!({"entries": [
+        entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
+        entry("worker", "Feature m1-f1:", vec![
+            turn(vec![
+                call("run_command", json!({"command": format!("touch {}/escaped", outside.display())})),
+                call("run_command", json!({"command": "touch \"$TMPDIR/scratch\" && touch flag.txt"})),
+            ]),
+            turn(vec![done("wrote flag.txt")]),
+        ]),
+    ]});
+    mini_repo(&sb, script, config_extra);
+    let out = mission(&sb.config_home())
+        .args([
+            "start",
+            "Create a flag",
+            "--headless",
+            "--auto-approve",
+            "--dir",
+        ])
+        .arg(sb.repo())
+        .env("TMPDIR", &tmpdir)
+        .output()
+        .unwrap();
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(
+        tmpdir.join("scratch").exists(),
+        "the temp dir is writable: {log}"
+    );
+    assert!(
+        sb.repo().join("flag.txt").exists(),
+        "the repo is writable: {log}"
+    );
+    (sb, outside, log)
+}
+
+#[test]
+fn a_worker_command_cannot_write_outside_the_repo_and_temp_dir() {
+    if !landlock_here() {
+        return;
+    }
+    let (sb, outside, log) = escape_attempt("");
+    assert!(
+        log.contains("sandbox: commands may write only in"),
+        "the run says how commands are confined: {log}"
+    );
+    assert!(!outside.join("escaped").exists(), "{log}");
+    assert_eq!(
+        transcripts_containing(&sb, "Permission denied").len(),
+        1,
+        "the worker saw why its command failed"
+    );
+    assert_eq!(sb.status()["state"], "completed");
+}
+
+#[test]
+fn the_sandbox_can_be_turned_off() {
+    let (_sb, outside, log) = escape_attempt("[sandbox]\nenabled = false\n");
+    assert!(log.contains("sandbox: commands are not confined"), "{log}");
+    assert!(Path::new(&outside.join("escaped")).exists(), "{log}");
+}
