@@ -273,6 +273,16 @@ async fn console(session: Session, theme: Theme) -> Result<i32> {
     } = session;
     let layout = runner.layout.clone();
     let mut app = App::new(Hosting::InProcess, runner.config.limits());
+    // Confinement as configured is the quiet case; only its absence is worth the line.
+    let notes: Vec<String> = notes
+        .into_iter()
+        .chain(
+            runner
+                .sandbox_problem
+                .is_some()
+                .then(|| runner.sandbox_note()),
+        )
+        .collect();
     if !notes.is_empty() {
         app.status = Some((notes.join("; "), true));
     }
@@ -368,6 +378,7 @@ async fn drive(session: Session) -> Result<i32> {
     for n in &notes {
         println!("note: {n}");
     }
+    println!("note: {}", runner.sandbox_note());
     let hub = runner.hub.clone();
     let control = control::serve(hub.clone(), &runner.layout.socket())?;
     let mut rx = hub.subscribe();

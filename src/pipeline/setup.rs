@@ -158,12 +158,10 @@ pub fn start(dir: &Path, goal: &str, mode: Mode) -> Result<Session, SetupError> 
         base_commit: base,
     })?;
     let runner = Runner::new(hub, o.layout, o.config, o.git, clients, mode);
-    let mut notes = o.notes;
-    notes.push(runner.sandbox_note());
     Ok(Session {
         runner,
         lock: o.lock,
-        notes,
+        notes: o.notes,
     })
 }
 
@@ -181,7 +179,6 @@ pub fn resume(dir: &Path, mode: Mode) -> Result<Session, SetupError> {
     let mut notes = o.notes;
     let events = o.loaded.events;
     let runner = Runner::new(hub, o.layout, o.config, o.git, clients, mode);
-    notes.push(runner.sandbox_note());
     if st.completed.is_none() && st.failed.is_none() {
         notes.extend(recover(&runner, &st, &events)?);
     }
