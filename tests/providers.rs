@@ -204,6 +204,10 @@ async fn a_stream_cut_midway_is_retried() {
     assert_eq!(r.tool_calls.len(), 1, "the retried answer is whole");
     assert_eq!(fake.count(), 2);
     assert!(retries.lock().unwrap()[0].contains("ended before message_stop"));
+    assert_eq!(
+        r.usage.tokens_in, 20,
+        "the cut attempt's input tokens (reported in message_start) are billed too"
+    );
 }
 
 #[tokio::test]

@@ -231,13 +231,21 @@ impl LlmClient for AnthropicClient {
         http::with_retries(s, req.on_retry, || async {
             let mut stream = http::post_sse(&self.client, s, headers.clone(), &body).await?;
             let mut acc = Acc::default();
-            while let Some(ev) = http::next_event(&mut stream, s).await? {
-                acc.on(&ev.event, &ev.data, s)?;
-                if acc.done {
-                    return Ok(acc.finish());
+            let streamed = async {
+                while let Some(ev) = http::next_event(&mut stream, s).await? {
+                    acc.on(&ev.event, &ev.data, s)?;
+                    if acc.done {
+                        return Ok(());
+                    }
                 }
+                Err(s.retry("the stream ended before message_stop"))
             }
-            Err(s.retry("the stream ended before message_stop"))
+            .await;
+            match streamed {
+                Ok(()) => Ok(acc.finish()),
+                // `message_start` already reported the input tokens of this attempt.
+                Err(f) => Err(f.with_spent(acc.usage)),
+            }
         })
         .await
     }

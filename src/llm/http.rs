@@ -10,6 +10,7 @@ use reqwest::header::HeaderMap;
 
 use super::pricing::Prices;
 use super::{LlmError, Response};
+use crate::mission::Usage;
 
 /// How one provider+model is reached. The key is kept out of `Debug`.
 #[derive(Clone)]
@@ -44,8 +45,24 @@ pub enum Failure {
     Retry {
         after: Option<Duration>,
         error: LlmError,
+        /// Tokens the provider reported (and bills) before the attempt broke.
+        spent: Usage,
     },
     Fatal(LlmError),
+}
+
+impl Failure {
+    /// The same failure, carrying what the broken attempt had already used.
+    pub fn with_spent(self, used: Usage) -> Failure {
+        match self {
+            Failure::Retry { after, error, .. } => Failure::Retry {
+                after,
+                error,
+                spent: used,
+            },
+            fatal => fatal,
+        }
+    }
 }
 
 impl HttpSettings {
@@ -70,6 +87,7 @@ impl HttpSettings {
         Failure::Retry {
             after: None,
             error: self.transport(message),
+            spent: Usage::default(),
         }
     }
 
@@ -117,7 +135,11 @@ pub async fn post_sse(
         let message = error_message(&text);
         let error = s.http(status, message);
         return Err(match status {
-            429 | 500 | 502 | 503 | 504 | 529 => Failure::Retry { after, error },
+            429 | 500 | 502 | 503 | 504 | 529 => Failure::Retry {
+                after,
+                error,
+                spent: Usage::default(),
+            },
             _ => Failure::Fatal(error),
         });
     }
@@ -198,14 +220,22 @@ where
     Fut: std::future::Future<Output = Result<Response, Failure>>,
 {
     let mut attempt = 0;
+    // Broken attempts are billed too: their tokens count toward the answer that follows.
+    let mut wasted = Usage::default();
     loop {
         match once().await {
             Ok(mut r) => {
+                r.usage.add(&wasted);
                 r.usage.cost_usd = s.prices.cost(&s.model, &r.usage);
                 return Ok(r);
             }
             Err(Failure::Fatal(e)) => return Err(e),
-            Err(Failure::Retry { after, error }) => {
+            Err(Failure::Retry {
+                after,
+                error,
+                spent,
+            }) => {
+                wasted.add(&spent);
                 if attempt >= s.max_retries {
                     return Err(match error {
                         LlmError::Http {
