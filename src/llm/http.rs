@@ -46,7 +46,7 @@ pub enum Failure {
         after: Option<Duration>,
         error: LlmError,
         /// Tokens the provider reported (and bills) before the attempt broke.
-        spent: Usage,
+        spent: Box<Usage>,
     },
     Fatal(LlmError),
 }
@@ -58,7 +58,7 @@ impl Failure {
             Failure::Retry { after, error, .. } => Failure::Retry {
                 after,
                 error,
-                spent: used,
+                spent: Box::new(used),
             },
             fatal => fatal,
         }
@@ -87,7 +87,7 @@ impl HttpSettings {
         Failure::Retry {
             after: None,
             error: self.transport(message),
-            spent: Usage::default(),
+            spent: Box::default(),
         }
     }
 
@@ -138,7 +138,7 @@ pub async fn post_sse(
             429 | 500 | 502 | 503 | 504 | 529 => Failure::Retry {
                 after,
                 error,
-                spent: Usage::default(),
+                spent: Box::default(),
             },
             _ => Failure::Fatal(error),
         });
