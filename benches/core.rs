@@ -1,7 +1,9 @@
 //! Hot paths: appending an event (with fsync), loading and folding a long log, folding
-//! events into the console, drawing a frame. `cargo bench`; numbers in BENCHMARKS.md.
+//! events into the console, drawing a frame, starting a command with and without the
+//! sandbox. `cargo bench`; numbers in BENCHMARKS.md.
 
 use std::hint::black_box;
+use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use mission::mission::event::Gate;
@@ -9,6 +11,8 @@ use mission::mission::{
     Assertion, AssertionKind, DiffStat, Event, EventRecord, FeaturePlan, HandoffStatus, Limits,
     MilestonePlan, MissionState, Plan, Role, Usage, WorkerReport,
 };
+use mission::agent::tools::command::run_shell;
+use mission::agent::tools::sandbox::{Confinement, Launcher};
 use mission::store::{self, EventLog};
 use mission::tui::app::{App, Hosting};
 use mission::tui::theme::Theme;
@@ -221,6 +225,37 @@ fn bench(c: &mut Criterion) {
                 })
             });
         }
+    }
+    g.finish();
+
+    // What the Landlock sandbox costs each command: one extra exec of this binary.
+    let mut g = c.benchmark_group("command");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let plain = Launcher::default();
+    let confined = Launcher {
+        secret_env: vec![],
+        confine: Some(Confinement {
+            exe: env!("CARGO_BIN_EXE_mission").into(),
+            writable: vec![dir.path().to_path_buf()],
+        }),
+    };
+    for (name, launcher) in [("sh_true_plain", &plain), ("sh_true_confined", &confined)] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let out = rt.block_on(run_shell(
+                    "true",
+                    dir.path(),
+                    Duration::from_secs(10),
+                    launcher,
+                    4096,
+                ));
+                assert_eq!(out.exit_code, Some(0), "{}", out.output);
+            })
+        });
     }
     g.finish();
 }
