@@ -120,6 +120,14 @@ enum Command {
     Doctor,
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
+    /// Measure the hot paths on this machine: log append + fsync (on the filesystem of
+    /// the repo's .mission/), loading and folding a long mission, console frames, and
+    /// what the sandbox adds to starting a command.
+    Bench {
+        /// Spend ~0.15 s per measurement instead of ~1 s.
+        #[arg(long)]
+        quick: bool,
+    },
     /// Run a command that may write only beneath the given directories (Landlock).
     /// The runner starts every agent and contract command this way.
     #[command(name = "sandbox-exec", hide = true)]
@@ -241,6 +249,16 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Handoff { feature_id, json } => handoff(&dir, &feature_id, json),
         Command::Log { json } => log(&dir, json),
         Command::Doctor => doctor(&dir).await,
+        Command::Bench { quick } => {
+            // The log's filesystem when there is a mission here, else the temp dir's.
+            let mission_dir = setup::repo_root(&dir)
+                .map(|r| Layout::new(&r).dir)
+                .ok()
+                .filter(|d| d.is_dir());
+            let scratch = mission_dir.unwrap_or_else(std::env::temp_dir);
+            crate::bench::run(&scratch, quick).await?;
+            Ok(0)
+        }
         Command::SandboxExec { .. } => unreachable!("handled before the runtime starts"),
         Command::Completions { shell } => {
             clap_complete::generate(

@@ -2,6 +2,7 @@
 //! and lets one developer supervise it from a terminal.
 
 pub mod agent;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod control;

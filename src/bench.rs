@@ -1,0 +1,316 @@
+//! `mission bench`: the hot paths measured on this machine, this build and the filesystem
+//! the mission log lives on — appending to the log, loading and folding a long mission,
+//! drawing the console, starting a command with and without the sandbox. The same
+//! synthetic mission feeds `cargo bench` (benches/core.rs).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use crate::agent::tools::command::run_shell;
+use crate::agent::tools::sandbox::{self, Launcher};
+use crate::mission::event::Gate;
+use crate::mission::{
+    Assertion, AssertionKind, DiffStat, Event, EventRecord, FeaturePlan, HandoffStatus, Limits,
+    MilestonePlan, MissionState, Plan, Role, Usage, WorkerReport,
+};
+use crate::store::{self, EventLog};
+use crate::tui::app::{App, Hosting};
+use crate::tui::theme::Theme;
+
+/// A mission log shaped like a real one: `features` features of ~12 events each.
+pub fn synthetic_log(features: usize) -> Vec<Event> {
+    let per_m = 10;
+    let milestones = features.div_ceil(per_m);
+    let plan = Plan {
+        milestones: (0..milestones)
+            .map(|m| MilestonePlan {
+                id: format!("m{m}"),
+                title: format!("milestone {m}"),
+                features: (0..per_m.min(features - m * per_m))
+                    .map(|f| FeaturePlan {
+                        id: format!("m{m}-f{f}"),
+                        title: format!("feature {f}"),
+                        description: "do the thing well".into(),
+                        expected_behavior: None,
+                        fulfills: vec![format!("a{m}")],
+                    })
+                    .collect(),
+            })
+            .collect(),
+        assertions: (0..milestones)
+            .map(|m| Assertion {
+                id: format!("a{m}"),
+                text: "works".into(),
+                kind: AssertionKind::Command,
+                command: Some("true".into()),
+            })
+            .collect(),
+    };
+    let mut ev = vec![
+        Event::MissionStarted {
+            goal: "g".into(),
+            slug: "g".into(),
+            branch: "mission/g".into(),
+            base_commit: "0".repeat(40),
+        },
+        Event::PlanSubmitted { plan: plan.clone() },
+        Event::GateApproved {
+            gate: Gate::Plan,
+            auto: true,
+        },
+        Event::ContractFrozen {
+            assertions: milestones,
+        },
+    ];
+    for m in &plan.milestones {
+        for f in &m.features {
+            let run = format!("worker-{}", f.id);
+            ev.push(Event::FeatureStarted {
+                feature_id: f.id.clone(),
+                attempt: 1,
+                base_commit: "0".repeat(40),
+            });
+            ev.push(Event::AgentStarted {
+                run_id: run.clone(),
+                role: Role::Worker,
+                model: "scripted/w".into(),
+                task: f.title.clone(),
+                feature_id: Some(f.id.clone()),
+            });
+            for i in 0..3 {
+                ev.push(Event::AgentTurn {
+                    run_id: run.clone(),
+                    role: Role::Worker,
+                    usage: Usage {
+                        tokens_in: 3000,
+                        tokens_out: 200,
+                        cost_usd: 0.01,
+                        ..Default::default()
+                    },
+                    tools: vec!["read_file".into()],
+                    text: Some("Reading the module before changing it.".into()),
+                });
+                ev.push(Event::ToolUsed {
+                    run_id: run.clone(),
+                    tool: "read_file".into(),
+                    summary: format!("read_file src/{i}.rs"),
+                    ok: true,
+                });
+            }
+            ev.push(Event::CommandRan {
+                run_id: run.clone(),
+                command: "cargo test -q".into(),
+                exit_code: Some(0),
+                duration_ms: 900,
+                timed_out: false,
+            });
+            ev.push(Event::HandoffSubmitted {
+                feature_id: f.id.clone(),
+                attempt: 1,
+                report: WorkerReport {
+                    status: HandoffStatus::Done,
+                    summary: "did it".into(),
+                    issues: vec![],
+                    deviations: vec![],
+                },
+            });
+            ev.push(Event::FeatureCommitted {
+                feature_id: f.id.clone(),
+                attempt: 1,
+                commit: "1".repeat(40),
+                diff_stat: DiffStat {
+                    files_changed: 2,
+                    insertions: 40,
+                    deletions: 3,
+                },
+                files_changed: vec!["src/a.rs".into(), "src/b.rs".into()],
+            });
+            ev.push(Event::AgentFinished {
+                run_id: run,
+                role: Role::Worker,
+                ok: true,
+                error: None,
+            });
+        }
+        ev.push(Event::ValidationStarted {
+            milestone: m.id.clone(),
+            round: 0,
+        });
+        ev.push(Event::ValidationFinished {
+            milestone: m.id.clone(),
+            round: 0,
+            passed: true,
+            failures: vec![],
+            checked: vec![],
+        });
+        ev.push(Event::MilestonePassed {
+            milestone: m.id.clone(),
+            overridden: false,
+        });
+    }
+    ev
+}
+
+/// Numbered and timestamped, as the log stores them.
+pub fn records(events: Vec<Event>) -> Vec<EventRecord> {
+    let t0 = jiff::Timestamp::from_second(1_800_000_000).unwrap_or_default();
+    events
+        .into_iter()
+        .enumerate()
+        .map(|(i, event)| EventRecord {
+            seq: i as u64 + 1,
+            ts: t0 + jiff::SignedDuration::from_secs(i as i64),
+            event,
+        })
+        .collect()
+}
+
+/// The median time of `f`, run until `budget` is spent (at least 3 times).
+fn median(budget: Duration, mut f: impl FnMut()) -> Duration {
+    let start = Instant::now();
+    let mut times = vec![];
+    while times.len() < 3 || (start.elapsed() < budget && times.len() < 10_000) {
+        let t = Instant::now();
+        f();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn show(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us < 1000.0 {
+        format!("{us:.0} µs")
+    } else if us < 1e6 {
+        format!("{:.1} ms", us / 1000.0)
+    } else {
+        format!("{:.2} s", us / 1e6)
+    }
+}
+
+/// Measures and prints; `scratch` is where the throwaway log goes (its filesystem is the
+/// one whose fsync is measured). `quick` spends less time per measurement.
+pub async fn run(scratch: &Path, quick: bool) -> Result<()> {
+    let budget = Duration::from_millis(if quick { 150 } else { 1000 });
+    let build = if cfg!(debug_assertions) {
+        "debug build: expect several times slower than release"
+    } else {
+        "release build"
+    };
+    println!("mission bench — {build}; medians");
+    let dir = tempfile::tempdir_in(scratch)?;
+
+    let p = dir.path().join("events.jsonl");
+    let mut log = EventLog::open(&p, &store::load(&p)?)?;
+    let append = median(budget, || {
+        let _ = log.append(Event::MessageSaid {
+            text: "steer".into(),
+        });
+    });
+    println!(
+        "{:<34}{:>9}  ({:.1}k events/s, on {})",
+        "event log  append + fsync",
+        show(append),
+        1.0 / append.as_secs_f64() / 1000.0,
+        scratch.display()
+    );
+
+    let big = records(synthetic_log(1000));
+    let text: String = big
+        .iter()
+        .map(|r| serde_json::to_string(r).map(|l| l + "\n"))
+        .collect::<Result<_, _>>()?;
+    let long = dir.path().join("long.jsonl");
+    std::fs::write(&long, text)?;
+    let load = median(budget, || {
+        let _ = store::load(&long);
+    });
+    let fold = median(budget, || {
+        let _ = MissionState::from_events(&big);
+    });
+    let console = median(budget, || {
+        let mut app = App::new(Hosting::Attached, Limits::default());
+        for r in &big {
+            app.on_event(r);
+        }
+    });
+    println!(
+        "{:<34}{:>9}",
+        format!("           load {:.1}k events", big.len() as f64 / 1000.0),
+        show(load)
+    );
+    println!("{:<34}{:>9}", "           fold them", show(fold));
+    println!(
+        "{:<34}{:>9}  (attaching to this mission: {} in all)",
+        "console    fold them + activity",
+        show(console),
+        show(load + console)
+    );
+
+    let theme = Theme::load("dark", true).map_err(|e| anyhow::anyhow!(e))?;
+    for (name, features) in [("demo-sized", 7), ("1000 features", 1000)] {
+        let mut app = App::new(Hosting::Attached, Limits::default());
+        for r in &records(synthetic_log(features)) {
+            app.on_event(r);
+        }
+        let mut cells = vec![];
+        for (w, h) in [(80u16, 24u16), (160, 48)] {
+            let mut t = Terminal::new(TestBackend::new(w, h))?;
+            let frame = median(budget, || {
+                let _ = t.draw(|f| crate::tui::views::draw(f, &app, &theme));
+            });
+            cells.push(format!("{w}×{h} {}", show(frame)));
+        }
+        println!(
+            "{:<34}{}",
+            format!("           frame, {name}"),
+            cells.join(", ")
+        );
+    }
+
+    let plain = Launcher::default();
+    let t_plain = median(budget, || {
+        let _ = futures_block(run_shell(
+            "true",
+            dir.path(),
+            Duration::from_secs(10),
+            &plain,
+            4096,
+        ));
+    });
+    print!("{:<34}{:>9}", "commands   sh -c true", show(t_plain));
+    match sandbox::confinement(dir.path(), &[]) {
+        Ok(c) => {
+            let confined = Launcher {
+                secret_env: vec![],
+                confine: Some(c),
+            };
+            let t_conf = median(budget, || {
+                let _ = futures_block(run_shell(
+                    "true",
+                    dir.path(),
+                    Duration::from_secs(10),
+                    &confined,
+                    4096,
+                ));
+            });
+            println!(
+                ", {} confined by Landlock (×{:.2})",
+                show(t_conf),
+                t_conf.as_secs_f64() / t_plain.as_secs_f64()
+            );
+        }
+        Err(e) => println!(" (sandbox not measured: {e})"),
+    }
+    Ok(())
+}
+
+/// Runs a future to completion from synchronous measuring code inside the runtime.
+fn futures_block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f))
+}
