@@ -340,7 +340,7 @@ async fn console(session: Session, theme: Theme) -> Result<i32> {
 }
 
 fn print_where(layout: &Layout, st: &MissionState) {
-    println!("mission: {:?}", st.phase());
+    println!("mission: {}", st.phase().as_str().replace('_', " "));
     println!("  repository  {}", layout.repo.display());
     println!("  branch      {}", st.branch);
     if let Some(r) = &st.completed {
@@ -572,8 +572,10 @@ fn status(dir: &Path, json: bool) -> Result<i32> {
     }
     println!("Goal    {}", st.goal);
     println!(
-        "State   {:?} · branch {} · {} events",
-        status.state, st.branch, st.events
+        "State   {} · branch {} · {} events",
+        status.state.as_str().replace('_', " "),
+        st.branch,
+        st.events
     );
     if let Some(a) = &st.active {
         println!("Agent   {} ({}) — {}", a.role, a.model, a.task);

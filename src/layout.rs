@@ -33,6 +33,10 @@ impl Layout {
     pub fn contract_md(&self) -> PathBuf {
         self.dir.join("contract.md")
     }
+    /// The plan and contract awaiting approval; `contract.*` appear only once frozen.
+    pub fn proposal(&self) -> PathBuf {
+        self.dir.join("proposal.md")
+    }
     pub fn handoff(&self, feature_id: &str) -> PathBuf {
         self.dir.join("handoffs").join(format!("{feature_id}.json"))
     }

@@ -33,8 +33,14 @@ fn plan_gate_waits_for_a_human_over_the_socket() {
         0o600
     );
     assert!(
-        sb.repo().join(".mission/contract.md").exists(),
-        "the contract is there to read"
+        std::fs::read_to_string(sb.repo().join(".mission/proposal.md"))
+            .unwrap()
+            .contains("test -f flag.txt"),
+        "the proposed contract is there to read"
+    );
+    assert!(
+        !sb.repo().join(".mission/contract.json").exists(),
+        "no contract before it is approved and frozen"
     );
 
     let out = sb.run(&["reject", "--note", "  "]);

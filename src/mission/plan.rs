@@ -34,6 +34,17 @@ pub enum AssertionKind {
     UserTest,
 }
 
+impl AssertionKind {
+    /// The name plans and the contract use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssertionKind::Command => "command",
+            AssertionKind::Review => "review",
+            AssertionKind::UserTest => "user_test",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Assertion {
     pub id: String,

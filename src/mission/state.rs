@@ -21,6 +21,21 @@ pub enum Phase {
     Failed,
 }
 
+impl Phase {
+    /// The name `status --json` uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Planning => "planning",
+            Phase::AwaitingApproval => "awaiting_approval",
+            Phase::Running => "running",
+            Phase::Validating => "validating",
+            Phase::Paused => "paused",
+            Phase::Completed => "completed",
+            Phase::Failed => "failed",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MilestonePhase {
@@ -29,6 +44,18 @@ pub enum MilestonePhase {
     Validating,
     Passed,
     Failed,
+}
+
+impl MilestonePhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MilestonePhase::Pending => "pending",
+            MilestonePhase::Running => "running",
+            MilestonePhase::Validating => "validating",
+            MilestonePhase::Passed => "passed",
+            MilestonePhase::Failed => "failed",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -215,7 +215,7 @@ impl Runner {
                             auto: true,
                         })?;
                     } else {
-                        report::write_contract(self, false)?;
+                        report::write_proposal(self)?;
                         self.hub.emit(Event::GateOpened {
                             gate: Gate::Plan,
                             reason: "the plan and its contract await approval".into(),
@@ -232,7 +232,7 @@ impl Runner {
                     }
                 }
                 Step::FreezeContract => {
-                    let n = report::write_contract(self, true)?;
+                    let n = report::write_contract(self)?;
                     self.hub.emit(Event::ContractFrozen { assertions: n })?;
                 }
                 Step::RunFeature { milestone, feature } => {

@@ -7,24 +7,33 @@ fn write(path: &std::path::Path, text: &str) -> Result<(), RunError> {
     std::fs::write(path, text).map_err(|e| RunError::Other(format!("{}: {e}", path.display())))
 }
 
-/// Writes `contract.json` and `contract.md`. `frozen` marks them as the approved version.
-pub(super) fn write_contract(r: &Runner, frozen: bool) -> Result<usize, RunError> {
+/// Writes `proposal.md`: the plan and contract a human is asked to approve.
+pub(super) fn write_proposal(r: &Runner) -> Result<(), RunError> {
+    if let Some(plan) = r.hub.read(|s| s.plan.clone()) {
+        let md = markdown(&plan, "Proposed validation contract (awaiting approval)");
+        write(&r.layout.proposal(), &md)?;
+    }
+    Ok(())
+}
+
+/// Writes the frozen `contract.json` and `contract.md`; the proposal has served.
+pub(super) fn write_contract(r: &Runner) -> Result<usize, RunError> {
     let Some(plan) = r.hub.read(|s| s.plan.clone()) else {
         return Ok(0);
     };
     let json = serde_json::to_string_pretty(&plan.assertions)
         .map_err(|e| RunError::Other(e.to_string()))?;
     write(&r.layout.contract_json(), &json)?;
-    let mut md = format!(
-        "# Validation contract{}\n\n",
-        if frozen {
-            " (frozen on approval)"
-        } else {
-            " (awaiting approval)"
-        }
-    );
+    let md = markdown(&plan, "Validation contract (frozen on approval)");
+    write(&r.layout.contract_md(), &md)?;
+    let _ = std::fs::remove_file(r.layout.proposal());
+    Ok(plan.assertions.len())
+}
+
+fn markdown(plan: &crate::mission::Plan, title: &str) -> String {
+    let mut md = format!("# {title}\n\n");
     for a in &plan.assertions {
-        md.push_str(&format!("- **{}** [{:?}] {}", a.id, a.kind, a.text));
+        md.push_str(&format!("- **{}** [{}] {}", a.id, a.kind.as_str(), a.text));
         if let Some(c) = &a.command {
             md.push_str(&format!(" — `{c}`"));
         }
@@ -45,8 +54,7 @@ pub(super) fn write_contract(r: &Runner, frozen: bool) -> Result<usize, RunError
         }
         md.push('\n');
     }
-    write(&r.layout.contract_md(), &md)?;
-    Ok(plan.assertions.len())
+    md
 }
 
 /// Writes `.mission/report.md` and returns its path.
@@ -74,8 +82,11 @@ pub(super) fn write_report(r: &Runner) -> Result<String, RunError> {
     md.push_str("## Milestones\n\n");
     for m in &st.milestones {
         md.push_str(&format!(
-            "### {} — {} ({:?}, {} fix round(s))\n\n",
-            m.id, m.title, m.phase, m.fix_rounds
+            "### {} — {} ({}, {} fix round(s))\n\n",
+            m.id,
+            m.title,
+            m.phase.as_str(),
+            m.fix_rounds
         ));
         for f in &m.features {
             let mark = match f.phase {

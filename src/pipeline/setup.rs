@@ -341,6 +341,7 @@ fn archive(layout: &Layout) -> Result<PathBuf, SetupError> {
         "events.jsonl",
         "contract.json",
         "contract.md",
+        "proposal.md",
         "report.md",
         "handoffs",
         "transcripts",

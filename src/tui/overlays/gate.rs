@@ -50,7 +50,10 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                     lines.push(Line::from(vec![
                         Span::styled(format!("  {} ", a.id), theme.key),
                         Span::styled(a.text.clone(), theme.text),
-                        Span::styled(format!("  [{:?}]", a.kind).to_lowercase(), theme.dim),
+                        Span::styled(
+                            format!("  [{}]", a.kind.as_str().replace('_', " ")),
+                            theme.dim,
+                        ),
                     ]));
                     if let Some(c) = &a.command {
                         lines.push(Line::styled(format!("      $ {c}"), theme.dim));
