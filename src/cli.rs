@@ -417,7 +417,7 @@ async fn drive(session: Session) -> Result<i32> {
     });
     let result = tokio::select! {
         r = runner.run() => Some(r),
-        _ = tokio::signal::ctrl_c() => None,
+        _ = control::termination() => None,
     };
     control.abort();
     let _ = control.await;
@@ -443,9 +443,13 @@ async fn drive(session: Session) -> Result<i32> {
         Outcome::NeedsHuman { reason } => {
             println!();
             println!("The mission needs a human: {reason}");
-            println!(
-                "  act with `mission approve` or `mission reject --note \"…\"`, then `mission resume`"
-            );
+            if st.gate.is_some() {
+                println!(
+                    "  act with `mission approve` or `mission reject --note \"…\"`, then `mission resume`"
+                );
+            } else {
+                println!("  deal with the cause above, then `mission resume` continues");
+            }
         }
     }
     Ok(outcome.exit_code())

@@ -144,3 +144,23 @@ fn offline(layout: &Layout, op: &Op) -> Result<OpReply, ControlError> {
         Err(msg) => OpReply::refused(msg),
     })
 }
+/// Ctrl-C, `kill` or a closed SSH session: each stops the runner between steps, so the
+/// socket is removed and the lock released (`mission resume` continues).
+pub async fn termination() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut hup = signal(SignalKind::hangup()).ok();
+    let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+        match s {
+            Some(mut s) => {
+                s.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = wait(term.take()) => {}
+        _ = wait(hup.take()) => {}
+    }
+}

@@ -168,7 +168,7 @@ impl EventLog {
 /// when its holder dies, so a lock left by a killed runner is simply taken over.
 #[derive(Debug)]
 pub struct MissionLock {
-    _file: File,
+    file: File,
     /// The pid written by a previous holder that is gone (a crash or `kill -9`).
     pub stale_pid: Option<String>,
 }
@@ -203,10 +203,15 @@ pub fn acquire_lock(path: &Path) -> Result<MissionLock> {
     writeln!(file, "{}", std::process::id()).map_err(io(path))?;
     let stale_pid =
         (!previous.is_empty() && previous != std::process::id().to_string()).then_some(previous);
-    Ok(MissionLock {
-        _file: file,
-        stale_pid,
-    })
+    Ok(MissionLock { file, stale_pid })
+}
+
+impl Drop for MissionLock {
+    /// A runner that ends cleanly leaves no pid behind, so the next one does not report
+    /// taking over from a crash.
+    fn drop(&mut self) {
+        let _ = self.file.set_len(0);
+    }
 }
 
 #[cfg(test)]

@@ -210,3 +210,55 @@ fn a_second_runner_is_refused_while_the_first_lives() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("another mission runner (pid"), "{err}");
 }
+
+#[test]
+fn sigterm_stops_the_runner_cleanly_and_resume_continues() {
+    let sb = Sandbox::new();
+    let script = serde_json::json!({"entries": [
+        entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
+        entry("worker", "Feature m1-f1:", vec![
+            turn(vec![call("write_file", serde_json::json!({"path": "flag.txt", "content": "ok"}))]),
+            turn(vec![done("wrote flag.txt")]),
+        ]),
+    ]});
+    mini_repo(
+        &sb,
+        script,
+        "[providers.scripted]\npace_ms = 400\n\n[gates]\napprove_plan = false\n",
+    );
+    let mut child = mission(&sb.config_home())
+        .args(["start", "Create a flag", "--headless", "--dir"])
+        .arg(sb.repo())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !events(&sb).contains("feature_started") {
+        assert!(start.elapsed() < Duration::from_secs(60), "{}", events(&sb));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    let mut out = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
+    assert_eq!(status.code(), Some(130), "{out}");
+    assert!(out.contains("stopped; `mission resume` continues"), "{out}");
+    assert!(
+        !sb.repo().join(".mission/control.sock").exists(),
+        "the socket is removed"
+    );
+
+    sb.set_config("pace_ms = 400", "pace_ms = 0");
+    let out = sb.run(&["resume", "--headless"]);
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(
+        !log.contains("took over the lock"),
+        "a clean stop leaves no stale lock: {log}"
+    );
+    assert_eq!(sb.status()["state"], "completed");
+}

@@ -118,6 +118,8 @@ pub async fn run(
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut dirty = true;
     let mut outcome = None;
+    // `kill` or a closed SSH session: leave the terminal as it was and stop cleanly.
+    let mut killed = std::pin::pin!(crate::control::termination());
     let result = loop {
         if dirty {
             if let Err(e) = terminal.draw(|f| views::draw(f, &app, &theme)) {
@@ -127,6 +129,7 @@ pub async fn run(
         }
         let mut commands = vec![];
         tokio::select! {
+            _ = &mut killed => break Ok(()),
             ev = input.next() => match ev {
                 Some(Ok(TermEvent::Key(key))) if key.kind == KeyEventKind::Press => {
                     commands = app.on_key(key);
