@@ -87,11 +87,11 @@ fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let plain = Launcher::default();
     let confined = Launcher {
-        secret_env: vec![],
         confine: Some(Confinement {
             exe: env!("CARGO_BIN_EXE_mission").into(),
             writable: vec![dir.path().to_path_buf()],
         }),
+        ..Launcher::default()
     };
     for (name, launcher) in [("sh_true_plain", &plain), ("sh_true_confined", &confined)] {
         g.bench_function(name, |b| {

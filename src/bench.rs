@@ -287,8 +287,8 @@ pub async fn run(scratch: &Path, quick: bool) -> Result<()> {
     match sandbox::confinement(dir.path(), &[]) {
         Ok(c) => {
             let confined = Launcher {
-                secret_env: vec![],
                 confine: Some(c),
+                ..Launcher::default()
             };
             let t_conf = median(budget, || {
                 let _ = futures_block(run_shell(

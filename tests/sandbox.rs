@@ -125,3 +125,52 @@ fn the_sandbox_can_be_turned_off() {
     assert!(log.contains("sandbox: commands are not confined"), "{log}");
     assert!(Path::new(&outside.join("escaped")).exists(), "{log}");
 }
+
+#[test]
+fn a_reviewer_may_run_commands_but_not_change_the_repository() {
+    if !landlock_here() {
+        return;
+    }
+    let sb = Sandbox::new();
+    let script = json!({"entries": [
+        entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
+        entry("worker", "Feature m1-f1:", vec![
+            turn(vec![
+                call("write_file", json!({"path": "flag.txt", "content": "ok"})),
+                call("write_file", json!({"path": ".gitignore", "content": "/build\n"})),
+                call("run_command", json!({"command": "mkdir -p build"})),
+            ]),
+            turn(vec![done("wrote flag.txt")]),
+        ]),
+        entry("reviewer", "Review m1-f1", vec![
+            turn(vec![
+                call("run_command", json!({"command": "touch reviewer-was-here.txt"})),
+                call("run_command", json!({"command": "test -f flag.txt && touch build/out.o \"$TMPDIR/scratch\""})),
+            ]),
+            turn(vec![call("submit_review", json!({"verdict": "pass", "findings": []}))]),
+        ]),
+    ]});
+    mini_repo(
+        &sb,
+        script,
+        "[roles.reviewer]\nprovider = \"scripted\"\nmodel = \"r\"\n",
+    );
+    let out = sb.run(&["start", "Create a flag", "--headless", "--auto-approve"]);
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(
+        !sb.repo().join("reviewer-was-here.txt").exists(),
+        "a reviewer cannot write the repository: {log}"
+    );
+    assert!(
+        sb.repo().join("build/out.o").exists(),
+        "it may write the ignored build directory: {log}"
+    );
+    assert!(sb.repo().join(".mission/tmp/scratch").exists(), "{log}");
+    let denied = transcripts_containing(&sb, "Permission denied");
+    assert!(
+        denied.len() == 1 && denied[0].starts_with("reviewer"),
+        "{denied:?}"
+    );
+    assert_eq!(sb.status()["state"], "completed");
+}

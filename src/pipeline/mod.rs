@@ -105,6 +105,7 @@ impl Runner {
         let launcher = Launcher {
             secret_env,
             confine,
+            env: vec![],
         };
         Runner {
             hub,
@@ -143,10 +144,22 @@ impl Runner {
     }
 
     fn toolbox(&self, access: Access) -> Toolbox {
+        let commands = match access {
+            Access::Write => Some(self.launcher.clone()),
+            Access::ReadOnly => None,
+            // Roles that judge or plan may run commands only where nothing they run can
+            // change the repository; their scratch space is their own TMPDIR.
+            Access::ReadAndRun | Access::Test => {
+                let scratch = self.layout.dir.join("tmp");
+                std::fs::create_dir_all(&scratch)
+                    .ok()
+                    .and_then(|()| self.launcher.read_only(&self.layout.repo, &scratch))
+            }
+        };
         Toolbox {
             root: self.layout.repo.clone(),
             access,
-            launcher: self.launcher.clone(),
+            commands,
             default_timeout: std::time::Duration::from_secs(
                 self.config.validation.command_timeout_secs,
             ),

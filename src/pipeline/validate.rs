@@ -408,7 +408,7 @@ async fn review_one(
         ],
     );
     let run_id = r.run_id(Role::Reviewer, &f.plan.id);
-    let toolbox = r.toolbox(Access::ReadOnly);
+    let toolbox = r.toolbox(Access::ReadAndRun);
     let result = r
         .agent(
             Role::Reviewer,

@@ -74,6 +74,7 @@ pub async fn run_shell(
     for name in launcher.secrets_in_env() {
         cmd.env_remove(name);
     }
+    cmd.envs(launcher.env.iter().map(|(k, v)| (k, v)));
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {

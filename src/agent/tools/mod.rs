@@ -22,12 +22,13 @@ use crate::mission::CommandRecord;
 pub enum Access {
     /// read_file, list_files, search.
     ReadOnly,
-    /// Also run_command (for reviewers and testers whose prompt allows it).
+    /// Also run_command, confined so that it cannot change the repository (orchestrator,
+    /// explorers, reviewers); without a sandbox the role gets no run_command.
     ReadAndRun,
     /// Everything: the single writer.
     Write,
-    /// Read-only files plus terminals (launch, send_keys, …) and loopback http: the
-    /// user tester.
+    /// Read-only files plus terminals (launch, send_keys, …), loopback http and a
+    /// confined run_command, as for `ReadAndRun`: the user tester.
     Test,
 }
 
@@ -45,8 +46,9 @@ pub struct ToolResult {
 pub struct Toolbox {
     pub root: PathBuf,
     pub access: Access,
-    /// How commands start: without secrets, confined where the kernel allows.
-    pub launcher: sandbox::Launcher,
+    /// How run_command starts commands (without secrets, confined where the kernel
+    /// allows); `None` when this role may run none.
+    pub commands: Option<sandbox::Launcher>,
     pub default_timeout: Duration,
     pub output_cap: usize,
     /// Terminal sessions, for `Access::Test`.
@@ -124,7 +126,7 @@ impl Toolbox {
                 "type": "object", "properties": {"method": {"type": "string"}, "url": {"type": "string"}, "body": {"type": "string"}}, "required": ["method", "url"]
             })));
         }
-        if matches!(self.access, Access::ReadAndRun | Access::Write) {
+        if self.commands.is_some() {
             v.push(spec("run_command", "Run a shell command at the repository root. Output is capped; API keys are not in its environment.", json!({
                 "type": "object",
                 "properties": {"command": {"type": "string"}, "timeout_secs": {"type": "integer"}},
@@ -153,7 +155,7 @@ impl Toolbox {
     pub async fn call(&self, name: &str, args: &Value) -> ToolResult {
         let allowed = match name {
             "read_file" | "list_files" | "search" => true,
-            "run_command" => matches!(self.access, Access::ReadAndRun | Access::Write),
+            "run_command" => self.commands.is_some(),
             "write_file" | "edit_file" => self.access == Access::Write,
             "launch" | "send_keys" | "read_screen" | "wait_for" | "stop" | "http" => {
                 self.access == Access::Test && self.sessions.is_some()
@@ -271,20 +273,20 @@ impl Toolbox {
             Ok(a) => a,
             Err(e) => return failure(e.clone(), format!("run_command: {e}")),
         };
+        let Some(launcher) = &self.commands else {
+            return failure(
+                "tool `run_command` is not available to this role".into(),
+                "run_command: refused".into(),
+            );
+        };
         // An agent may ask for less time than the configured limit, never more.
         let timeout = a
             .timeout_secs
             .map(Duration::from_secs)
             .map_or(self.default_timeout, |t| t.min(self.default_timeout))
             .max(Duration::from_secs(1));
-        let out = command::run_shell(
-            &a.command,
-            &self.root,
-            timeout,
-            &self.launcher,
-            self.output_cap,
-        )
-        .await;
+        let out =
+            command::run_shell(&a.command, &self.root, timeout, launcher, self.output_cap).await;
         let record = CommandRecord {
             command: a.command.clone(),
             exit_code: out.exit_code,

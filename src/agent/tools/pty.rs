@@ -103,6 +103,9 @@ impl Sessions {
         for name in self.launcher.secrets_in_env() {
             cmd.env_remove(name);
         }
+        for (k, v) in &self.launcher.env {
+            cmd.env(k, v);
+        }
         let child = pair
             .slave
             .spawn_command(cmd)

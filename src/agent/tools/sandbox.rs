@@ -34,6 +34,8 @@ pub struct Launcher {
     /// Variables removed from the child's environment (besides the secret-looking ones).
     pub secret_env: Vec<String>,
     pub confine: Option<Confinement>,
+    /// Variables set in the child's environment (a private TMPDIR for read-only roles).
+    pub env: Vec<(OsString, OsString)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,8 +51,34 @@ impl Launcher {
     pub fn plain(secret_env: Vec<String>) -> Self {
         Launcher {
             secret_env,
-            confine: None,
+            ..Launcher::default()
         }
+    }
+
+    /// The launcher for roles that must not change the repository (orchestrator,
+    /// explorers, reviewers, the user tester): it may write only in the repository's
+    /// ignored build directories that exist (`target/`…), in `scratch` (its TMPDIR — the
+    /// shared temp dir may hold the repository itself) and the toolchain caches. `None`
+    /// without confinement: then nothing can keep such a command from writing.
+    pub fn read_only(&self, repo: &Path, scratch: &Path) -> Option<Launcher> {
+        let c = self.confine.as_ref()?;
+        let temp = std::env::temp_dir();
+        let mut writable: Vec<PathBuf> = c
+            .writable
+            .iter()
+            .filter(|p| **p != repo && **p != temp)
+            .cloned()
+            .collect();
+        writable.extend(ignored_dirs(repo));
+        writable.push(scratch.to_path_buf());
+        Some(Launcher {
+            secret_env: self.secret_env.clone(),
+            confine: Some(Confinement {
+                exe: c.exe.clone(),
+                writable,
+            }),
+            env: vec![("TMPDIR".into(), scratch.into())],
+        })
     }
 
     /// Program and arguments that run `command` with `sh -c`.
@@ -96,6 +124,35 @@ impl Launcher {
             None => "commands are not confined: they can write anywhere you can".into(),
         }
     }
+}
+
+/// Top-level directories of `repo` that git ignores (build output: `target/`,
+/// `node_modules/`…), `.git` and `.mission` excepted.
+pub fn ignored_dirs(repo: &Path) -> Vec<PathBuf> {
+    let kept: std::collections::HashSet<PathBuf> = ignore::WalkBuilder::new(repo)
+        .max_depth(Some(1))
+        .hidden(false)
+        .parents(true)
+        .require_git(false)
+        .build()
+        .filter_map(Result::ok)
+        .map(|e| e.into_path())
+        .collect();
+    let Ok(entries) = std::fs::read_dir(repo) else {
+        return vec![];
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .filter(|p| !kept.contains(p))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n != ".git" && n != ".mission")
+        })
+        .collect();
+    dirs.sort();
+    dirs
 }
 
 /// The places a command may write by default: the repository, the temp directory,
@@ -181,6 +238,7 @@ mod tests {
                 exe: "/bin/mission".into(),
                 writable: vec!["/repo".into(), "/tmp".into()],
             }),
+            env: vec![],
         };
         let (prog, args) = l.argv("cargo test");
         assert_eq!(prog, "/bin/mission");
@@ -203,6 +261,38 @@ mod tests {
             (prog.as_os_str(), args.as_slice()),
             (OsStr::new("sh"), &["-c".into(), "ls".into()][..])
         );
+    }
+
+    #[test]
+    fn read_only_keeps_the_repo_and_shared_temp_out_but_its_build_dirs_in() {
+        let d = tempfile::tempdir().unwrap();
+        let repo = d.path();
+        std::fs::write(repo.join(".gitignore"), "/target\n/node_modules\n").unwrap();
+        for dir in ["target", "node_modules", "src", ".git", ".mission"] {
+            std::fs::create_dir_all(repo.join(dir)).unwrap();
+        }
+        assert_eq!(
+            ignored_dirs(repo),
+            [repo.join("node_modules"), repo.join("target")]
+        );
+        let worker = Launcher {
+            confine: Some(Confinement {
+                exe: "/bin/mission".into(),
+                writable: writable_dirs(repo, &[]),
+            }),
+            ..Launcher::default()
+        };
+        let scratch = repo.join(".mission/tmp");
+        let ro = worker.read_only(repo, &scratch).unwrap();
+        let w = &ro.confine.as_ref().unwrap().writable;
+        assert!(!w.contains(&repo.to_path_buf()), "{w:?}");
+        assert!(!w.contains(&std::env::temp_dir()), "{w:?}");
+        assert!(
+            w.contains(&repo.join("target")) && w.contains(&scratch),
+            "{w:?}"
+        );
+        assert_eq!(ro.env, [("TMPDIR".into(), scratch.clone().into())]);
+        assert!(Launcher::default().read_only(repo, &scratch).is_none());
     }
 
     #[test]
