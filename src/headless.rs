@@ -342,6 +342,19 @@ fn describe(
         Event::Paused { reason } => (s("paused"), reason.clone()),
         Event::Unpaused => (s("unpaused"), s("continuing")),
         Event::MessageSaid { text } => (s("message"), one_line(text, 90)),
+        Event::FilesChanged { paths } => {
+            let shown: Vec<&str> = paths.iter().take(4).map(String::as_str).collect();
+            let more = paths.len().saturating_sub(shown.len());
+            let list = shown.join(", ");
+            (
+                s("files"),
+                if more > 0 {
+                    format!("{list} (+{more} more)")
+                } else {
+                    list
+                },
+            )
+        }
         Event::MissionCompleted { report } => {
             (s("done"), format!("✔ mission completed; report: {report}"))
         }

@@ -25,6 +25,14 @@ fn demo_runs_to_completion_and_heals_itself() {
         log.contains("fix round 1: m2-fix1-1 \"Refuse every unknown argument\""),
         "{log}"
     );
+    // The runner's watcher recorded the tree changing under the workers.
+    let events = std::fs::read_to_string(sb.repo().join(".mission/events.jsonl")).unwrap();
+    assert!(
+        events
+            .lines()
+            .any(|l| l.contains(r#""type":"files_changed""#) && l.contains("src/stats.rs")),
+        "no files_changed event naming src/stats.rs"
+    );
     // The user tester drove the built program in a real terminal, and its screen is kept.
     assert!(log.contains("user test: a7 ✔"), "{log}");
     let tester = std::fs::read_dir(sb.repo().join(".mission/transcripts"))

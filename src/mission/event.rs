@@ -283,6 +283,11 @@ pub enum Event {
     MessageSaid {
         text: String,
     },
+    /// Paths in the working tree that changed (the runner's watcher, debounced; ignored
+    /// files, `.git` and `.mission` left out).
+    FilesChanged {
+        paths: Vec<String>,
+    },
     MissionCompleted {
         report: String,
     },

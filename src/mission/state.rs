@@ -660,6 +660,8 @@ impl MissionState {
                 self.failed = Some(reason.clone());
                 self.active = None;
             }
+            // For the activity feed and the log; the mission's state does not change.
+            Event::FilesChanged { .. } => {}
         }
     }
 

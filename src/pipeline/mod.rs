@@ -206,7 +206,19 @@ impl Runner {
         format!("{}-{what}-{seq}", role.as_str())
     }
 
+    /// Runs the mission until it is done or needs a human who is not there, recording
+    /// changes to the working tree as they happen.
     pub async fn run(&self) -> Result<Outcome, RunError> {
+        let hub = self.hub.clone();
+        // Best effort: a tree the watcher cannot watch still gets its mission run.
+        let _watcher = crate::watch::watch(&self.layout.repo, move |paths| {
+            let _ = hub.emit(Event::FilesChanged { paths });
+        })
+        .ok();
+        self.steps().await
+    }
+
+    async fn steps(&self) -> Result<Outcome, RunError> {
         loop {
             let step = self.hub.read(|s| s.next_step(&self.policy));
             match step {

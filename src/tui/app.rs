@@ -235,6 +235,7 @@ impl App {
                 Event::CommandRan { exit_code, .. } if *exit_code != Some(0) => ActivityKind::Bad,
                 Event::CheckRan { exit_code, .. } if *exit_code != Some(0) => ActivityKind::Bad,
                 Event::ReviewSubmitted { pass: false, .. } => ActivityKind::Bad,
+                Event::FilesChanged { .. } => ActivityKind::Files,
                 _ => ActivityKind::Step,
             };
             self.push_activity(rec.ts, &label, &text, kind);
@@ -376,17 +377,6 @@ impl App {
         while self.activity.len() > ACTIVITY_CAP {
             self.activity.pop_front();
         }
-    }
-
-    pub fn files_changed(&mut self, paths: &[String]) {
-        let shown: Vec<&str> = paths.iter().take(4).map(String::as_str).collect();
-        let more = paths.len().saturating_sub(shown.len());
-        let text = if more > 0 {
-            format!("{} (+{more} more)", shown.join(", "))
-        } else {
-            shown.join(", ")
-        };
-        self.push_activity(jiff::Timestamp::now(), "files", &text, ActivityKind::Files);
     }
 
     fn mission_running(&self) -> bool {

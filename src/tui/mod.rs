@@ -37,7 +37,6 @@ pub enum Link {
 
 enum Msg {
     Event(EventRecord),
-    Files(Vec<String>),
     Reply(OpReply),
     RunnerDone(Result<Outcome, String>),
 }
@@ -89,11 +88,6 @@ pub async fn run(
         ))),
     }
     let mut runner = runner;
-    let files_tx = tx.clone();
-    let _watcher = crate::watch::watch(&layout.repo, move |paths| {
-        let _ = files_tx.send(Msg::Files(paths));
-    })
-    .ok();
 
     // `init` sets up raw mode, the alternate screen and the restoring panic hook; the
     // terminal we draw on buffers a whole frame so it leaves in one write (no half-drawn
@@ -146,7 +140,6 @@ pub async fn run(
                 while let Some(m) = next {
                     match m {
                         Msg::Event(rec) => commands.extend(app.on_event(&rec)),
-                        Msg::Files(p) => app.files_changed(&p),
                         Msg::Reply(r) => app.op_reply(r.ok, r.message),
                         Msg::RunnerDone(r) => match r {
                             Ok(o) => outcome = Some(o),
