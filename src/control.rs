@@ -146,10 +146,21 @@ fn offline(layout: &Layout, op: &Op) -> Result<OpReply, ControlError> {
 }
 /// Ctrl-C, `kill` or a closed SSH session: each stops the runner between steps, so the
 /// socket is removed and the lock released (`mission resume` continues).
+fn hangup_ignored() -> bool {
+    let mut old = std::mem::MaybeUninit::<nix::libc::sigaction>::zeroed();
+    // SAFETY: a null new action only reads the current disposition into `old`.
+    let rc = unsafe { nix::libc::sigaction(nix::libc::SIGHUP, std::ptr::null(), old.as_mut_ptr()) };
+    // SAFETY: sigaction filled `old` when it returned 0; zeroed memory is valid otherwise.
+    rc == 0 && unsafe { old.assume_init() }.sa_sigaction == nix::libc::SIG_IGN
+}
+
 pub async fn termination() {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).ok();
-    let mut hup = signal(SignalKind::hangup()).ok();
+    // Under `nohup` a hangup is meant to be ignored; listening would undo that.
+    let mut hup = (!hangup_ignored())
+        .then(|| signal(SignalKind::hangup()).ok())
+        .flatten();
     let wait = |s: Option<tokio::signal::unix::Signal>| async move {
         match s {
             Some(mut s) => {
@@ -162,5 +173,20 @@ pub async fn termination() {
         _ = tokio::signal::ctrl_c() => {}
         _ = wait(term.take()) => {}
         _ = wait(hup.take()) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::signal::{SigHandler, Signal, signal};
+
+    #[test]
+    fn a_hangup_ignored_by_nohup_is_seen_as_ignored() {
+        // SAFETY: no other test touches SIGHUP; the default is put back.
+        unsafe { signal(Signal::SIGHUP, SigHandler::SigIgn) }.unwrap();
+        assert!(hangup_ignored());
+        unsafe { signal(Signal::SIGHUP, SigHandler::SigDfl) }.unwrap();
+        assert!(!hangup_ignored());
     }
 }

@@ -342,9 +342,9 @@ fn describe(
         Event::Paused { reason } => (s("paused"), reason.clone()),
         Event::Unpaused => (s("unpaused"), s("continuing")),
         Event::MessageSaid { text } => (s("message"), one_line(text, 90)),
-        Event::FilesChanged { paths } => {
+        Event::FilesChanged { paths, more } => {
             let shown: Vec<&str> = paths.iter().take(4).map(String::as_str).collect();
-            let more = paths.len().saturating_sub(shown.len());
+            let more = paths.len().saturating_sub(shown.len()) + more;
             let list = shown.join(", ");
             (
                 s("files"),

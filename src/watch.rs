@@ -88,8 +88,10 @@ pub fn watch(
     let debouncer = Arc::new(Mutex::new(debouncer));
     {
         let mut d = debouncer.lock().unwrap_or_else(|e| e.into_inner());
-        for dir in watched_dirs(root) {
-            d.watch(&dir, RecursiveMode::NonRecursive)?;
+        d.watch(root, RecursiveMode::NonRecursive)?;
+        // A directory gone since the walk, or unreadable, costs only its own changes.
+        for dir in watched_dirs(root).iter().filter(|d| *d != root) {
+            let _ = d.watch(dir, RecursiveMode::NonRecursive);
         }
     }
     // Weak: dropping the `Watcher` drops the debouncer, which closes the channel and ends
@@ -108,7 +110,13 @@ pub fn watch(
                     }
                     for p in &e.event.paths {
                         changed.push(p.clone());
-                        if kind.is_create() && p.is_dir() && filter.relevant(p).is_some() {
+                        // Made here or moved in from elsewhere: either way, watch it.
+                        let arrived = kind.is_create()
+                            || matches!(
+                                kind,
+                                notify::EventKind::Modify(notify::event::ModifyKind::Name(_))
+                            );
+                        if arrived && p.is_dir() && filter.relevant(p).is_some() {
                             let Some(d) = weak.upgrade() else { return };
                             let mut d = d.lock().unwrap_or_else(|e| e.into_inner());
                             for dir in watched_dirs(p) {

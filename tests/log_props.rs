@@ -22,7 +22,7 @@ fn event() -> impl Strategy<Value = Event> {
         text.prop_map(|reason| Event::Paused { reason }),
         Just(Event::Unpaused),
         prop::collection::vec("[a-zA-Z0-9_./ é-]{1,30}", 0..6)
-            .prop_map(|paths| Event::FilesChanged { paths }),
+            .prop_map(|paths| Event::FilesChanged { paths, more: 3 }),
         (
             text,
             role(),

@@ -287,6 +287,9 @@ pub enum Event {
     /// files, `.git` and `.mission` left out).
     FilesChanged {
         paths: Vec<String>,
+        /// How many more paths changed than `paths` lists (a big checkout, a generator).
+        #[serde(default, skip_serializing_if = "none_more")]
+        more: usize,
     },
     MissionCompleted {
         report: String,
@@ -294,6 +297,10 @@ pub enum Event {
     MissionFailed {
         reason: String,
     },
+}
+
+fn none_more(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Event {

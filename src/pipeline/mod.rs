@@ -65,6 +65,9 @@ pub struct Mode {
     pub auto_approve: bool,
 }
 
+/// Paths listed in one `files_changed` event; the rest are counted.
+const MAX_PATHS_PER_EVENT: usize = 100;
+
 pub struct Runner {
     pub hub: Hub,
     pub layout: Layout,
@@ -144,17 +147,19 @@ impl Runner {
     }
 
     fn toolbox(&self, access: Access) -> Toolbox {
-        let commands = match access {
-            Access::Write => Some(self.launcher.clone()),
-            Access::ReadOnly => None,
-            // Roles that judge or plan may run commands only where nothing they run can
-            // change the repository; their scratch space is their own TMPDIR.
-            Access::ReadAndRun | Access::Test => {
+        // Roles that judge or plan may run commands only where nothing they run can
+        // change the repository; their scratch space is their own TMPDIR.
+        let read_only = matches!(access, Access::ReadAndRun | Access::Test)
+            .then(|| {
                 let scratch = self.layout.dir.join("tmp");
                 std::fs::create_dir_all(&scratch)
                     .ok()
                     .and_then(|()| self.launcher.read_only(&self.layout.repo, &scratch))
-            }
+            })
+            .flatten();
+        let commands = match access {
+            Access::Write => Some(self.launcher.clone()),
+            _ => read_only.clone(),
         };
         Toolbox {
             root: self.layout.repo.clone(),
@@ -165,9 +170,11 @@ impl Runner {
             ),
             output_cap: self.config.limits.output_cap_bytes,
             sessions: (access == Access::Test).then(|| {
+                // The program under test is confined like the tester's commands; only
+                // where the kernel cannot confine does it run as the user would run it.
                 crate::agent::tools::pty::Sessions::new(
                     self.layout.repo.clone(),
-                    self.launcher.clone(),
+                    read_only.clone().unwrap_or_else(|| self.launcher.clone()),
                 )
             }),
         }
@@ -211,8 +218,15 @@ impl Runner {
     pub async fn run(&self) -> Result<Outcome, RunError> {
         let hub = self.hub.clone();
         // Best effort: a tree the watcher cannot watch still gets its mission run.
-        let _watcher = crate::watch::watch(&self.layout.repo, move |paths| {
-            let _ = hub.emit(Event::FilesChanged { paths });
+        let _watcher = crate::watch::watch(&self.layout.repo, move |mut paths| {
+            // A batch arriving as the mission ends belongs to no step.
+            if hub.read(|s| s.completed.is_some() || s.failed.is_some()) {
+                return;
+            }
+            // One event stays one readable line, whatever was generated.
+            let more = paths.len().saturating_sub(MAX_PATHS_PER_EVENT);
+            paths.truncate(MAX_PATHS_PER_EVENT);
+            let _ = hub.emit(Event::FilesChanged { paths, more });
         })
         .ok();
         self.steps().await

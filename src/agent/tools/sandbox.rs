@@ -15,14 +15,20 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
 use landlock::{
-    ABI, AccessFs, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, path_beneath_rules,
+    ABI, AccessFs, CompatLevel, Compatible, Ruleset, RulesetAttr, RulesetCreatedAttr,
+    RulesetStatus, path_beneath_rules,
 };
 
 use super::command::is_secret_var;
 
 /// The newest Landlock ABI whose write rights we ask for; older kernels get what they
-/// support (best effort), kernels without Landlock are caught by [`available`].
+/// support of the rights it adds (device ioctls).
 const ABI_WANTED: ABI = ABI::V5;
+
+/// The oldest ABI we confine with: before ABI 2 every rename across directories fails
+/// (git could not store an object), before ABI 3 truncation is not controlled (a
+/// "read-only" command could empty a file).
+const ABI_REQUIRED: ABI = ABI::V3;
 
 /// The hidden subcommand that applies the rules, then runs the command.
 pub const SUBCOMMAND: &str = "sandbox-exec";
@@ -63,10 +69,13 @@ impl Launcher {
     pub fn read_only(&self, repo: &Path, scratch: &Path) -> Option<Launcher> {
         let c = self.confine.as_ref()?;
         let temp = std::env::temp_dir();
+        // Nothing that holds the repository (the repo itself, a parent such as `~` or the
+        // temp dir a throwaway repo lives in), nothing relative (it would resolve against
+        // the repo, the commands' working directory).
         let mut writable: Vec<PathBuf> = c
             .writable
             .iter()
-            .filter(|p| **p != repo && **p != temp)
+            .filter(|p| p.is_absolute() && !repo.starts_with(p) && **p != temp)
             .cloned()
             .collect();
         writable.extend(ignored_dirs(repo));
@@ -89,8 +98,10 @@ impl Launcher {
             Some(c) => {
                 let mut args: Vec<OsString> = vec![SUBCOMMAND.into()];
                 for w in &c.writable {
-                    args.push("--write".into());
-                    args.push(w.into());
+                    // One argument, so a path that starts with `-` is not read as a flag.
+                    let mut arg = OsString::from("--write=");
+                    arg.push(w);
+                    args.push(arg);
                 }
                 args.push("--".into());
                 args.extend(shell);
@@ -156,8 +167,9 @@ pub fn ignored_dirs(repo: &Path) -> Vec<PathBuf> {
 }
 
 /// The places a command may write by default: the repository, the temp directory,
-/// `/dev` (null, ttys) and the caches of common toolchains, plus `extra`
-/// (a leading `~/` is the home directory).
+/// `/dev` (null, ttys), cargo's download caches and `~/.cache`, plus `extra` (a leading
+/// `~/` is the home directory). Not `~/.cargo/bin` or `~/.rustup`: a program planted
+/// there would run unconfined in the user's next shell.
 pub fn writable_dirs(repo: &Path, extra: &[String]) -> Vec<PathBuf> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let from_env = |var: &str, fallback: &str| {
@@ -170,8 +182,10 @@ pub fn writable_dirs(repo: &Path, extra: &[String]) -> Vec<PathBuf> {
         std::env::temp_dir(),
         PathBuf::from("/dev"),
     ];
-    dirs.extend(from_env("CARGO_HOME", ".cargo"));
-    dirs.extend(from_env("RUSTUP_HOME", ".rustup"));
+    if let Some(cargo) = from_env("CARGO_HOME", ".cargo") {
+        dirs.push(cargo.join("registry"));
+        dirs.push(cargo.join("git"));
+    }
     dirs.extend(from_env("XDG_CACHE_HOME", ".cache"));
     for e in extra {
         match (e.strip_prefix("~/"), &home) {
@@ -183,22 +197,33 @@ pub fn writable_dirs(repo: &Path, extra: &[String]) -> Vec<PathBuf> {
     dirs
 }
 
-/// Whether this kernel enforces Landlock rules; `Err` says why not.
+/// Whether this kernel enforces the Landlock rules we need; `Err` says why not.
 pub fn available() -> Result<(), String> {
     let created = Ruleset::default()
-        .handle_access(AccessFs::from_write(ABI::V1))
+        .set_compatibility(CompatLevel::HardRequirement)
+        .handle_access(AccessFs::from_write(ABI_REQUIRED))
         .and_then(|r| r.create())
-        .map_err(|e| format!("Landlock is unavailable: {e}"))?;
+        .map_err(|e| {
+            format!(
+                "this kernel's Landlock cannot confine commands (it needs Landlock ABI 3, Linux 6.2+, with `landlock` in the LSM list): {e}"
+            )
+        })?;
     let fd: Option<OwnedFd> = created.into();
     fd.map(drop).ok_or_else(|| {
-        "this kernel does not offer Landlock (Linux 5.13+ with `landlock` in its LSM list)".into()
+        "this kernel does not offer Landlock (Linux 6.2+ with `landlock` in its LSM list)".into()
     })
 }
 
 /// The confinement for a mission in `repo`, when asked for and the kernel can enforce it.
 pub fn confinement(repo: &Path, extra: &[String]) -> Result<Confinement, String> {
     available()?;
-    let exe = std::env::current_exe()
+    // The running program itself, even if its file is replaced or deleted meanwhile: a
+    // command that could write over the `mission` binary must not choose what the next
+    // command is confined by.
+    let exe = Path::new("/proc/self/exe")
+        .exists()
+        .then(|| PathBuf::from("/proc/self/exe"))
+        .map_or_else(std::env::current_exe, Ok)
         .map_err(|e| format!("cannot find this program to confine commands with: {e}"))?;
     Ok(Confinement {
         exe,
@@ -211,7 +236,10 @@ pub fn confinement(repo: &Path, extra: &[String]) -> Result<Confinement, String>
 pub fn exec_confined(writable: &[PathBuf], program: &OsStr, args: &[OsString]) -> String {
     let rights = AccessFs::from_write(ABI_WANTED);
     let status = Ruleset::default()
-        .handle_access(rights)
+        .set_compatibility(CompatLevel::HardRequirement)
+        .handle_access(AccessFs::from_write(ABI_REQUIRED))
+        .map(|r| r.set_compatibility(CompatLevel::BestEffort))
+        .and_then(|r| r.handle_access(rights))
         .and_then(|r| r.create())
         .and_then(|r| r.add_rules(path_beneath_rules(writable, rights)))
         .and_then(|r| r.restrict_self());
@@ -246,10 +274,8 @@ mod tests {
             args,
             [
                 "sandbox-exec",
-                "--write",
-                "/repo",
-                "--write",
-                "/tmp",
+                "--write=/repo",
+                "--write=/tmp",
                 "--",
                 "sh",
                 "-c",
@@ -293,6 +319,23 @@ mod tests {
         );
         assert_eq!(ro.env, [("TMPDIR".into(), scratch.clone().into())]);
         assert!(Launcher::default().read_only(repo, &scratch).is_none());
+        // A configured parent of the repo, or a relative path, would reopen it.
+        let parent = repo.parent().unwrap().to_path_buf();
+        let wide = Launcher {
+            confine: Some(Confinement {
+                exe: "/bin/mission".into(),
+                writable: vec![parent.clone(), "rel".into(), "/opt/x".into()],
+            }),
+            ..Launcher::default()
+        };
+        let w = wide
+            .read_only(repo, &scratch)
+            .unwrap()
+            .confine
+            .unwrap()
+            .writable;
+        assert!(!w.contains(&parent) && !w.contains(&"rel".into()), "{w:?}");
+        assert!(w.contains(&"/opt/x".into()), "{w:?}");
     }
 
     #[test]
