@@ -120,9 +120,11 @@ enum Command {
     Doctor,
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
-    /// Measure the hot paths on this machine: log append + fsync (on the filesystem of
-    /// the repo's .mission/), loading and folding a long mission, console frames, and
-    /// what the sandbox adds to starting a command.
+    /// Measure the hot paths on this machine and print the numbers.
+    ///
+    /// Appending to the log with fsync (on the filesystem of the repo's .mission/),
+    /// loading and folding a long synthetic mission, drawing console frames, and what the
+    /// sandbox adds to starting a command.
     Bench {
         /// Spend ~0.15 s per measurement instead of ~1 s.
         #[arg(long)]
