@@ -174,3 +174,51 @@ fn a_reviewer_may_run_commands_but_not_change_the_repository() {
     );
     assert_eq!(sb.status()["state"], "completed");
 }
+
+#[test]
+fn a_program_the_user_tester_launches_cannot_change_the_repository() {
+    if !landlock_here() {
+        return;
+    }
+    let sb = Sandbox::new();
+    let plan = json!({
+        "milestones": [{"id": "m1", "title": "Flag", "features": [
+            {"id": "m1-f1", "title": "Create the flag", "description": "write flag.txt", "fulfills": ["a1", "a2"]}
+        ]}],
+        "assertions": [
+            {"id": "a1", "kind": "command", "text": "flag.txt exists", "command": "test -f flag.txt"},
+            {"id": "a2", "kind": "user_test", "text": "the flag can be shown"}
+        ]
+    });
+    let script = json!({"entries": [
+        entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", plan)])]),
+        entry("worker", "Feature m1-f1:", vec![
+            turn(vec![call("write_file", json!({"path": "flag.txt", "content": "ok"}))]),
+            turn(vec![done("wrote flag.txt")]),
+        ]),
+        entry("user_tester", "User test of milestone m1", vec![
+            turn(vec![call("launch", json!({"command": "touch tester-was-here.txt; echo launched-$?; cat flag.txt"}))]),
+            turn(vec![call("wait_for", json!({"id": "t1", "text": "launched-", "timeout_secs": 30}))]),
+            turn(vec![call("submit_report", json!({"results": [
+                {"assertion_id": "a2", "pass": true, "evidence": "the program printed the flag"}
+            ]}))]),
+        ]),
+    ]});
+    mini_repo(
+        &sb,
+        script,
+        "[roles.user_tester]\nprovider = \"scripted\"\nmodel = \"t\"\n",
+    );
+    let out = sb.run(&["start", "Create a flag", "--headless", "--auto-approve"]);
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(
+        !sb.repo().join("tester-was-here.txt").exists(),
+        "the launched program wrote into the repository: {log}"
+    );
+    assert_eq!(
+        transcripts_containing(&sb, "launched-1").len(),
+        1,
+        "the tester saw the refused write (touch exited 1)"
+    );
+}
