@@ -534,12 +534,20 @@ fn detach_start(dir: &Path, goal: &str, auto_approve: bool) -> Result<i32> {
         cmd.arg("--auto-approve");
     }
     use std::os::unix::process::CommandExt;
-    let mut child = cmd
-        .stdin(std::process::Stdio::null())
+    cmd.stdin(std::process::Stdio::null())
         .stdout(log.try_clone()?)
-        .stderr(log)
-        .process_group(0)
-        .spawn()?;
+        .stderr(log);
+    // A session of its own: no controlling terminal, so closing the SSH session that
+    // started it sends it no hangup.
+    // SAFETY: setsid is async-signal-safe and touches nothing of the parent's.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::unistd::setsid()
+                .map(drop)
+                .map_err(std::io::Error::from)
+        });
+    }
+    let mut child = cmd.spawn()?;
     std::thread::sleep(std::time::Duration::from_millis(700));
     if let Some(status) = child.try_wait()? {
         let text = std::fs::read_to_string(&log_path).unwrap_or_default();

@@ -135,6 +135,12 @@ fn a_detached_mission_runs_in_the_background() {
     );
     // The background runner waits at the plan gate for a human, like any runner.
     sb.wait_for_status("the plan gate", |st| st["state"] == "awaiting_approval");
+    // It leads a session of its own: the terminal that started it can close.
+    let pid = std::fs::read_to_string(sb.repo().join(".mission/lock")).unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).unwrap();
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let session = after_name.split(' ').nth(3).unwrap();
+    assert_eq!(session, pid.trim(), "{stat}");
     let out = sb.run(&["approve"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
