@@ -853,6 +853,7 @@ async fn doctor(dir: &Path) -> Result<i32> {
             messages: &msgs,
             tools: &[],
             on_retry: None,
+            on_spent: None,
         };
         let started = std::time::Instant::now();
         match tokio::time::timeout(std::time::Duration::from_secs(60), client.complete(req)).await {

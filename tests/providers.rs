@@ -65,14 +65,25 @@ async fn ask(
     c: &dyn LlmClient,
     retries: &Mutex<Vec<String>>,
 ) -> Result<mission::llm::Response, LlmError> {
+    ask_counting(c, retries, &Mutex::default()).await
+}
+
+/// `ask`, also adding up what broken attempts were billed.
+async fn ask_counting(
+    c: &dyn LlmClient,
+    retries: &Mutex<Vec<String>>,
+    lost: &Mutex<mission::mission::Usage>,
+) -> Result<mission::llm::Response, LlmError> {
     let msgs = [Message::User { text: "go".into() }];
     let tools = tool();
     let observe = |m: String| retries.lock().unwrap().push(m);
+    let spent = |u: &mission::mission::Usage| lost.lock().unwrap().add(u);
     c.complete(Request {
         system: "sys",
         messages: &msgs,
         tools: &tools,
         on_retry: Some(&observe),
+        on_spent: Some(&spent),
     })
     .await
 }
@@ -200,13 +211,40 @@ async fn a_stream_cut_midway_is_retried() {
         cut_after: (n == 0).then_some(4),
     }));
     let retries = Mutex::default();
-    let r = ask(&anthropic(&fake, "m"), &retries).await.unwrap();
+    let lost = Mutex::default();
+    let r = ask_counting(&anthropic(&fake, "m"), &retries, &lost)
+        .await
+        .unwrap();
     assert_eq!(r.tool_calls.len(), 1, "the retried answer is whole");
     assert_eq!(fake.count(), 2);
     assert!(retries.lock().unwrap()[0].contains("ended before message_stop"));
+    assert_eq!(r.usage.tokens_in, 10);
     assert_eq!(
-        r.usage.tokens_in, 20,
+        lost.lock().unwrap().tokens_in,
+        10,
         "the cut attempt's input tokens (reported in message_start) are billed too"
+    );
+}
+
+#[tokio::test]
+async fn tokens_of_attempts_that_all_broke_are_still_billed() {
+    let fake = FakeLlm::start(Box::new(|_, _| Reply::Sse {
+        chunks: anthropic_sse(Some("never finished"), &[], (10, 2, 0)),
+        cut_after: Some(2),
+    }));
+    let lost = Mutex::default();
+    let e = ask_counting(&anthropic(&fake, "priced"), &Mutex::default(), &lost)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("gave up after 4 attempts"), "{e}");
+    let lost = lost.lock().unwrap();
+    assert_eq!(
+        lost.tokens_in, 40,
+        "1 try + 3 retries, 10 input tokens each"
+    );
+    assert!(
+        (lost.cost_usd - (40.0 * 10.0 + 4.0 * 20.0) / 1e6).abs() < 1e-12,
+        "priced like any answer: {lost:?}"
     );
 }
 

@@ -106,6 +106,19 @@ impl AgentRun<'_> {
                     message,
                 });
             };
+            // Tokens of attempts that broke mid-answer are billed: a turn that produced
+            // nothing, so budgets and the handoff count them.
+            let lost = std::sync::Mutex::new(Usage::default());
+            let spent = |u: &Usage| {
+                lost.lock().unwrap_or_else(|p| p.into_inner()).add(u);
+                let _ = self.hub.emit(Event::AgentTurn {
+                    run_id: self.run_id.clone(),
+                    role: self.role,
+                    usage: u.clone(),
+                    tools: vec![],
+                    text: None,
+                });
+            };
             let resp = self
                 .llm
                 .complete(Request {
@@ -113,8 +126,11 @@ impl AgentRun<'_> {
                     messages: &messages,
                     tools: &tools,
                     on_retry: Some(&retried),
+                    on_spent: Some(&spent),
                 })
-                .await?;
+                .await;
+            usage.add(&lost.into_inner().unwrap_or_else(|p| p.into_inner()));
+            let resp = resp?;
             usage.add(&resp.usage);
             self.hub.emit(Event::AgentTurn {
                 run_id: self.run_id.clone(),

@@ -228,7 +228,7 @@ impl LlmClient for AnthropicClient {
             v.set_sensitive(true);
             headers.insert("x-api-key", v);
         }
-        http::with_retries(s, req.on_retry, || async {
+        http::with_retries(s, req.on_retry, req.on_spent, || async {
             let mut stream = http::post_sse(&self.client, s, headers.clone(), &body).await?;
             let mut acc = Acc::default();
             let streamed = async {
@@ -293,6 +293,7 @@ mod tests {
                 messages: &msgs,
                 tools: &tools,
                 on_retry: None,
+                on_spent: None,
             },
         );
         let m = b["messages"].as_array().unwrap();

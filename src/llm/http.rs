@@ -209,10 +209,15 @@ fn retry_after(h: &HeaderMap) -> Option<Duration> {
 /// Called with a line to show when an attempt failed and another follows.
 pub type RetryObserver<'a> = Option<&'a (dyn Fn(String) + Sync)>;
 
+/// Called with the tokens (and their cost) of an attempt that broke after the provider
+/// had reported them: they are billed whether or not a later attempt succeeds.
+pub type SpentObserver<'a> = Option<&'a (dyn Fn(&Usage) + Sync)>;
+
 /// Runs `once` until it succeeds, fails for good, or the retries are spent.
 pub async fn with_retries<F, Fut>(
     s: &HttpSettings,
     observer: RetryObserver<'_>,
+    spent_observer: SpentObserver<'_>,
     mut once: F,
 ) -> Result<Response, LlmError>
 where
@@ -220,12 +225,9 @@ where
     Fut: std::future::Future<Output = Result<Response, Failure>>,
 {
     let mut attempt = 0;
-    // Broken attempts are billed too: their tokens count toward the answer that follows.
-    let mut wasted = Usage::default();
     loop {
         match once().await {
             Ok(mut r) => {
-                r.usage.add(&wasted);
                 r.usage.cost_usd = s.prices.cost(&s.model, &r.usage);
                 return Ok(r);
             }
@@ -233,9 +235,14 @@ where
             Err(Failure::Retry {
                 after,
                 error,
-                spent,
+                mut spent,
             }) => {
-                wasted.add(&spent);
+                if let Some(o) = spent_observer
+                    && (spent.tokens_in > 0 || spent.tokens_out > 0)
+                {
+                    spent.cost_usd = s.prices.cost(&s.model, &spent);
+                    o(&spent);
+                }
                 if attempt >= s.max_retries {
                     return Err(match error {
                         LlmError::Http {

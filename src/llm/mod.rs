@@ -54,6 +54,7 @@ pub struct Request<'a> {
     pub tools: &'a [ToolSpec],
     /// Told about each failed attempt that will be retried.
     pub on_retry: http::RetryObserver<'a>,
+    pub on_spent: http::SpentObserver<'a>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -193,7 +193,7 @@ impl LlmClient for OpenAiClient {
             v.set_sensitive(true);
             headers.insert(AUTHORIZATION, v);
         }
-        http::with_retries(s, req.on_retry, || async {
+        http::with_retries(s, req.on_retry, req.on_spent, || async {
             let mut stream = http::post_sse(&self.client, s, headers.clone(), &body).await?;
             let mut acc = Acc::default();
             while let Some(ev) = http::next_event(&mut stream, s).await? {
@@ -243,6 +243,7 @@ mod tests {
                 messages: &msgs,
                 tools: &[],
                 on_retry: None,
+                on_spent: None,
             },
         );
         let m = b["messages"].as_array().unwrap();

@@ -163,6 +163,7 @@ mod tests {
             messages: &msgs,
             tools: &[],
             on_retry: None,
+            on_spent: None,
         };
         let r = c.complete(req).await.unwrap();
         assert_eq!(r.text.as_deref(), Some("one"));
@@ -178,6 +179,7 @@ mod tests {
                 messages: &msgs,
                 tools: &[],
                 on_retry: None,
+                on_spent: None,
             })
             .await
             .unwrap();
@@ -192,6 +194,7 @@ mod tests {
                 messages: &msgs,
                 tools: &[],
                 on_retry: None,
+                on_spent: None,
             })
             .await
             .unwrap_err();
@@ -210,6 +213,7 @@ mod tests {
                 messages: &msgs,
                 tools: &[],
                 on_retry: None,
+                on_spent: None,
             })
             .await
             .unwrap();
@@ -221,6 +225,7 @@ mod tests {
                 messages: &msgs,
                 tools: &[],
                 on_retry: None,
+                on_spent: None,
             })
             .await
             .is_err()
