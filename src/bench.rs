@@ -273,16 +273,18 @@ pub async fn run(scratch: &Path, quick: bool) -> Result<()> {
         );
     }
 
-    let plain = Launcher::default();
-    let t_plain = median(budget, || {
-        let _ = futures_block(run_shell(
-            "true",
-            dir.path(),
-            Duration::from_secs(10),
-            &plain,
-            4096,
-        ));
-    });
+    let start_true = |launcher: &Launcher| {
+        median(budget, || {
+            let _ = futures_block(run_shell(
+                "true",
+                dir.path(),
+                Duration::from_secs(10),
+                launcher,
+                4096,
+            ));
+        })
+    };
+    let t_plain = start_true(&Launcher::default());
     print!("{:<34}{:>9}", "commands   sh -c true", show(t_plain));
     match sandbox::confinement(dir.path(), &[]) {
         Ok(c) => {
@@ -290,15 +292,7 @@ pub async fn run(scratch: &Path, quick: bool) -> Result<()> {
                 confine: Some(c),
                 ..Launcher::default()
             };
-            let t_conf = median(budget, || {
-                let _ = futures_block(run_shell(
-                    "true",
-                    dir.path(),
-                    Duration::from_secs(10),
-                    &confined,
-                    4096,
-                ));
-            });
+            let t_conf = start_true(&confined);
             println!(
                 ", {} confined by Landlock (×{:.2})",
                 show(t_conf),

@@ -795,14 +795,13 @@ async fn doctor(dir: &Path) -> Result<i32> {
         println!("· sandbox: off ([sandbox] enabled = false); commands can write anywhere you can");
     } else {
         match crate::agent::tools::sandbox::confinement(&layout.repo, &cfg.sandbox.writable) {
-            Ok(c) => println!(
-                "✔ sandbox: Landlock lets commands write only in {}",
-                c.writable
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            Ok(c) => {
+                let launcher = crate::agent::tools::sandbox::Launcher {
+                    confine: Some(c),
+                    ..Default::default()
+                };
+                println!("✔ sandbox: {}", launcher.describe());
+            }
             Err(e) => println!("· sandbox: {e}; commands will run unconfined"),
         }
     }

@@ -189,27 +189,26 @@ mod tests {
         // held when its watch was added is reported.
         std::fs::create_dir_all(root.join("src/deep")).unwrap();
         std::fs::write(root.join("src/deep/early.rs"), "//").unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while !seen.contains(&"src/deep/early.rs".to_string())
-            && std::time::Instant::now() < deadline
-        {
-            if let Ok(batch) = rx.recv_timeout(Duration::from_millis(200)) {
-                seen.extend(batch);
-            }
-        }
-        assert!(seen.contains(&"src/deep/early.rs".to_string()), "{seen:?}");
+        wait_to_see(&rx, &mut seen, "src/deep/early.rs");
         // Give the new watch time to be added, then change a file inside it.
         std::thread::sleep(Duration::from_millis(200));
         std::fs::write(root.join("src/deep/late.rs"), "//").unwrap();
+        wait_to_see(&rx, &mut seen, "src/deep/late.rs");
+    }
+
+    /// Collects batches into `seen` until `path` is among them (10 s at most).
+    fn wait_to_see(
+        rx: &std::sync::mpsc::Receiver<Vec<String>>,
+        seen: &mut Vec<String>,
+        path: &str,
+    ) {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while !seen.contains(&"src/deep/late.rs".to_string())
-            && std::time::Instant::now() < deadline
-        {
+        while !seen.iter().any(|p| p == path) && std::time::Instant::now() < deadline {
             if let Ok(batch) = rx.recv_timeout(Duration::from_millis(200)) {
                 seen.extend(batch);
             }
         }
-        assert!(seen.contains(&"src/deep/late.rs".to_string()), "{seen:?}");
+        assert!(seen.iter().any(|p| p == path), "never saw {path}: {seen:?}");
     }
 
     #[test]

@@ -19,12 +19,7 @@ fn plan_gate_waits_for_a_human_over_the_socket() {
         ])]),
     ]});
     mini_repo(&sb, script, "");
-    let mut child = mission(&sb.config_home())
-        .args(["start", "Create a flag", "--headless", "--dir"])
-        .arg(sb.repo())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = sb.spawn(&["start", "Create a flag", "--headless"]);
 
     sb.wait_for_status("the plan gate", |st| st["state"] == "awaiting_approval");
     let sock = sb.repo().join(".mission/control.sock");

@@ -291,12 +291,7 @@ fn a_contract_amendment_waits_for_a_human_and_then_changes_the_contract() {
         ]}),
         "[gates]\napprove_plan = false\n",
     );
-    let mut child = mission(&sb.config_home())
-        .args(["start", "Create a flag", "--headless", "--dir"])
-        .arg(sb.repo())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = sb.spawn_quiet(&["start", "Create a flag", "--headless"]);
     sb.wait_for_status("the amendment gate", |st| {
         st["waiting_for"]
             .as_str()

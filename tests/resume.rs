@@ -192,12 +192,7 @@ fn a_torn_last_line_is_skipped_and_kept_aside() {
 #[test]
 fn a_second_runner_is_refused_while_the_first_lives() {
     let sb = Sandbox::new();
-    let mut child = mission(&sb.config_home())
-        .args(["demo", "--headless", "--dir"])
-        .arg(sb.repo())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = sb.spawn_quiet(&["demo", "--headless"]);
     let start = Instant::now();
     while !events(&sb).contains("plan_submitted") {
         assert!(start.elapsed() < Duration::from_secs(60));
@@ -226,12 +221,7 @@ fn sigterm_stops_the_runner_cleanly_and_resume_continues() {
         script,
         "[providers.scripted]\npace_ms = 400\n\n[gates]\napprove_plan = false\n",
     );
-    let mut child = mission(&sb.config_home())
-        .args(["start", "Create a flag", "--headless", "--dir"])
-        .arg(sb.repo())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = sb.spawn(&["start", "Create a flag", "--headless"]);
     let start = Instant::now();
     while !events(&sb).contains("feature_started") {
         assert!(start.elapsed() < Duration::from_secs(60), "{}", events(&sb));

@@ -50,6 +50,24 @@ impl Sandbox {
         assert!(out.status.success(), "status failed: {}", text(&out));
         serde_json::from_slice(&out.stdout).unwrap()
     }
+    /// The binary on this sandbox's repo, running in the background with its stdout
+    /// piped (read it after `wait`).
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.spawn_with(args, std::process::Stdio::piped())
+    }
+    /// `spawn` with its stdout thrown away (nothing reads it, so nothing can fill it).
+    pub fn spawn_quiet(&self, args: &[&str]) -> std::process::Child {
+        self.spawn_with(args, std::process::Stdio::null())
+    }
+    fn spawn_with(&self, args: &[&str], stdout: std::process::Stdio) -> std::process::Child {
+        mission(&self.config_home())
+            .args(args)
+            .arg("--dir")
+            .arg(self.repo())
+            .stdout(stdout)
+            .spawn()
+            .unwrap()
+    }
     /// Polls `status --json` until `pred` holds. A status that fails (no log yet, or a log
     /// created but still empty) counts as "not yet"; the deadline holds either way.
     pub fn wait_for_status(
