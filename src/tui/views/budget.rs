@@ -4,7 +4,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, LineGauge, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Block, Borders, LineGauge, Paragraph, Widget};
 
 use super::super::app::App;
 use super::super::theme::Theme;
@@ -123,31 +123,98 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         y += 1;
     }
     if !fits {
-        // Too many roles for a line each (80×24): all of them, wrapped.
-        let spans: Vec<Span> = roles
+        // Too many roles for a line each (80×24): whole entries packed into the lines
+        // left, the cost when there is one (else the tokens), never an entry cut in two.
+        let priced = b.total.cost_usd > 0.0;
+        let entries: Vec<(String, String)> = roles
             .iter()
-            .flat_map(|(r, u)| {
-                [
-                    Span::styled(format!("{} ", short_name(*r)), theme.text),
-                    Span::styled(
-                        format!(
-                            "{} ${:.2}  ",
-                            tokens(u.tokens_in + u.tokens_out),
-                            u.cost_usd
-                        ),
-                        theme.dim,
-                    ),
-                ]
+            .map(|(r, u)| {
+                let value = if priced {
+                    format!("${:.2}", u.cost_usd)
+                } else {
+                    tokens(u.tokens_in + u.tokens_out)
+                };
+                (short_name(*r).to_string(), value)
             })
             .collect();
-        let rest = Rect {
-            x: inner.x,
-            y,
-            width: inner.width,
-            height: (inner.y + inner.height).saturating_sub(y),
-        };
-        Paragraph::new(Line::from(spans))
-            .wrap(Wrap { trim: true })
-            .render(rest, buf);
+        let width = inner.width as usize;
+        let mut rows: Vec<Vec<Span>> = vec![];
+        let mut used = 0;
+        for (name, value) in entries {
+            let len = name.chars().count() + 1 + value.chars().count();
+            if rows.is_empty() || used + 3 + len > width {
+                rows.push(vec![]);
+                used = 0;
+            }
+            if let Some(row) = rows.last_mut() {
+                if used > 0 {
+                    row.push(Span::styled(" · ", theme.border));
+                    used += 3;
+                }
+                row.push(Span::styled(format!("{name} "), theme.text));
+                row.push(Span::styled(value, theme.dim));
+                used += len;
+            }
+        }
+        let room = (inner.y + inner.height).saturating_sub(y) as usize;
+        for (i, spans) in rows.into_iter().take(room).enumerate() {
+            Paragraph::new(Line::from(spans)).render(
+                Rect {
+                    x: inner.x,
+                    y: y + i as u16,
+                    width: inner.width,
+                    height: 1,
+                },
+                buf,
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mission::Limits;
+    use crate::tui::app::Hosting;
+
+    #[test]
+    fn crowded_roles_pack_whole_entries_with_their_cost() {
+        let mut app = App::new(Hosting::Attached, Limits::default());
+        for (i, role) in Role::ALL.into_iter().enumerate() {
+            let u = Usage {
+                tokens_in: 1000 * (i as u64 + 1),
+                cost_usd: 0.25 * (i as f64 + 1.0),
+                ..Usage::default()
+            };
+            app.state.budget.total.add(&u);
+            app.state.budget.per_role.insert(role, u);
+        }
+        let theme = Theme::load("dark", false).unwrap();
+        let area = Rect::new(0, 0, 30, 6);
+        let mut buf = Buffer::empty(area);
+        render(&app, &theme, area, &mut buf);
+        let text: Vec<String> = (0..area.height)
+            .map(|y| {
+                (0..area.width)
+                    .map(|x| buf[(x, y)].symbol().to_string())
+                    .collect::<String>()
+                    .trim_end()
+                    .to_string()
+            })
+            .collect();
+        let roles = text[3..].join("\n");
+        for entry in [
+            "orch $0.25",
+            "worker $0.50",
+            "review $0.75",
+            "tester $1.00",
+            "explore $1.25",
+        ] {
+            assert!(
+                roles.contains(entry),
+                "{entry} is whole:\n{}",
+                text.join("\n")
+            );
+        }
     }
 }
