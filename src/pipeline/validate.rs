@@ -269,11 +269,7 @@ async fn reviews(
         if open.is_empty() {
             open = failing.iter().flat_map(|rv| rv.findings.iter()).collect();
         }
-        if open.is_empty()
-            && f.reviews
-                .iter()
-                .all(|rv| rv.pass || rv.round < m.fix_rounds)
-        {
+        if open.is_empty() && review_settled(f, m) {
             continue;
         }
         let review_assertion = f.plan.fulfills.iter().find(|id| {
