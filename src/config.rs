@@ -63,7 +63,9 @@ pub struct ProviderConfig {
     pub max_retries: Option<u32>,
     /// The first backoff; it doubles each retry, with jitter (default 1000).
     pub retry_base_ms: Option<u64>,
-    /// The most tokens one answer may have (default 8192).
+    /// The most tokens one answer may have (Anthropic: default 8192; OpenAI-compatible
+    /// servers get a cap only when this is set — `max_completion_tokens` for
+    /// api.openai.com, `max_tokens` elsewhere).
     pub max_output_tokens: Option<u32>,
 }
 

@@ -26,6 +26,7 @@ fn settings(url: String, model: &str) -> HttpSettings {
         max_retries: 3,
         retry_base: Duration::from_millis(10),
         max_output_tokens: 1000,
+        output_cap_configured: false,
         prices: Arc::new(Prices::new(
             [(
                 "priced".to_string(),
@@ -364,6 +365,7 @@ kind = "{kind}"
 base_url = "{}"
 api_key_env = "MISSION_FAKE_KEY"
 retry_base_ms = 10
+max_output_tokens = 777
 
 [prices."orch-model"]
 input_per_mtok = 10.0
@@ -410,6 +412,10 @@ fn assert_mission_over_http(sb: &Sandbox, fake: &FakeLlm) {
         .iter()
         .map(|r| r.body["model"].as_str().unwrap().to_string())
         .collect();
+    assert!(
+        fake.all().iter().all(|r| r.body["max_tokens"] == 777),
+        "the configured output cap reaches the server"
+    );
     assert_eq!(
         models,
         vec![

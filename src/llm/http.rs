@@ -25,6 +25,9 @@ pub struct HttpSettings {
     pub max_retries: u32,
     pub retry_base: Duration,
     pub max_output_tokens: u32,
+    /// Whether the config set `max_output_tokens`: OpenAI-compatible servers are sent a
+    /// cap only then (Anthropic always needs one).
+    pub output_cap_configured: bool,
     pub prices: Arc<Prices>,
 }
 
@@ -312,6 +315,7 @@ mod tests {
             max_retries: 3,
             retry_base: Duration::from_secs(1),
             max_output_tokens: 1,
+            output_cap_configured: false,
             prices: Arc::default(),
         };
         assert!(

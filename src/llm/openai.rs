@@ -26,7 +26,10 @@ impl OpenAiClient {
     }
 }
 
-pub fn body(model: &str, req: &Request<'_>) -> Value {
+/// The request body. `cap` is the configured output cap and the URL it goes to: OpenAI
+/// itself wants `max_completion_tokens` (its reasoning models refuse `max_tokens`), while
+/// compatible servers (Ollama, llama.cpp, vLLM…) all know `max_tokens`.
+pub fn body(model: &str, cap: Option<(u32, &str)>, req: &Request<'_>) -> Value {
     let mut messages = vec![json!({"role": "system", "content": req.system})];
     for m in req.messages {
         messages.push(match m {
@@ -69,6 +72,14 @@ pub fn body(model: &str, req: &Request<'_>) -> Value {
     });
     if !tools.is_empty() {
         b["tools"] = tools.into();
+    }
+    if let Some((n, url)) = cap {
+        let field = if url.contains("://api.openai.com/") {
+            "max_completion_tokens"
+        } else {
+            "max_tokens"
+        };
+        b[field] = n.into();
     }
     b
 }
@@ -184,7 +195,10 @@ impl LlmClient for OpenAiClient {
 
     async fn complete(&self, req: Request<'_>) -> Result<Response, LlmError> {
         let s = &self.settings;
-        let body = body(&s.model, &req);
+        let cap = s
+            .output_cap_configured
+            .then_some((s.max_output_tokens, s.url.as_str()));
+        let body = body(&s.model, cap, &req);
         let mut headers = HeaderMap::new();
         if let Some(key) = &s.api_key {
             let mut v = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
@@ -238,6 +252,7 @@ mod tests {
         ];
         let b = body(
             "gpt-x",
+            None,
             &Request {
                 system: "sys",
                 messages: &msgs,
@@ -258,5 +273,34 @@ mod tests {
             b.get("tools").is_none(),
             "no empty tools array for servers that reject it"
         );
+        assert!(
+            b.get("max_tokens").is_none() && b.get("max_completion_tokens").is_none(),
+            "no cap unless configured: the server's default stands"
+        );
+    }
+
+    #[test]
+    fn a_configured_cap_uses_the_field_the_server_knows() {
+        let msgs = [Message::User { text: "hi".into() }];
+        let req = Request {
+            system: "sys",
+            messages: &msgs,
+            tools: &[],
+            on_retry: None,
+            on_spent: None,
+        };
+        let openai = body(
+            "gpt-5",
+            Some((500, "https://api.openai.com/v1/chat/completions")),
+            &req,
+        );
+        assert_eq!(openai["max_completion_tokens"], 500);
+        assert!(openai.get("max_tokens").is_none());
+        let local = body(
+            "llama",
+            Some((500, "http://127.0.0.1:11434/v1/chat/completions")),
+            &req,
+        );
+        assert_eq!(local["max_tokens"], 500);
     }
 }

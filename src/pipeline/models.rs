@@ -131,6 +131,7 @@ fn http_settings(
         max_retries: p.max_retries.unwrap_or(5),
         retry_base: Duration::from_millis(p.retry_base_ms.unwrap_or(1000)),
         max_output_tokens: p.max_output_tokens.unwrap_or(8192),
+        output_cap_configured: p.max_output_tokens.is_some(),
         prices,
     })
 }
