@@ -104,6 +104,12 @@ enum Command {
     },
     /// Send the orchestrator a message it reads before its next decision.
     Say { text: String },
+    /// Give up on the mission: it ends as failed after the step in progress.
+    Abort {
+        /// Why, for the log and the report.
+        #[arg(long)]
+        note: String,
+    },
     /// Print a feature's structured handoff.
     Handoff {
         feature_id: String,
@@ -248,6 +254,7 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Approve => op(&dir, Op::Approve).await,
         Command::Reject { note } => op(&dir, Op::Reject { note }).await,
         Command::Say { text } => op(&dir, Op::Say { text }).await,
+        Command::Abort { note } => op(&dir, Op::Abort { note }).await,
         Command::Handoff { feature_id, json } => handoff(&dir, &feature_id, json),
         Command::Log { json } => log(&dir, json),
         Command::Doctor => doctor(&dir).await,

@@ -159,3 +159,49 @@ fn a_detached_mission_runs_in_the_background() {
         std::thread::sleep(Duration::from_millis(30));
     }
 }
+
+#[test]
+fn an_abandoned_mission_ends_as_failed_and_a_new_one_can_start() {
+    let sb = Sandbox::new();
+    let script = json!({"entries": [
+        entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
+        entry("worker", "Feature m1-f1:", vec![turn(vec![
+            call("write_file", json!({"path": "flag.txt", "content": "ok"})), done("wrote flag.txt"),
+        ])]),
+    ]});
+    mini_repo(&sb, script, "");
+    let mut child = sb.spawn(&["start", "Create a flag", "--headless"]);
+    sb.wait_for_status("the plan gate", |st| st["state"] == "awaiting_approval");
+    let out = sb.run(&["abort", "--note", "  "]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a note is required: {}",
+        text(&out)
+    );
+    let out = sb.run(&["abort", "--note", "wrong goal"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let status = child.wait().unwrap();
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+    assert_eq!(status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("Mission failed: abandoned by a human: wrong goal"),
+        "{stdout}"
+    );
+    let st = sb.status();
+    assert_eq!(st["state"], "failed", "{st:#}");
+    let out = sb.run(&["approve"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an ended mission takes no decisions"
+    );
+
+    // The next mission archives the abandoned one instead of refusing to start.
+    let out = sb.run(&["start", "Create a flag", "--headless", "--auto-approve"]);
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(log.contains("archived the previous mission"), "{log}");
+    assert_eq!(sb.status()["state"], "completed");
+}

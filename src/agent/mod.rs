@@ -22,6 +22,9 @@ pub enum AgentError {
     MaxTurns(u32),
     #[error("{0}")]
     Budget(String),
+    /// A human abandoned the mission while this agent waited to go on.
+    #[error("the mission was abandoned")]
+    Abandoned,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -96,7 +99,12 @@ impl AgentRun<'_> {
         let mut usage = Usage::default();
         for _ in 0..self.max_turns {
             // A paused mission starts no new turn; a spent budget stops the run.
-            self.hub.wait_until(|s| s.paused.is_none()).await;
+            self.hub
+                .wait_until(|s| s.paused.is_none() || s.failed.is_some())
+                .await;
+            if self.hub.read(|s| s.failed.is_some()) {
+                return Err(AgentError::Abandoned);
+            }
             if let Some(reason) = self.hub.read(|s| self.limits.exceeded(s, self.role)) {
                 return Err(AgentError::Budget(reason));
             }

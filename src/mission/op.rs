@@ -14,6 +14,11 @@ pub enum Op {
     Say {
         text: String,
     },
+    /// End the mission for good, as failed: a human gives up on it (the next `start`
+    /// archives it).
+    Abort {
+        note: String,
+    },
     /// Ask for nothing; answers whether a runner is alive.
     Ping,
 }
@@ -63,10 +68,9 @@ pub fn decide(st: &MissionState, op: &Op) -> Result<(Option<Event>, String), Str
                 format!("approved: {gate}"),
             )),
             None => Err(format!(
-                "nothing is waiting for approval (the mission is {:?})",
-                st.phase()
-            )
-            .to_lowercase()),
+                "nothing is waiting for approval (the mission is {})",
+                st.phase().as_str().replace('_', " ")
+            )),
         },
         Op::Reject { note } => {
             if note.trim().is_empty() {
@@ -101,6 +105,17 @@ pub fn decide(st: &MissionState, op: &Op) -> Result<(Option<Event>, String), Str
             Some(_) => Ok((Some(Event::Unpaused), "unpaused".into())),
             None => Ok((None, "not paused".into())),
         },
+        Op::Abort { note } => {
+            if note.trim().is_empty() {
+                return Err("abandoning a mission needs a note saying why: --note \"…\"".into());
+            }
+            Ok((
+                Some(Event::MissionFailed {
+                    reason: format!("abandoned by a human: {}", note.trim()),
+                }),
+                "abandoned: the runner stops after the step in progress; `mission start` can begin anew".into(),
+            ))
+        }
         Op::Say { text } => {
             if text.trim().is_empty() {
                 return Err("the message is empty".into());

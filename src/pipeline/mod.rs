@@ -362,6 +362,8 @@ impl Runner {
         match r {
             Ok(()) => Ok(None),
             Err(StepStop::Fatal(e)) => Err(e),
+            // Abandoned meanwhile: nothing to pause, the loop ends the run.
+            Err(StepStop::Pause(_)) if self.hub.read(|s| s.failed.is_some()) => Ok(None),
             Err(StepStop::Pause(reason)) => {
                 self.hub.emit(Event::Paused {
                     reason: reason.clone(),
@@ -408,6 +410,7 @@ impl From<crate::agent::AgentError> for StepStop {
         match e {
             AgentError::Store(s) => StepStop::Fatal(s.into()),
             AgentError::Budget(r) => StepStop::Pause(r),
+            AgentError::Abandoned => StepStop::Pause("the mission was abandoned".into()),
             AgentError::Llm(l) => StepStop::Pause(format!(
                 "model call failed: {l}; fix the cause, then `mission resume`"
             )),
