@@ -9,15 +9,20 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::json;
 
-#[test]
-fn plan_gate_waits_for_a_human_over_the_socket() {
-    let sb = Sandbox::new();
-    let script = json!({"entries": [
+/// The flag mission: the orchestrator plans it, one worker writes the flag.
+fn flag_script() -> serde_json::Value {
+    json!({"entries": [
         entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
         entry("worker", "Feature m1-f1:", vec![turn(vec![
             call("write_file", json!({"path": "flag.txt", "content": "ok"})), done("wrote flag.txt"),
         ])]),
-    ]});
+    ]})
+}
+
+#[test]
+fn plan_gate_waits_for_a_human_over_the_socket() {
+    let sb = Sandbox::new();
+    let script = flag_script();
     mini_repo(&sb, script, "");
     let mut child = sb.spawn(&["start", "Create a flag", "--headless"]);
 
@@ -108,12 +113,7 @@ fn plan_gate_waits_for_a_human_over_the_socket() {
 #[test]
 fn a_detached_mission_runs_in_the_background() {
     let sb = Sandbox::new();
-    let script = json!({"entries": [
-        entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
-        entry("worker", "Feature m1-f1:", vec![turn(vec![
-            call("write_file", json!({"path": "flag.txt", "content": "ok"})), done("wrote flag.txt"),
-        ])]),
-    ]});
+    let script = flag_script();
     mini_repo(&sb, script, "[providers.scripted]\npace_ms = 300\n");
     let t = Instant::now();
     let out = sb.run(&["start", "Create a flag", "--detach"]);
@@ -163,12 +163,7 @@ fn a_detached_mission_runs_in_the_background() {
 #[test]
 fn an_abandoned_mission_ends_as_failed_and_a_new_one_can_start() {
     let sb = Sandbox::new();
-    let script = json!({"entries": [
-        entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
-        entry("worker", "Feature m1-f1:", vec![turn(vec![
-            call("write_file", json!({"path": "flag.txt", "content": "ok"})), done("wrote flag.txt"),
-        ])]),
-    ]});
+    let script = flag_script();
     mini_repo(&sb, script, "");
     let mut child = sb.spawn(&["start", "Create a flag", "--headless"]);
     sb.wait_for_status("the plan gate", |st| st["state"] == "awaiting_approval");

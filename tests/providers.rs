@@ -379,18 +379,10 @@ output_per_mtok = 2.0
     );
     mini_repo(&sb, mission_script(), &config);
     use_fake_models(&sb);
-    let out = mission(&sb.config_home())
-        .args([
-            "start",
-            "Create a flag",
-            "--headless",
-            "--auto-approve",
-            "--dir",
-        ])
-        .arg(sb.repo())
-        .env("MISSION_FAKE_KEY", "sk-fake-SECRET-123")
-        .output()
-        .unwrap();
+    let out = sb.run_env(
+        &["start", "Create a flag", "--headless", "--auto-approve"],
+        &[("MISSION_FAKE_KEY", "sk-fake-SECRET-123".as_ref())],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(!text(&out).contains("sk-fake-SECRET-123"));
     sb

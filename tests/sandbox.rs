@@ -75,18 +75,10 @@ fn escape_attempt(config_extra: &str) -> (Sandbox, std::path::PathBuf, String) {
         ]),
     ]});
     mini_repo(&sb, script, config_extra);
-    let out = mission(&sb.config_home())
-        .args([
-            "start",
-            "Create a flag",
-            "--headless",
-            "--auto-approve",
-            "--dir",
-        ])
-        .arg(sb.repo())
-        .env("TMPDIR", &tmpdir)
-        .output()
-        .unwrap();
+    let out = sb.run_env(
+        &["start", "Create a flag", "--headless", "--auto-approve"],
+        &[("TMPDIR", tmpdir.as_os_str())],
+    );
     let log = text(&out);
     assert_eq!(out.status.code(), Some(0), "{log}");
     assert!(

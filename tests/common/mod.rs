@@ -38,10 +38,15 @@ impl Sandbox {
         self.tmp.path().join("xdg")
     }
     pub fn run(&self, args: &[&str]) -> Output {
+        self.run_env(args, &[])
+    }
+    /// `run` with extra environment variables for the binary.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Output {
         mission(&self.config_home())
             .args(args)
             .arg("--dir")
             .arg(self.repo())
+            .envs(env.iter().copied())
             .output()
             .unwrap()
     }
