@@ -56,6 +56,7 @@ pub fn synthetic_log(features: usize) -> Vec<Event> {
             slug: "g".into(),
             branch: "mission/g".into(),
             base_commit: "0".repeat(40),
+            worktree: None,
         },
         Event::PlanSubmitted { plan: plan.clone() },
         Event::GateApproved {
@@ -107,6 +108,7 @@ pub fn synthetic_log(features: usize) -> Vec<Event> {
                 exit_code: Some(0),
                 duration_ms: 900,
                 timed_out: false,
+                restored: vec![],
             });
             ev.push(Event::HandoffSubmitted {
                 feature_id: f.id.clone(),
@@ -286,7 +288,9 @@ pub async fn run(scratch: &Path, quick: bool) -> Result<()> {
     };
     let t_plain = start_true(&Launcher::default());
     print!("{:<34}{:>9}", "commands   sh -c true", show(t_plain));
-    match sandbox::confinement(dir.path(), &[]) {
+    let tmp = dir.path().join("tmp");
+    let _ = std::fs::create_dir_all(&tmp);
+    match sandbox::confinement(dir.path(), &tmp, &[], Path::new("/nonexistent")) {
         Ok(c) => {
             let confined = Launcher {
                 confine: Some(c),

@@ -143,6 +143,9 @@ enum Command {
         /// A directory the command may write in (repeatable).
         #[arg(long = "write", value_name = "DIR")]
         write: Vec<PathBuf>,
+        /// Only loopback: a network namespace of its own.
+        #[arg(long)]
+        no_network: bool,
         /// The program and its arguments.
         #[arg(last = true, required = true)]
         command: Vec<std::ffi::OsString>,
@@ -152,8 +155,18 @@ enum Command {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     // Before any thread exists: the rules bind the thread that execs.
-    if let Command::SandboxExec { write, command } = &cli.command {
-        let why = crate::agent::tools::sandbox::exec_confined(write, &command[0], &command[1..]);
+    if let Command::SandboxExec {
+        write,
+        no_network,
+        command,
+    } = &cli.command
+    {
+        let why = crate::agent::tools::sandbox::exec_confined(
+            write,
+            !no_network,
+            &command[0],
+            &command[1..],
+        );
         eprintln!("mission sandbox-exec: {why}");
         return 126;
     }
@@ -193,6 +206,10 @@ fn is_usage_error(e: &anyhow::Error) -> bool {
                     setup::SetupError::Config(_)
                         | setup::SetupError::Refused(_)
                         | setup::SetupError::Model(_)
+                        | setup::SetupError::Worktree(
+                            crate::worktree::WorktreeError::InsideRepo { .. }
+                                | crate::worktree::WorktreeError::NoBase
+                        )
                         | setup::SetupError::Git(GitError::NotARepo { .. } | GitError::NoCommits)
                 )
             )
@@ -299,6 +316,7 @@ async fn console(session: Session, theme: Theme) -> Result<i32> {
         notes,
     } = session;
     let layout = runner.layout.clone();
+    let config = runner.config.clone();
     let mut app = App::new(Hosting::InProcess, runner.config.limits());
     // Confinement as configured is the quiet case; only its absence is worth the line.
     let notes: Vec<String> = notes
@@ -333,7 +351,9 @@ async fn console(session: Session, theme: Theme) -> Result<i32> {
     control.abort();
     let _ = control.await;
     let _ = std::fs::remove_file(layout.socket());
+    runner.end_commands();
     let st = hub.state();
+    after_run(&layout, &config, &st);
     drop(lock);
     result?;
     print_where(&layout, &st);
@@ -348,10 +368,25 @@ async fn console(session: Session, theme: Theme) -> Result<i32> {
     })
 }
 
+/// An abandoned mission's worktree goes (its branch stays); anything else keeps it.
+fn after_run(layout: &Layout, config: &Config, st: &MissionState) {
+    if st.failed.is_none() {
+        return;
+    }
+    if let Ok(git) = crate::git::Git::open(&layout.repo)
+        && let Some(note) = setup::retire_worktree(&git, config, layout, st)
+    {
+        println!("{note}");
+    }
+}
+
 fn print_where(layout: &Layout, st: &MissionState) {
     println!("mission: {}", st.phase().as_str().replace('_', " "));
     println!("  repository  {}", layout.repo.display());
     println!("  branch      {}", st.branch);
+    if layout.work != layout.repo && layout.work.exists() {
+        println!("  worktree    {}", layout.work.display());
+    }
     if let Some(r) = &st.completed {
         println!("  report      {r}");
     }
@@ -388,6 +423,13 @@ async fn attach(dir: &Path, theme: &str) -> Result<i32> {
     });
     tui::run(app, theme, layout, Link::Attached).await?;
     Ok(0)
+}
+
+async fn runner_alive(layout: &Layout) -> bool {
+    control::send(layout, &Op::Ping)
+        .await
+        .map(|r| r.ok)
+        .unwrap_or(false)
 }
 
 fn layout_of(dir: &Path) -> Result<Layout> {
@@ -431,7 +473,9 @@ async fn drive(session: Session) -> Result<i32> {
     control.abort();
     let _ = control.await;
     let _ = std::fs::remove_file(runner.layout.socket());
+    runner.end_commands();
     let (layout, st) = (runner.layout.clone(), runner.hub.state());
+    after_run(&layout, &runner.config, &st);
     drop(runner);
     let _ = print.await;
     drop(lock);
@@ -446,7 +490,14 @@ async fn drive(session: Session) -> Result<i32> {
             println!("Mission completed.");
             println!("  repository  {}", layout.repo.display());
             println!("  branch      {}", st.branch);
+            if layout.work != layout.repo {
+                println!("  worktree    {}", layout.work.display());
+            }
             println!("  report      {report}");
+            println!(
+                "  review it with `git log -p {b}` or `git diff HEAD...{b}`; merge it with `git merge {b}`",
+                b = st.branch
+            );
         }
         Outcome::Failed { reason } => println!("Mission failed: {reason}"),
         Outcome::NeedsHuman { reason } => {
@@ -586,7 +637,9 @@ fn status(dir: &Path, json: bool) -> Result<i32> {
     let limit = Config::load(&layout.config())
         .ok()
         .and_then(|c| c.budget.max_cost_usd);
-    let status = Status::from_state(&st, limit);
+    let mut status = Status::from_state(&st, limit);
+    let config = Config::load(&layout.config()).unwrap_or_default();
+    status.worktree = setup::work_dir(&config, &layout, &st).display().to_string();
     if json {
         println!("{}", serde_json::to_string_pretty(&status)?);
         return Ok(0);
@@ -598,6 +651,7 @@ fn status(dir: &Path, json: bool) -> Result<i32> {
         st.branch,
         st.events
     );
+    println!("Where   {}", status.worktree);
     if let Some(a) = &st.active {
         println!("Agent   {} ({}) — {}", a.role, a.model, a.task);
     }
@@ -665,9 +719,17 @@ fn status(dir: &Path, json: bool) -> Result<i32> {
 
 async fn op(dir: &Path, op: Op) -> Result<i32> {
     let layout = layout_of(dir)?;
+    let abort = matches!(op, Op::Abort { .. });
     let reply = control::send(&layout, &op).await?;
     if reply.ok {
         println!("{}", reply.message);
+        // With no runner to end it, the abandoned mission's worktree goes now; a live
+        // runner removes it when it stops.
+        if abort && !runner_alive(&layout).await {
+            let st = load_state(&layout)?;
+            let config = Config::load(&layout.config()).unwrap_or_default();
+            after_run(&layout, &config, &st);
+        }
         Ok(0)
     } else {
         eprintln!("refused: {}", reply.message);
@@ -801,15 +863,25 @@ async fn doctor(dir: &Path) -> Result<i32> {
     if !cfg.sandbox.enabled {
         println!("· sandbox: off ([sandbox] enabled = false); commands can write anywhere you can");
     } else {
-        match crate::agent::tools::sandbox::confinement(&layout.repo, &cfg.sandbox.writable) {
+        let work = PathBuf::from("<worktree>");
+        let tmp = crate::worktree::temp_dir(&work);
+        match crate::agent::tools::sandbox::confinement(
+            &work,
+            &tmp,
+            &cfg.sandbox.writable,
+            &layout.repo,
+        ) {
             Ok(c) => {
                 let launcher = crate::agent::tools::sandbox::Launcher {
                     confine: Some(c),
+                    network: cfg.sandbox.network,
                     ..Default::default()
                 };
                 println!("✔ sandbox: {}", launcher.describe());
             }
-            Err(e) => println!("· sandbox: {e}; commands will run unconfined"),
+            Err(e) => println!(
+                "· sandbox: {e}; commands will run unconfined, and the harness checks .git and .mission/ after each one and restores them"
+            ),
         }
     }
     let prices = crate::llm::pricing::Prices::new(cfg.prices.clone());

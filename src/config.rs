@@ -19,6 +19,7 @@ pub struct Config {
     pub gates: GatesConfig,
     pub limits: LimitsConfig,
     pub sandbox: SandboxConfig,
+    pub worktree: WorktreeConfig,
     /// USD per million tokens by model name, over the built-in table.
     pub prices: BTreeMap<String, crate::llm::pricing::Price>,
 }
@@ -73,20 +74,36 @@ pub struct ProviderConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SandboxConfig {
-    /// Commands may write only in the repo, the temp dir, /dev, toolchain caches and
-    /// `writable` (default true; where the kernel lacks Landlock they run unconfined).
+    /// Commands may write only in the mission's worktree, its private temp dir, /dev,
+    /// toolchain caches and `writable` (default true; where the kernel lacks Landlock the
+    /// harness checks the protected places after each command instead).
     pub enabled: bool,
+    /// `false`: commands get a network namespace of their own with only loopback.
+    pub network: bool,
     /// More directories commands may write in; `~/` is the home directory.
     pub writable: Vec<String>,
+    /// Environment variables passed to commands besides the built-in allowlist.
+    pub env_pass: Vec<String>,
 }
 
 impl Default for SandboxConfig {
     fn default() -> Self {
         SandboxConfig {
             enabled: true,
+            network: true,
             writable: vec![],
+            env_pass: vec![],
         }
     }
+}
+
+/// Where the mission's git worktree goes.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorktreeConfig {
+    /// A directory for worktrees (default `$XDG_DATA_HOME/mission/worktrees`); `~/` is the
+    /// home directory. Not inside the repository.
+    pub dir: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -375,6 +392,24 @@ impl Config {
                 "validation",
                 "command_timeout_secs",
                 "must be at least 1".into(),
+            ));
+        }
+        for w in &self.sandbox.writable {
+            if !(w.starts_with('/') || w.starts_with("~/")) {
+                return Err(err(
+                    "sandbox",
+                    "writable",
+                    format!("`{w}` must be an absolute path or start with `~/`"),
+                ));
+            }
+        }
+        if let Some(d) = &self.worktree.dir
+            && !(d.starts_with('/') || d.starts_with("~/"))
+        {
+            return Err(err(
+                "worktree",
+                "dir",
+                format!("`{d}` must be an absolute path or start with `~/`"),
             ));
         }
         if self.limits.max_turns == 0 || self.limits.feature_attempts == 0 {

@@ -25,6 +25,11 @@ pub enum GitError {
 
 pub type Result<T> = std::result::Result<T, GitError>;
 
+/// A commit's short form for humans; never panics on a short or odd id.
+pub fn short(sha: &str) -> &str {
+    sha.get(..8).unwrap_or(sha)
+}
+
 /// The trailer that ties a commit to its feature, so a commit made just before a crash
 /// is recognised on resume instead of being made twice.
 pub const FEATURE_TRAILER: &str = "Mission-Feature";
@@ -114,6 +119,59 @@ impl Git {
             .repo
             .commit(Some("HEAD"), &sig, &sig, message, &tree, &parent_refs)?;
         Ok(oid.to_string())
+    }
+
+    /// Creates `branch` at `at` unless it exists, without checking it out.
+    pub fn create_branch(&self, branch: &str, at: &str) -> Result<()> {
+        if self.branch_head(branch).is_none() {
+            let commit = self.repo.find_commit(Oid::from_str(at)?)?;
+            self.repo.branch(branch, &commit, false)?;
+        }
+        Ok(())
+    }
+
+    /// Checks `branch` out into a new worktree at `path`, registered as `name` under
+    /// `.git/worktrees/`. A registration left by a worktree that was deleted, or that
+    /// belongs to another copy of this repository, is dropped first — never its files.
+    pub fn add_worktree(&self, name: &str, path: &Path, branch: &str) -> Result<()> {
+        self.forget_worktree(name)?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let reference = self.repo.find_reference(&format!("refs/heads/{branch}"))?;
+        let mut opts = git2::WorktreeAddOptions::new();
+        opts.reference(Some(&reference));
+        self.repo.worktree(name, path, Some(&opts))?;
+        Ok(())
+    }
+
+    /// Removes the worktree registered as `name` and its files; the branch stays.
+    pub fn remove_worktree(&self, name: &str, path: &Path) -> Result<()> {
+        if path.join(".git").is_file() {
+            std::fs::remove_dir_all(path)?;
+        }
+        self.forget_worktree(name)
+    }
+
+    /// `git worktree prune` for one name: drops `.git/worktrees/<name>`, never a
+    /// working tree (which, in a copied repository, may be another copy's).
+    fn forget_worktree(&self, name: &str) -> Result<()> {
+        let registration = self.common_dir().join("worktrees").join(name);
+        match std::fs::remove_dir_all(&registration) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// The worktree directory registered as `name`, and whether it is still there.
+    pub fn worktree_path(&self, name: &str) -> Option<(PathBuf, bool)> {
+        let wt = self.repo.find_worktree(name).ok()?;
+        Some((wt.path().to_path_buf(), wt.validate().is_ok()))
+    }
+
+    /// Where this repository's shared git data lives (`.git` of the main checkout).
+    pub fn common_dir(&self) -> PathBuf {
+        self.repo.commondir().to_path_buf()
     }
 
     /// Creates `branch` at `at` unless it exists, and checks it out.

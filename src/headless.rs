@@ -115,14 +115,23 @@ fn describe(
             exit_code,
             duration_ms,
             timed_out,
+            restored,
             ..
         } => (
             agent_label(),
             format!(
-                "$ {} → {} ({:.1}s)",
+                "$ {} → {} ({:.1}s){}",
                 one_line(command, 70),
                 exit(*exit_code, *timed_out),
-                *duration_ms as f64 / 1000.0
+                *duration_ms as f64 / 1000.0,
+                if restored.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " ✘ changed protected files, restored: {}",
+                        restored.join(", ")
+                    )
+                }
             ),
         ),
         Event::AgentFinished {

@@ -4,8 +4,13 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
 pub struct Layout {
+    /// The human's checkout, which holds `.mission/`.
     pub repo: PathBuf,
     pub dir: PathBuf,
+    /// Where agents, commands, validators and the watcher work: the mission's own
+    /// worktree once a runner set it up (the checkout itself for a mission older than
+    /// worktrees).
+    pub work: PathBuf,
 }
 
 impl Layout {
@@ -13,7 +18,22 @@ impl Layout {
         Layout {
             repo: repo.to_path_buf(),
             dir: repo.join(".mission"),
+            work: repo.to_path_buf(),
         }
+    }
+
+    /// The commands' private temp dir.
+    pub fn work_tmp(&self) -> PathBuf {
+        if self.work == self.repo {
+            self.dir.join("tmp")
+        } else {
+            crate::worktree::temp_dir(&self.work)
+        }
+    }
+    /// Process groups of running commands, so that a resumed runner can end what a dead
+    /// one left running.
+    pub fn process_groups(&self) -> PathBuf {
+        self.dir.join("pgroups")
     }
     pub fn events(&self) -> PathBuf {
         self.dir.join("events.jsonl")

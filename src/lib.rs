@@ -17,3 +17,4 @@ pub mod pipeline;
 pub mod store;
 pub mod tui;
 pub mod watch;
+pub mod worktree;

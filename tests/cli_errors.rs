@@ -5,6 +5,10 @@ mod common;
 use common::*;
 use serde_json::json;
 
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -59,7 +63,7 @@ fn missing_roles_and_real_providers_say_what_to_do() {
 }
 
 #[test]
-fn not_a_repository_and_a_dirty_tree_are_refused() {
+fn not_a_repository_is_refused_and_a_dirty_checkout_is_left_out() {
     let sb = Sandbox::new();
     std::fs::create_dir_all(sb.repo()).unwrap();
     let out = sb.run(&["start", "x", "--headless"]);
@@ -73,12 +77,23 @@ fn not_a_repository_and_a_dirty_tree_are_refused() {
     let sb = Sandbox::new();
     minimal(&sb);
     std::fs::write(sb.repo().join("README.md"), "changed\n").unwrap();
-    let out = sb.run(&["start", "x", "--headless"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    // The mission starts from the last commit, in a worktree of its own, and says so.
+    let out = sb.run(&["start", "x", "--headless", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(
-        stderr(&out).contains("uncommitted changes"),
+        stdout(&out).contains("uncommitted changes: they are not part of the mission"),
         "{}",
         text(&out)
+    );
+    let work = sb.worktree();
+    assert_ne!(work, sb.repo());
+    assert_eq!(
+        std::fs::read_to_string(work.join("README.md")).unwrap(),
+        "# mini\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(sb.repo().join("README.md")).unwrap(),
+        "changed\n"
     );
 }
 

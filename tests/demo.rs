@@ -59,7 +59,16 @@ fn demo_runs_to_completion_and_heals_itself() {
     );
 
     let repo = sb.repo();
-    let stats = std::fs::read_to_string(repo.join("src/stats.rs")).unwrap();
+    // The work happened in the mission's worktree, beside the demo repository; the
+    // human's checkout still holds the crate as it was.
+    let work = sb.worktree();
+    assert!(work.starts_with(sb.tmp.path()), "{work:?}");
+    assert!(!repo.join("src/stats.rs").exists());
+    assert!(
+        log.contains(&format!("worktree    {}", work.display())),
+        "{log}"
+    );
+    let stats = std::fs::read_to_string(work.join("src/stats.rs")).unwrap();
     assert!(
         stats.contains("sort_by(f64::total_cmp)"),
         "the fix is in the tree"
@@ -67,7 +76,7 @@ fn demo_runs_to_completion_and_heals_itself() {
     // The built program really works.
     let built = std::process::Command::new("cargo")
         .args(["run", "-q", "--", "--json"])
-        .current_dir(&repo)
+        .current_dir(&work)
         .env_remove("CARGO_TARGET_DIR")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -101,19 +110,21 @@ fn demo_runs_to_completion_and_heals_itself() {
     assert_eq!(h["files_changed"], serde_json::json!(["src/main.rs"]));
     assert_eq!(h["status"], "done");
 
-    // .mission is excluded from git and the tree is clean.
+    // .mission is excluded from git and both trees are clean.
     let exclude = std::fs::read_to_string(repo.join(".git/info/exclude")).unwrap();
     assert!(exclude.lines().any(|l| l == ".mission/"));
-    let g = git2::Repository::open(&repo).unwrap();
-    let mut opts = git2::StatusOptions::new();
-    opts.include_untracked(true).include_ignored(false);
-    let dirty: Vec<String> = g
-        .statuses(Some(&mut opts))
-        .unwrap()
-        .iter()
-        .map(|e| e.path().unwrap().to_string())
-        .collect();
-    assert!(dirty.is_empty(), "{dirty:?}");
+    for tree in [&repo, &work] {
+        let g = git2::Repository::open(tree).unwrap();
+        let mut opts = git2::StatusOptions::new();
+        opts.include_untracked(true).include_ignored(false);
+        let dirty: Vec<String> = g
+            .statuses(Some(&mut opts))
+            .unwrap()
+            .iter()
+            .map(|e| e.path().unwrap().to_string())
+            .collect();
+        assert!(dirty.is_empty(), "{dirty:?}");
+    }
 
     // The log is gap-free.
     let events = std::fs::read_to_string(repo.join(".mission/events.jsonl")).unwrap();

@@ -58,6 +58,7 @@ fn event() -> impl Strategy<Value = Event> {
                     exit_code,
                     duration_ms,
                     timed_out,
+                    restored: vec![],
                 }
             }),
         ("[a-z0-9-]{1,8}", text).prop_map(|(milestone, reason)| Event::GateOpened {

@@ -47,7 +47,7 @@ fn kill_9_mid_feature_then_resume_finishes_without_duplicate_commits() {
         "the kill landed too late (m1-f2 had already handed off); the test proves nothing"
     );
     assert!(
-        sb.repo().join("src/stats.rs").exists(),
+        sb.worktree().join("src/stats.rs").exists(),
         "the killed worker left work in the tree"
     );
 
@@ -116,13 +116,17 @@ fn resume_from_any_point_of_the_log_completes_the_mission_once() {
             .unwrap();
         assert!(status.success());
         if cut == m2f3_committed {
-            // What a crash right after m2-f3's commit leaves: HEAD at that commit.
+            // What a crash right after m2-f3's commit leaves: the branch at that commit.
             let sha = &template.mission_commits()[6].1;
+            let branch = template.status()["branch"].as_str().unwrap().to_string();
             let repo = git2::Repository::open(sb.repo()).unwrap();
-            let obj = repo
-                .find_object(git2::Oid::from_str(sha).unwrap(), None)
-                .unwrap();
-            repo.reset(&obj, git2::ResetType::Hard, None).unwrap();
+            repo.reference(
+                &format!("refs/heads/{branch}"),
+                git2::Oid::from_str(sha).unwrap(),
+                true,
+                "a crash right after the commit",
+            )
+            .unwrap();
         }
         let kept: String = lines[..cut].iter().map(|l| format!("{l}\n")).collect();
         std::fs::write(sb.repo().join(".mission/events.jsonl"), kept).unwrap();

@@ -81,13 +81,15 @@ fn escape_attempt(config_extra: &str) -> (Sandbox, std::path::PathBuf, String) {
     );
     let log = text(&out);
     assert_eq!(out.status.code(), Some(0), "{log}");
+    let work = sb.worktree();
     assert!(
-        tmpdir.join("scratch").exists(),
-        "the temp dir is writable: {log}"
+        mission::worktree::temp_dir(&work).join("scratch").exists(),
+        "the private temp dir is writable and is the command's TMPDIR: {log}"
     );
+    assert!(!tmpdir.join("scratch").exists(), "{log}");
     assert!(
-        sb.repo().join("flag.txt").exists(),
-        "the repo is writable: {log}"
+        work.join("flag.txt").exists(),
+        "the worktree is writable: {log}"
     );
     (sb, outside, log)
 }
@@ -150,15 +152,19 @@ fn a_reviewer_may_run_commands_but_not_change_the_repository() {
     let out = sb.run(&["start", "Create a flag", "--headless", "--auto-approve"]);
     let log = text(&out);
     assert_eq!(out.status.code(), Some(0), "{log}");
+    let work = sb.worktree();
     assert!(
-        !sb.repo().join("reviewer-was-here.txt").exists(),
-        "a reviewer cannot write the repository: {log}"
+        !work.join("reviewer-was-here.txt").exists(),
+        "a reviewer cannot write the worktree: {log}"
     );
     assert!(
-        sb.repo().join("build/out.o").exists(),
+        work.join("build/out.o").exists(),
         "it may write the ignored build directory: {log}"
     );
-    assert!(sb.repo().join(".mission/tmp/scratch").exists(), "{log}");
+    assert!(
+        mission::worktree::temp_dir(&work).join("scratch").exists(),
+        "{log}"
+    );
     let denied = transcripts_containing(&sb, "Permission denied");
     assert!(
         denied.len() == 1 && denied[0].starts_with("reviewer"),
@@ -205,7 +211,7 @@ fn a_program_the_user_tester_launches_cannot_change_the_repository() {
     let log = text(&out);
     assert_eq!(out.status.code(), Some(0), "{log}");
     assert!(
-        !sb.repo().join("tester-was-here.txt").exists(),
+        !sb.worktree().join("tester-was-here.txt").exists(),
         "the launched program wrote into the repository: {log}"
     );
     assert_eq!(

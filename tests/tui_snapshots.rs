@@ -89,6 +89,7 @@ impl Script {
                 exit_code: Some(*code),
                 duration_ms: 1234,
                 timed_out: false,
+                restored: vec![],
             });
         }
         if !commit.is_empty() {
@@ -132,6 +133,7 @@ fn mid_mission() -> Script {
         slug: "numstat".into(),
         branch: "mission/numstat".into(),
         base_commit: "0000000000000000000000000000000000000000".into(),
+        worktree: None,
     });
     s.push(Event::AgentStarted {
         run_id: "orchestrator-plan-2".into(),
@@ -256,12 +258,14 @@ fn app_from(script: &Script) -> App {
                 exit_code: Some(101),
                 duration_ms: 2100,
                 timed_out: false,
+                restored: vec![],
             },
             CommandRecord {
                 command: "cargo test -q".into(),
                 exit_code: Some(0),
                 duration_ms: 800,
                 timed_out: false,
+                restored: vec![],
             },
         ],
         files_changed: vec!["src/lib.rs".into(), "src/stats.rs".into()],
@@ -414,6 +418,7 @@ fn plan_gate_overlay_then_reject_with_a_note() {
         slug: "n".into(),
         branch: "mission/n".into(),
         base_commit: "b".into(),
+        worktree: None,
     });
     s.push(Event::PlanSubmitted { plan: plan() });
     s.push(Event::GateOpened {
@@ -496,6 +501,7 @@ fn paused_escalated_and_completed_headers() {
         slug: "g".into(),
         branch: "mission/g".into(),
         base_commit: "b".into(),
+        worktree: None,
     });
     s.push(Event::PlanSubmitted { plan: plan() });
     s.push(Event::MissionCompleted {

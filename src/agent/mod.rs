@@ -217,6 +217,7 @@ impl AgentRun<'_> {
                                 exit_code: c.exit_code,
                                 duration_ms: c.duration_ms,
                                 timed_out: c.timed_out,
+                                restored: c.restored.clone(),
                             })?;
                         }
                         None => {

@@ -73,13 +73,25 @@ pub fn prepare(dir: Option<&Path>, pace_ms: u64) -> Result<PathBuf, DemoError> {
     git.commit_all("numstat: an empty crate to start from")?;
     git.exclude_mission_dir()?;
     let layout = Layout::new(&dir);
-    write(&layout.config(), &config(pace_ms))?;
+    // The demo's worktree goes beside the throwaway repository, not into the data dir.
+    let canonical = dir.canonicalize().map_err(|source| DemoError::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    let worktrees = canonical.with_file_name(format!(
+        "{}-worktrees",
+        canonical.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    write(
+        &layout.config(),
+        &config(pace_ms, &worktrees.display().to_string()),
+    )?;
     let script = serde_json::to_string_pretty(&script::script()).unwrap_or_default();
     write(&layout.dir.join("demo-script.json"), &script)?;
     Ok(dir)
 }
 
-fn config(pace_ms: u64) -> String {
+fn config(pace_ms: u64, worktrees: &str) -> String {
     format!(
         r#"# The demo's mission: scripted models, everything else real.
 [roles.orchestrator]
@@ -109,6 +121,9 @@ command_timeout_secs = 300
 
 [gates]
 approve_plan = true
+
+[worktree]
+dir = {worktrees:?}
 "#
     )
 }

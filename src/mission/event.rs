@@ -126,6 +126,10 @@ pub enum Event {
         slug: String,
         branch: String,
         base_commit: String,
+        /// Where the mission's worktree was made. Absent for missions that worked in the
+        /// checkout itself (before worktrees); a resumed runner derives the place anew.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        worktree: Option<String>,
     },
     /// A runner picked the mission up again; `reset_to` is the commit the tree was reset to.
     MissionResumed {
@@ -169,6 +173,9 @@ pub enum Event {
         exit_code: Option<i32>,
         duration_ms: u64,
         timed_out: bool,
+        /// Protected files the command changed, which the harness put back.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        restored: Vec<String>,
     },
     AgentFinished {
         run_id: String,

@@ -40,6 +40,9 @@ pub struct CommandRecord {
     pub duration_ms: u64,
     #[serde(default)]
     pub timed_out: bool,
+    /// Protected files the command changed and the harness put back (a finding).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restored: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -152,6 +152,8 @@ pub struct MissionState {
     pub slug: String,
     pub branch: String,
     pub base_commit: String,
+    /// Where the mission's worktree was made (`None`: it works in the checkout itself).
+    pub worktree: Option<String>,
     pub started_at: Option<jiff::Timestamp>,
     pub last_event_at: Option<jiff::Timestamp>,
     pub plan: Option<Plan>,
@@ -337,11 +339,13 @@ impl MissionState {
                 slug,
                 branch,
                 base_commit,
+                worktree,
             } => {
                 self.goal = goal.clone();
                 self.slug = slug.clone();
                 self.branch = branch.clone();
                 self.base_commit = base_commit.clone();
+                self.worktree = worktree.clone();
                 self.started_at = Some(rec.ts);
             }
             Event::MissionResumed { .. } => {
@@ -842,6 +846,7 @@ mod tests {
                 slug: "g".into(),
                 branch: "mission/g".into(),
                 base_commit: "base".into(),
+                worktree: None,
             },
             Event::PlanSubmitted {
                 plan: Plan {

@@ -19,6 +19,9 @@ pub struct Status {
     pub paused_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active_agent: Option<ActiveStatus>,
+    /// Where the mission works: its worktree (or the checkout, for an older mission).
+    /// Derived from config and the repository's place, so the caller fills it in.
+    pub worktree: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -135,6 +138,7 @@ impl Status {
                 model: a.model.clone(),
                 task: a.task.clone(),
             }),
+            worktree: st.worktree.clone().unwrap_or_default(),
         }
     }
 }

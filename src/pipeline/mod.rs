@@ -11,6 +11,8 @@ mod worker;
 
 use std::sync::{Arc, Mutex};
 
+use crate::agent::tools::groups::ProcessGroups;
+use crate::agent::tools::protect::Protected;
 use crate::agent::tools::sandbox::{self, Launcher};
 use crate::agent::tools::{Access, Toolbox};
 use crate::config::Config;
@@ -96,19 +98,31 @@ impl Runner {
         let prompts = Prompts::load(&layout.prompts());
         let policy = config.policy();
         let limits = config.limits();
-        let secret_env = config.secret_env_names();
+        let tmp = layout.work_tmp();
+        let _ = std::fs::create_dir_all(&tmp);
         let (confine, sandbox_problem) = if config.sandbox.enabled {
-            match sandbox::confinement(&layout.repo, &config.sandbox.writable) {
+            match sandbox::confinement(&layout.work, &tmp, &config.sandbox.writable, &layout.repo) {
                 Ok(c) => (Some(c), None),
                 Err(e) => (None, Some(e)),
             }
         } else {
             (None, None)
         };
+        // Without Landlock the harness checks, after every command, what it cannot keep
+        // commands from writing: the repository's git control files and `.mission/`.
+        let mut protect = Protected::worktree_link(&layout.work);
+        if confine.is_none() {
+            let git_dir = git.common_dir();
+            protect = protect.with_repository(&git_dir, &layout.dir);
+        }
         let launcher = Launcher {
-            secret_env,
             confine,
-            env: vec![],
+            env_pass: config.sandbox.env_pass.clone(),
+            never: config.secret_env_names(),
+            env: vec![("TMPDIR".into(), tmp.into())],
+            network: config.sandbox.network,
+            protect: Some(Arc::new(protect)),
+            groups: Some(Arc::new(ProcessGroups::new(layout.process_groups()))),
         };
         Runner {
             hub,
@@ -128,8 +142,18 @@ impl Runner {
     /// One line on how commands are confined, for the start of a run.
     pub fn sandbox_note(&self) -> String {
         match &self.sandbox_problem {
-            Some(p) => format!("sandbox: {p}; {}", self.launcher.describe()),
+            Some(p) => format!(
+                "sandbox: {p}; {}; instead, .git and .mission/ are checked after every command and restored",
+                self.launcher.describe()
+            ),
             None => format!("sandbox: {}", self.launcher.describe()),
+        }
+    }
+
+    /// Ends every command still running (the runner is stopping).
+    pub fn end_commands(&self) {
+        if let Some(g) = &self.launcher.groups {
+            g.kill_all();
         }
     }
 
@@ -151,10 +175,10 @@ impl Runner {
         // change the repository; their scratch space is their own TMPDIR.
         let read_only = matches!(access, Access::ReadAndRun | Access::Test)
             .then(|| {
-                let scratch = self.layout.dir.join("tmp");
+                let scratch = self.layout.work_tmp();
                 std::fs::create_dir_all(&scratch)
                     .ok()
-                    .and_then(|()| self.launcher.read_only(&self.layout.repo, &scratch))
+                    .and_then(|()| self.launcher.read_only(&self.layout.work, &scratch))
             })
             .flatten();
         let commands = match access {
@@ -162,7 +186,7 @@ impl Runner {
             _ => read_only.clone(),
         };
         Toolbox {
-            root: self.layout.repo.clone(),
+            root: self.layout.work.clone(),
             access,
             commands,
             default_timeout: std::time::Duration::from_secs(
@@ -173,7 +197,7 @@ impl Runner {
                 // The program under test is confined like the tester's commands; only
                 // where the kernel cannot confine does it run as the user would run it.
                 crate::agent::tools::pty::Sessions::new(
-                    self.layout.repo.clone(),
+                    self.layout.work.clone(),
                     read_only.clone().unwrap_or_else(|| self.launcher.clone()),
                 )
             }),
@@ -218,7 +242,7 @@ impl Runner {
     pub async fn run(&self) -> Result<Outcome, RunError> {
         let hub = self.hub.clone();
         // Best effort: a tree the watcher cannot watch still gets its mission run.
-        let _watcher = crate::watch::watch(&self.layout.repo, move |mut paths| {
+        let _watcher = crate::watch::watch(&self.layout.work, move |mut paths| {
             // A batch arriving as the mission ends belongs to no step.
             if hub.read(|s| s.completed.is_some() || s.failed.is_some()) {
                 return;
@@ -423,7 +447,7 @@ impl From<crate::agent::AgentError> for StepStop {
 
 /// AGENTS.md of the repository, given to every agent.
 pub(crate) fn agents_md(layout: &Layout) -> String {
-    match std::fs::read_to_string(layout.repo.join("AGENTS.md")) {
+    match std::fs::read_to_string(layout.work.join("AGENTS.md")) {
         Ok(t) => format!("## AGENTS.md (the repository's instructions for agents)\n{t}\n\n"),
         Err(_) => String::new(),
     }

@@ -26,7 +26,7 @@ pub(super) async fn plan(r: &Runner) -> Result<(), StepStop> {
         notes.push('\n');
     }
     let files = fs::list_files(
-        &r.layout.repo,
+        &r.layout.work,
         fs::ListArgs {
             path: None,
             glob: None,

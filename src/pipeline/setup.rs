@@ -12,6 +12,7 @@ use crate::llm::LlmError;
 use crate::mission::state::FeaturePhase;
 use crate::mission::{CommandRecord, Event, EventRecord, Handoff, MissionState, Usage};
 use crate::store::{self, MissionLock, StoreError};
+use crate::worktree::{self, Ensured, WorktreeError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
@@ -25,6 +26,8 @@ pub enum SetupError {
     Model(#[from] LlmError),
     #[error(transparent)]
     Run(#[from] RunError),
+    #[error(transparent)]
+    Worktree(#[from] WorktreeError),
     #[error("{0}")]
     Refused(String),
 }
@@ -81,6 +84,14 @@ fn open(dir: &Path) -> Result<Opened, SetupError> {
     }
     let git = Git::open(&root)?;
     git.exclude_mission_dir()?;
+    // Before anything is reset: commands a dead runner left running must not write into
+    // the resumed run.
+    let ended = crate::agent::tools::groups::end_leftovers(&layout.process_groups());
+    if ended > 0 {
+        notes.push(format!(
+            "ended {ended} command(s) the previous runner left running"
+        ));
+    }
     Ok(Opened {
         layout,
         config,
@@ -127,17 +138,15 @@ pub fn start(dir: &Path, goal: &str, mode: Mode) -> Result<Session, SetupError> 
                 st.goal
             )));
         }
+        if let Some(note) = retire_worktree(&o.git, &o.config, &o.layout, &st) {
+            o.notes.push(note);
+        }
         let archived = archive(&o.layout)?;
         o.notes.push(format!(
             "archived the previous mission to {}",
             archived.display()
         ));
         o.loaded = store::Loaded::default();
-    }
-    if o.git.is_dirty()? {
-        return Err(SetupError::Refused(
-            "the working tree has uncommitted changes; commit or stash them first (the mission resets the tree when it must)".into(),
-        ));
     }
     let clients = models::build(&o.config, &o.layout)?;
     let base = o.git.head()?;
@@ -148,7 +157,19 @@ pub fn start(dir: &Path, goal: &str, mode: Mode) -> Result<Session, SetupError> 
         branch = format!("mission/{slug}-{n}");
         n += 1;
     }
-    o.git.checkout_branch(&branch, &base)?;
+    let work = worktree::location(&o.config.worktree, &o.layout.repo, &branch)?;
+    o.git.create_branch(&branch, &base)?;
+    worktree::ensure(&o.git, &work, &branch)?;
+    if o.git.is_dirty()? {
+        o.notes.push(format!(
+            "your checkout has uncommitted changes: they are not part of the mission, which starts from the last commit ({})",
+            crate::git::short(&base)
+        ));
+    }
+    o.notes.push(format!(
+        "the mission works in {} on branch {branch}; your checkout is not touched",
+        work.display()
+    ));
     let log = store::EventLog::open(&o.layout.events(), &o.loaded)?;
     let hub = Hub::new(log, MissionState::default());
     hub.emit(Event::MissionStarted {
@@ -156,8 +177,11 @@ pub fn start(dir: &Path, goal: &str, mode: Mode) -> Result<Session, SetupError> 
         slug,
         branch,
         base_commit: base,
+        worktree: Some(work.display().to_string()),
     })?;
-    let runner = Runner::new(hub, o.layout, o.config, o.git, clients, mode);
+    let wgit = Git::open(&work)?;
+    o.layout.work = work;
+    let runner = Runner::new(hub, o.layout, o.config, wgit, clients, mode);
     Ok(Session {
         runner,
         lock: o.lock,
@@ -166,7 +190,7 @@ pub fn start(dir: &Path, goal: &str, mode: Mode) -> Result<Session, SetupError> 
 }
 
 pub fn resume(dir: &Path, mode: Mode) -> Result<Session, SetupError> {
-    let o = open(dir)?;
+    let mut o = open(dir)?;
     if o.loaded.events.is_empty() {
         return Err(SetupError::Refused(
             "no mission to resume here; start one with `mission start \"<goal>\"`".into(),
@@ -174,11 +198,32 @@ pub fn resume(dir: &Path, mode: Mode) -> Result<Session, SetupError> {
     }
     let st = MissionState::from_events(&o.loaded.events);
     let clients = models::build(&o.config, &o.layout)?;
+    let mut notes = o.notes;
+    let finished = st.completed.is_some() || st.failed.is_some();
+    let git = if st.worktree.is_some() && !finished {
+        let work = worktree::location(&o.config.worktree, &o.layout.repo, &st.branch)?;
+        if o.git.branch_head(&st.branch).is_none() {
+            return Err(SetupError::Refused(format!(
+                "the mission branch {} is gone; it holds the mission's commits. Restore it (see `git reflog`), then resume, or start a new mission",
+                st.branch
+            )));
+        }
+        if worktree::ensure(&o.git, &work, &st.branch)? != Ensured::Present {
+            notes.push(format!(
+                "recreated the mission's worktree {} from branch {}",
+                work.display(),
+                st.branch
+            ));
+        }
+        o.layout.work = work.clone();
+        Git::open(&work)?
+    } else {
+        o.git
+    };
     let log = store::EventLog::open(&o.layout.events(), &o.loaded)?;
     let hub = Hub::new(log, st.clone());
-    let mut notes = o.notes;
     let events = o.loaded.events;
-    let runner = Runner::new(hub, o.layout, o.config, o.git, clients, mode);
+    let runner = Runner::new(hub, o.layout, o.config, git, clients, mode);
     if st.completed.is_none() && st.failed.is_none() {
         notes.extend(recover(&runner, &st, &events)?);
     }
@@ -233,7 +278,7 @@ fn recover(
             })?;
             notes.push(format!(
                 "adopted commit {} of {} made just before the stop",
-                &head[..8],
+                crate::git::short(&head),
                 f.plan.id
             ));
             expected = head.clone();
@@ -244,8 +289,8 @@ fn recover(
             return Err(SetupError::Refused(format!(
                 "the mission branch {} has commits the mission did not make (HEAD {}, expected {}); move them elsewhere, then resume",
                 st.branch,
-                &head[..8],
-                &expected[..expected.len().min(8)]
+                crate::git::short(&head),
+                crate::git::short(&expected)
             )));
         }
     }
@@ -307,11 +352,13 @@ fn rebuild_handoff(
                 exit_code,
                 duration_ms,
                 timed_out,
+                restored,
             } if *r == run_id => commands.push(CommandRecord {
                 command: command.clone(),
                 exit_code: *exit_code,
                 duration_ms: *duration_ms,
                 timed_out: *timed_out,
+                restored: restored.clone(),
             }),
             _ => {}
         }
@@ -326,6 +373,38 @@ fn rebuild_handoff(
         diff_stat: Default::default(),
         commit: commit.to_string(),
         usage,
+    })
+}
+
+/// The worktree of the mission `st` (derived: see `worktree`), or the checkout itself for
+/// a mission older than worktrees.
+pub fn work_dir(config: &Config, layout: &Layout, st: &MissionState) -> PathBuf {
+    match st.worktree {
+        Some(_) => worktree::location(&config.worktree, &layout.repo, &st.branch)
+            .unwrap_or_else(|_| layout.repo.clone()),
+        None => layout.repo.clone(),
+    }
+}
+
+/// Removes an ended mission's worktree (never its branch); says what it did.
+pub fn retire_worktree(
+    git: &Git,
+    config: &Config,
+    layout: &Layout,
+    st: &MissionState,
+) -> Option<String> {
+    st.worktree.as_ref()?;
+    let work = work_dir(config, layout, st);
+    if !work.exists() {
+        return None;
+    }
+    Some(match worktree::remove(git, &work, &st.branch) {
+        Ok(()) => format!(
+            "removed the worktree {}; branch {} keeps the work",
+            work.display(),
+            st.branch
+        ),
+        Err(e) => format!("could not remove the worktree: {e}"),
     })
 }
 

@@ -60,7 +60,7 @@ async fn commands(
     for (assertion_id, command) in checks {
         let out = run_shell(
             &command,
-            &r.layout.repo,
+            &r.layout.work,
             timeout,
             &r.launcher,
             r.config.limits.output_cap_bytes,
@@ -77,8 +77,19 @@ async fn commands(
             timed_out: out.timed_out,
             output_tail: tail.clone(),
         })?;
-        if out.success() {
+        if out.success() && out.restored.is_empty() {
             checked.extend(assertion_id);
+            continue;
+        }
+        if !out.restored.is_empty() {
+            failures.push(Failure {
+                assertion_id,
+                check: command,
+                evidence: format!(
+                    "the check changed protected files, which the harness restored: {}",
+                    out.restored.join(", ")
+                ),
+            });
             continue;
         }
         let verdict = match (out.timed_out, out.exit_code) {
@@ -134,6 +145,18 @@ fn is_test_or_build(command: &str) -> bool {
 /// not touch.
 pub fn handoff_findings(h: &Handoff, verdict_commands: &[String]) -> Vec<Finding> {
     let mut out = vec![];
+    for c in h.commands.iter().filter(|c| !c.restored.is_empty()) {
+        out.push(Finding {
+            severity: "high".into(),
+            path: None,
+            line: None,
+            message: format!(
+                "`{}` changed protected files, which the harness restored: {}",
+                c.command,
+                c.restored.join(", ")
+            ),
+        });
+    }
     if h.report.status == HandoffStatus::Done {
         let mut seen: Vec<&str> = vec![];
         for c in h.commands.iter().rev() {
@@ -539,6 +562,7 @@ mod tests {
                     exit_code: Some(*x),
                     duration_ms: 1,
                     timed_out: false,
+                    restored: vec![],
                 })
                 .collect(),
             files_changed: vec!["src/stats.rs".into()],

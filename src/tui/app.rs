@@ -276,6 +276,7 @@ impl App {
                 exit_code,
                 duration_ms,
                 timed_out,
+                restored,
             } => {
                 if let Some((_, Some(f))) = self.runs.get(run_id) {
                     self.commands
@@ -286,6 +287,7 @@ impl App {
                             exit_code: *exit_code,
                             duration_ms: *duration_ms,
                             timed_out: *timed_out,
+                            restored: restored.clone(),
                         });
                 }
             }

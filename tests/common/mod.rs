@@ -11,10 +11,16 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_mission"))
 }
 
-/// The binary, with the user's config and the outer cargo's target dir kept out.
+/// Where a sandbox's worktrees go (`XDG_DATA_HOME`), beside its config home.
+pub fn data_home(config_home: &Path) -> PathBuf {
+    config_home.with_file_name("share")
+}
+
+/// The binary, with the user's config and data and the outer cargo's target dir kept out.
 pub fn mission(config_home: &Path) -> Command {
     let mut c = Command::new(bin());
     c.env("XDG_CONFIG_HOME", config_home)
+        .env("XDG_DATA_HOME", data_home(config_home))
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("RUST_BACKTRACE")
         .env("NO_COLOR", "1");
@@ -107,11 +113,16 @@ impl Sandbox {
         assert!(t.contains(from), "{from} not in config");
         std::fs::write(&p, t.replace(from, to)).unwrap();
     }
+    /// Where the mission works (its worktree), from `status --json`.
+    pub fn worktree(&self) -> PathBuf {
+        PathBuf::from(self.status()["worktree"].as_str().unwrap())
+    }
     /// Commits on the mission branch since the demo's first commit, oldest first.
     pub fn mission_commits(&self) -> Vec<(String, String)> {
+        let branch = self.status()["branch"].as_str().unwrap().to_string();
         let repo = git2::Repository::open(self.repo()).unwrap();
         let mut walk = repo.revwalk().unwrap();
-        walk.push_head().unwrap();
+        walk.push_ref(&format!("refs/heads/{branch}")).unwrap();
         walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
             .unwrap();
         walk.filter_map(|id| {

@@ -32,6 +32,7 @@ impl Term {
         cmd.arg(sb.repo());
         cmd.env("TERM", "xterm-256color");
         cmd.env("XDG_CONFIG_HOME", sb.config_home());
+        cmd.env("XDG_DATA_HOME", super::data_home(&sb.config_home()));
         cmd.env_remove("CARGO_TARGET_DIR");
         cmd.env_remove("NO_COLOR");
         let child = pair.slave.spawn_command(cmd).unwrap();

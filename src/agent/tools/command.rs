@@ -1,6 +1,7 @@
 //! Runs a shell command for an agent or the harness: in its own process group (so a
-//! timeout kills everything it started), without secrets in its environment, with its
-//! output capped.
+//! timeout kills everything it started, and a resumed runner what a dead one left), with
+//! an allowlisted environment, confined, its output capped, and the protected places
+//! checked afterwards.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -18,6 +19,8 @@ pub struct CommandOutput {
     pub duration: Duration,
     /// stdout then stderr, each capped (head and tail kept).
     pub output: String,
+    /// Protected files the command changed, which the harness put back.
+    pub restored: Vec<String>,
 }
 
 impl CommandOutput {
@@ -35,7 +38,15 @@ impl CommandOutput {
             (false, Some(c)) => format!("exit code {c}"),
             (false, None) => "killed by a signal".to_string(),
         };
-        format!("$ {command}\n{}\n[{verdict}]", self.output.trim_end())
+        let mut text = format!("$ {command}\n{}\n[{verdict}]", self.output.trim_end());
+        if !self.restored.is_empty() {
+            text.push_str(&format!(
+                "\n[harness: this command changed protected files, which were restored: {}. \
+                 Never touch .git or .mission; the harness commits your work.]",
+                self.restored.join(", ")
+            ));
+        }
+        text
     }
 
     /// The last lines, for evidence in events and reports.
@@ -43,15 +54,6 @@ impl CommandOutput {
         let all: Vec<&str> = self.output.trim_end().lines().collect();
         all[all.len().saturating_sub(lines)..].join("\n")
     }
-}
-
-/// Is this variable a secret that must not reach a child process?
-pub fn is_secret_var(name: &str, configured: &[String]) -> bool {
-    let upper = name.to_ascii_uppercase();
-    configured.iter().any(|c| c == name)
-        || ["API_KEY", "_TOKEN", "SECRET", "PASSWORD", "ACCESS_KEY"]
-            .iter()
-            .any(|s| upper.contains(s))
 }
 
 pub async fn run_shell(
@@ -62,31 +64,54 @@ pub async fn run_shell(
     output_cap: usize,
 ) -> CommandOutput {
     let start = Instant::now();
-    let (program, args) = launcher.argv(command);
-    let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args)
+    let not_started = |why: String| CommandOutput {
+        exit_code: None,
+        timed_out: false,
+        duration: start.elapsed(),
+        output: why,
+        restored: vec![],
+    };
+    let setup = match launcher.child_setup() {
+        Ok(s) => s.map(std::sync::Arc::new),
+        Err(e) => return not_started(e),
+    };
+    let mut cmd = tokio::process::Command::new("sh");
+    cmd.args(["-c", command])
         .current_dir(cwd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
-        .kill_on_drop(true);
-    for name in launcher.secrets_in_env() {
-        cmd.env_remove(name);
+        .kill_on_drop(true)
+        .env_clear()
+        .envs(launcher.child_env());
+    // SAFETY: the hook makes only async-signal-safe syscalls on memory prepared above.
+    unsafe {
+        cmd.pre_exec(move || {
+            // The shell dies with the runner; its children are ended by group (below,
+            // or by the next runner from `.mission/pgroups`).
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            match &setup {
+                Some(s) => s.enter(),
+                None => Ok(()),
+            }
+        });
     }
-    cmd.envs(launcher.env.iter().map(|(k, v)| (k, v)));
+    let snapshot = launcher
+        .protect
+        .as_ref()
+        .filter(|p| p.snapshots())
+        .map(|p| p.before());
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => {
-            return CommandOutput {
-                exit_code: None,
-                timed_out: false,
-                duration: start.elapsed(),
-                output: format!("could not start `sh -c`: {e}"),
-            };
-        }
+        Err(e) => return not_started(format!("could not start `sh -c`: {e}")),
     };
     let pgid = child.id();
+    if let (Some(groups), Some(pid)) = (&launcher.groups, pgid) {
+        groups.add(pid);
+    }
     // If this future is dropped (Ctrl-C, a stopped runner), take the whole group down,
     // not just `sh`: nothing may keep writing to a tree that resume will reset.
     let _group = GroupGuard(pgid);
@@ -104,7 +129,15 @@ pub async fn run_shell(
     // Children that outlive the shell still hold the pipes; don't wait for them forever.
     if let Some(pid) = pgid {
         kill_group(pid);
+        if let Some(groups) = &launcher.groups {
+            groups.remove(pid);
+        }
     }
+    let restored = launcher
+        .protect
+        .as_ref()
+        .map(|p| p.restore(&snapshot.unwrap_or_default()))
+        .unwrap_or_default();
     let grace = Duration::from_secs(2);
     let stdout = tokio::time::timeout(grace, out)
         .await
@@ -132,6 +165,7 @@ pub async fn run_shell(
         timed_out,
         duration: start.elapsed(),
         output,
+        restored,
     }
 }
 
@@ -279,23 +313,60 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn secrets_do_not_reach_the_child() {
+    async fn only_allowlisted_variables_reach_the_child() {
         // SAFETY: test-only; the variables are unique to this test.
         unsafe {
             std::env::set_var("MISSION_TEST_API_KEY", "sk-secret");
-            std::env::set_var("MY_PROVIDER_CRED", "cred-secret");
-            std::env::set_var("MISSION_TEST_PLAIN", "visible");
+            std::env::set_var("MISSION_TEST_INNOCENT", "canary-1");
+            std::env::set_var("MISSION_TEST_PASSED", "visible");
+            std::env::set_var("MISSION_TEST_KEY_ENV", "key-secret");
         }
+        let launcher = Launcher {
+            env_pass: vec!["MISSION_TEST_PASSED".into(), "MISSION_TEST_KEY_ENV".into()],
+            never: vec!["MISSION_TEST_KEY_ENV".into()],
+            ..Launcher::default()
+        };
+        let o = run_shell("env", &cwd(), Duration::from_secs(10), &launcher, 1 << 20).await;
+        assert!(!o.output.contains("sk-secret"), "{}", o.output);
+        assert!(
+            !o.output.contains("canary-1"),
+            "an innocent name is no pass"
+        );
+        assert!(
+            !o.output.contains("key-secret"),
+            "a provider key is never passed"
+        );
+        assert!(o.output.contains("MISSION_TEST_PASSED=visible"));
+        assert!(o.output.contains("PATH="), "{}", o.output);
+    }
+
+    #[tokio::test]
+    async fn without_network_only_loopback_is_there() {
+        let launcher = Launcher {
+            network: false,
+            ..Launcher::default()
+        };
+        // /proc/net/dev lists the interfaces of the reader's network namespace.
         let o = run_shell(
-            "env",
+            "cat /proc/net/dev",
             &cwd(),
             Duration::from_secs(10),
-            &Launcher::plain(vec!["MY_PROVIDER_CRED".into()]),
+            &launcher,
             1 << 20,
         )
         .await;
-        assert!(!o.output.contains("sk-secret"));
-        assert!(!o.output.contains("cred-secret"));
-        assert!(o.output.contains("MISSION_TEST_PLAIN=visible"));
+        if o.output.contains("Operation not permitted") {
+            eprintln!("SKIPPED: no network namespaces here: {}", o.output);
+            return;
+        }
+        assert!(o.success(), "{}", o.output);
+        let ifaces: Vec<&str> = o
+            .output
+            .lines()
+            .skip(2)
+            .filter_map(|l| l.split(':').next())
+            .map(str::trim)
+            .collect();
+        assert_eq!(ifaces, ["lo"], "{}", o.output);
     }
 }

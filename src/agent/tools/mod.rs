@@ -2,7 +2,9 @@
 
 pub mod command;
 pub mod fs;
+pub mod groups;
 pub mod paths;
+pub mod protect;
 pub mod pty;
 pub mod sandbox;
 pub mod submit;
@@ -292,6 +294,7 @@ impl Toolbox {
             exit_code: out.exit_code,
             duration_ms: out.duration.as_millis() as u64,
             timed_out: out.timed_out,
+            restored: out.restored.clone(),
         };
         ToolResult {
             content: out.render(&a.command),

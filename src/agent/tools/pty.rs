@@ -99,17 +99,19 @@ impl Sessions {
         let mut cmd = CommandBuilder::new(program);
         cmd.args(args);
         cmd.cwd(&self.root);
-        cmd.env("TERM", "xterm-256color");
-        for name in self.launcher.secrets_in_env() {
-            cmd.env_remove(name);
-        }
-        for (k, v) in &self.launcher.env {
+        cmd.env_clear();
+        for (k, v) in self.launcher.child_env() {
             cmd.env(k, v);
         }
+        cmd.env("TERM", "xterm-256color");
         let child = pair
             .slave
             .spawn_command(cmd)
             .map_err(|e| format!("cannot launch `{command}`: {e}"))?;
+        // The terminal's program leads a session of its own: its pid is its group.
+        if let (Some(groups), Some(pid)) = (&self.launcher.groups, child.process_id()) {
+            groups.add(pid);
+        }
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().map_err(|e| e.to_string())?;
         let writer = pair.master.take_writer().map_err(|e| e.to_string())?;
@@ -208,8 +210,16 @@ impl Sessions {
 
     pub fn stop(&self, id: &str) -> Result<String, String> {
         let s = self.lock().remove(id).ok_or_else(|| unknown(id))?;
-        end(s);
+        self.end(s);
         Ok(format!("stopped {id}"))
+    }
+
+    fn end(&self, s: Session) {
+        let pid = s.child.process_id();
+        end(s);
+        if let (Some(groups), Some(pid)) = (&self.launcher.groups, pid) {
+            groups.remove(pid);
+        }
     }
 }
 
@@ -228,8 +238,9 @@ fn end(mut s: Session) {
 
 impl Drop for Sessions {
     fn drop(&mut self) {
-        for (_, s) in self.lock().drain() {
-            end(s);
+        let all: Vec<Session> = self.lock().drain().map(|(_, s)| s).collect();
+        for s in all {
+            self.end(s);
         }
     }
 }

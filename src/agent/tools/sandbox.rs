@@ -1,25 +1,31 @@
 //! Write confinement for every command an agent or the contract runs.
 //!
-//! A command starts as `mission sandbox-exec --write DIR… -- sh -c COMMAND`: that small
-//! process restricts itself with Landlock (reads stay free; creating, writing, renaming or
-//! deleting files only beneath the DIRs) and then execs the shell, so the rules hold for
-//! the command and everything it starts. Restricting inside our own child rather than in a
-//! `pre_exec` hook keeps allocation out of a process forked from a multi-threaded runtime.
+//! Commands may write only beneath the mission's worktree, their private temp dir and the
+//! caches allowed by config (Landlock: reads stay free; creating, writing, renaming or
+//! deleting files only beneath those dirs), so the human's checkout, its `.git` and
+//! `.mission/` are out of reach by construction. The one protected thing inside the
+//! worktree, its `.git` link file, is checked after every command (`protect.rs`).
 //!
-//! Landlock cannot carve exceptions out of an allowed tree, so `.git` and `.mission`
-//! inside the repository stay writable to commands; the file tools refuse them instead.
+//! `run_shell` builds the ruleset in the runner and only enters it in the forked child
+//! (`pre_exec`: a few raw syscalls, no allocation). A terminal launched through a PTY, whose
+//! spawner has no `pre_exec`, starts as `mission sandbox-exec --write DIR… -- sh -c CMD`
+//! instead: that small process confines itself and execs the shell.
+//!
+//! Environment: an allowlist, not a blocklist of secret-looking names.
 
 use std::ffi::{OsStr, OsString};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use landlock::{
     ABI, AccessFs, CompatLevel, Compatible, Ruleset, RulesetAttr, RulesetCreatedAttr,
-    RulesetStatus, path_beneath_rules,
+    path_beneath_rules,
 };
 
-use super::command::is_secret_var;
+use super::groups::ProcessGroups;
+use super::protect::Protected;
 
 /// The newest Landlock ABI whose write rights we ask for; older kernels get what they
 /// support of the rights it adds (device ioctls).
@@ -33,64 +39,132 @@ const ABI_REQUIRED: ABI = ABI::V3;
 /// The hidden subcommand that applies the rules, then runs the command.
 pub const SUBCOMMAND: &str = "sandbox-exec";
 
-/// How a command is started: through `sh -c`, without secrets in its environment, and
-/// confined when `confine` is set.
-#[derive(Debug, Clone, Default)]
+/// Variables a command sees, when set in the runner's environment: what shells, locales
+/// and toolchains need. Everything else — API keys, tokens, database URLs under any name —
+/// stays out unless `[sandbox] env_pass` names it.
+pub const ENV_ALLOWED: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "TERM",
+    "COLORTERM",
+    "NO_COLOR",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "TMPDIR",
+    "CARGO_HOME",
+    "RUSTUP_HOME",
+    "RUSTUP_TOOLCHAIN",
+    "GOPATH",
+    "GOROOT",
+    "GOCACHE",
+    "GOMODCACHE",
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "PYENV_ROOT",
+    "NVM_DIR",
+    "JAVA_HOME",
+    "GRADLE_USER_HOME",
+    "PKG_CONFIG_PATH",
+    "XDG_CACHE_HOME",
+];
+
+/// Is `name` passed to commands (allowlist, `LC_*`, or `[sandbox] env_pass`)?
+pub fn env_allowed(name: &str, pass: &[String]) -> bool {
+    ENV_ALLOWED.contains(&name) || name.starts_with("LC_") || pass.iter().any(|p| p == name)
+}
+
+/// How a command is started: through `sh -c`, with an allowlisted environment, confined
+/// when `confine` is set.
+#[derive(Debug, Clone)]
 pub struct Launcher {
-    /// Variables removed from the child's environment (besides the secret-looking ones).
-    pub secret_env: Vec<String>,
     pub confine: Option<Confinement>,
-    /// Variables set in the child's environment (a private TMPDIR for read-only roles).
+    /// Variables passed besides the allowlist (`[sandbox] env_pass`).
+    pub env_pass: Vec<String>,
+    /// Variables never passed, whatever `env_pass` says: the providers' key variables.
+    pub never: Vec<String>,
+    /// Variables set in the child's environment (its private TMPDIR).
     pub env: Vec<(OsString, OsString)>,
+    /// `false`: the command gets a network namespace of its own with only loopback.
+    pub network: bool,
+    /// Checked after every command; whatever the command changed there is restored.
+    pub protect: Option<Arc<Protected>>,
+    /// Where running commands' process groups are recorded, so that a resumed runner
+    /// ends what a dead one left running.
+    pub groups: Option<Arc<ProcessGroups>>,
+}
+
+impl Default for Launcher {
+    fn default() -> Self {
+        Launcher {
+            confine: None,
+            env_pass: vec![],
+            never: vec![],
+            env: vec![],
+            network: true,
+            protect: None,
+            groups: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Confinement {
-    /// This program, which applies the rules and then execs the shell.
+    /// This program, which applies the rules and then execs the shell (PTY launches).
     pub exe: PathBuf,
     /// Where the command may write.
     pub writable: Vec<PathBuf>,
 }
 
 impl Launcher {
-    /// An unconfined launcher that strips `secret_env`: for tests and tools run by hand.
-    pub fn plain(secret_env: Vec<String>) -> Self {
+    /// An unconfined launcher that never passes `never`: for tests and tools run by hand.
+    pub fn plain(never: Vec<String>) -> Self {
         Launcher {
-            secret_env,
+            never,
             ..Launcher::default()
         }
     }
 
     /// The launcher for roles that must not change the repository (orchestrator,
-    /// explorers, reviewers, the user tester): it may write only in the repository's
-    /// ignored build directories that exist (`target/`…), in `scratch` (its TMPDIR — the
-    /// shared temp dir may hold the repository itself) and the toolchain caches. `None`
-    /// without confinement: then nothing can keep such a command from writing.
-    pub fn read_only(&self, repo: &Path, scratch: &Path) -> Option<Launcher> {
+    /// explorers, reviewers, the user tester): it may write only in the worktree's
+    /// ignored build directories that exist (`target/`…), in `scratch` (its TMPDIR) and
+    /// the toolchain caches. `None` without confinement: then nothing can keep such a
+    /// command from writing.
+    pub fn read_only(&self, work: &Path, scratch: &Path) -> Option<Launcher> {
         let c = self.confine.as_ref()?;
-        let temp = std::env::temp_dir();
-        // Nothing that holds the repository (the repo itself, a parent such as `~` or the
-        // temp dir a throwaway repo lives in), nothing relative (it would resolve against
-        // the repo, the commands' working directory).
+        // Nothing that holds the worktree (the worktree itself, a parent such as `~`),
+        // nothing relative (it would resolve against the worktree).
         let mut writable: Vec<PathBuf> = c
             .writable
             .iter()
-            .filter(|p| p.is_absolute() && !repo.starts_with(p) && **p != temp)
+            .filter(|p| p.is_absolute() && !work.starts_with(p))
             .cloned()
             .collect();
-        writable.extend(ignored_dirs(repo));
+        writable.extend(ignored_dirs(work));
         writable.push(scratch.to_path_buf());
+        writable.dedup();
+        let mut env: Vec<(OsString, OsString)> = self
+            .env
+            .iter()
+            .filter(|(k, _)| k != "TMPDIR")
+            .cloned()
+            .collect();
+        env.push(("TMPDIR".into(), scratch.into()));
         Some(Launcher {
-            secret_env: self.secret_env.clone(),
             confine: Some(Confinement {
                 exe: c.exe.clone(),
                 writable,
             }),
-            env: vec![("TMPDIR".into(), scratch.into())],
+            env,
+            ..self.clone()
         })
     }
 
-    /// Program and arguments that run `command` with `sh -c`.
+    /// Program and arguments that run `command` with `sh -c` through `sandbox-exec` when
+    /// confined: for spawners without `pre_exec` (PTYs).
     pub fn argv(&self, command: &str) -> (OsString, Vec<OsString>) {
         let shell: [OsString; 3] = ["sh".into(), "-c".into(), command.into()];
         match &self.confine {
@@ -103,6 +177,9 @@ impl Launcher {
                     arg.push(w);
                     args.push(arg);
                 }
+                if !self.network {
+                    args.push("--no-network".into());
+                }
                 args.push("--".into());
                 args.extend(shell);
                 (c.exe.clone().into(), args)
@@ -110,31 +187,185 @@ impl Launcher {
         }
     }
 
-    /// The variables of this process's environment that a child must not see.
-    pub fn secrets_in_env(&self) -> Vec<OsString> {
-        std::env::vars_os()
-            .map(|(k, _)| k)
-            .filter(|k| {
-                k.to_str()
-                    .is_some_and(|n| is_secret_var(n, &self.secret_env))
+    /// The whole environment a child gets: the allowlisted variables of this process,
+    /// then `env`.
+    pub fn child_env(&self) -> Vec<(OsString, OsString)> {
+        let mut out: Vec<(OsString, OsString)> = std::env::vars_os()
+            .filter(|(k, _)| {
+                k.to_str().is_some_and(|n| {
+                    env_allowed(n, &self.env_pass) && !self.never.iter().any(|x| x == n)
+                })
             })
-            .collect()
+            .filter(|(k, _)| !self.env.iter().any(|(o, _)| o == k))
+            .collect();
+        out.extend(self.env.iter().cloned());
+        out
+    }
+
+    /// Prepares what the child needs to confine itself between fork and exec, so that
+    /// nothing is allocated there. `Ok(None)` when there is nothing to do.
+    pub fn child_setup(&self) -> Result<Option<ChildSetup>, String> {
+        if self.confine.is_none() && self.network {
+            return Ok(None);
+        }
+        let ruleset = match &self.confine {
+            Some(c) => Some(ruleset(&c.writable)?),
+            None => None,
+        };
+        Ok(Some(ChildSetup {
+            ruleset,
+            isolate_network: (!self.network).then(NetworkSetup::new),
+        }))
     }
 
     /// One line for humans: where commands may write, or that they are not confined.
     pub fn describe(&self) -> String {
+        let net = if self.network {
+            ""
+        } else {
+            "; network: loopback only"
+        };
         match &self.confine {
             Some(c) => format!(
-                "commands may write only in {} (Landlock)",
+                "commands may write only in {} (Landlock){net}",
                 c.writable
                     .iter()
                     .map(|p| p.display().to_string())
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            None => "commands are not confined: they can write anywhere you can".into(),
+            None => format!("commands are not confined: they can write anywhere you can{net}"),
         }
     }
+}
+
+/// Landlock rules for writing beneath `writable`, created (paths opened) but not entered.
+fn ruleset(writable: &[PathBuf]) -> Result<OwnedFd, String> {
+    let rights = AccessFs::from_write(ABI_WANTED);
+    let created = Ruleset::default()
+        .set_compatibility(CompatLevel::HardRequirement)
+        .handle_access(AccessFs::from_write(ABI_REQUIRED))
+        .map(|r| r.set_compatibility(CompatLevel::BestEffort))
+        .and_then(|r| r.handle_access(rights))
+        .and_then(|r| r.create())
+        .and_then(|r| r.add_rules(path_beneath_rules(writable, rights)))
+        .map_err(|e| format!("cannot confine the command: {e}"))?;
+    let fd: Option<OwnedFd> = created.into();
+    fd.ok_or_else(|| "cannot confine the command: this kernel does not enforce Landlock".into())
+}
+
+/// What a freshly forked child does before exec: everything prepared in the parent.
+#[derive(Debug)]
+pub struct ChildSetup {
+    ruleset: Option<OwnedFd>,
+    isolate_network: Option<NetworkSetup>,
+}
+
+/// The uid/gid maps for a user namespace, formatted before the fork.
+#[derive(Debug)]
+struct NetworkSetup {
+    root: bool,
+    uid_map: Vec<u8>,
+    gid_map: Vec<u8>,
+}
+
+impl NetworkSetup {
+    fn new() -> Self {
+        // SAFETY: getuid/getgid cannot fail.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        NetworkSetup {
+            root: uid == 0,
+            uid_map: format!("{uid} {uid} 1\n").into_bytes(),
+            gid_map: format!("{gid} {gid} 1\n").into_bytes(),
+        }
+    }
+}
+
+impl ChildSetup {
+    /// Enters the confinement. Only async-signal-safe calls: this runs in the child
+    /// between fork and exec of a multi-threaded parent.
+    ///
+    /// # Safety
+    /// Call only in a single-threaded process about to exec (a `pre_exec` hook, or
+    /// `sandbox-exec` before any thread starts).
+    pub unsafe fn enter(&self) -> std::io::Result<()> {
+        let check = |r: libc::c_long| {
+            if r < 0 {
+                Err(std::io::Error::last_os_error())
+            } else {
+                Ok(())
+            }
+        };
+        if let Some(net) = &self.isolate_network {
+            // SAFETY: plain syscalls on memory prepared before the fork.
+            unsafe { isolate_network(net)? };
+        }
+        if let Some(fd) = &self.ruleset {
+            let raw: RawFd = fd.as_raw_fd();
+            // SAFETY: prctl and landlock_restrict_self take plain integers.
+            unsafe {
+                check(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) as libc::c_long)?;
+                check(libc::syscall(libc::SYS_landlock_restrict_self, raw, 0u32))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A network namespace of its own with `lo` up: loopback works, nothing else is reachable.
+unsafe fn isolate_network(net: &NetworkSetup) -> std::io::Result<()> {
+    let err = std::io::Error::last_os_error;
+    // SAFETY: every call below is a plain syscall on prepared, NUL-terminated buffers.
+    unsafe {
+        if net.root {
+            if libc::unshare(libc::CLONE_NEWNET) != 0 {
+                return Err(err());
+            }
+        } else {
+            if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) != 0 {
+                return Err(err());
+            }
+            write_proc(c"/proc/self/setgroups", b"deny")?;
+            write_proc(c"/proc/self/uid_map", &net.uid_map)?;
+            write_proc(c"/proc/self/gid_map", &net.gid_map)?;
+        }
+        let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if sock < 0 {
+            return Err(err());
+        }
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (i, b) in b"lo\0".iter().enumerate() {
+            req.ifr_name[i] = *b as libc::c_char;
+        }
+        let mut r = libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req);
+        if r == 0 {
+            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            r = libc::ioctl(sock, libc::SIOCSIFFLAGS, &mut req);
+        }
+        let e = err();
+        libc::close(sock);
+        if r != 0 {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+unsafe fn write_proc(path: &std::ffi::CStr, data: &[u8]) -> std::io::Result<()> {
+    // SAFETY: open/write/close on a NUL-terminated path and a live buffer.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let n = libc::write(fd, data.as_ptr().cast(), data.len());
+        let e = std::io::Error::last_os_error();
+        libc::close(fd);
+        if n < 0 {
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 /// Top-level directories of `repo` that git ignores (build output: `target/`,
@@ -166,22 +397,19 @@ pub fn ignored_dirs(repo: &Path) -> Vec<PathBuf> {
     dirs
 }
 
-/// The places a command may write by default: the repository, the temp directory,
+/// The places a command may write by default: the worktree, its private temp dir,
 /// `/dev` (null, ttys), cargo's download caches and `~/.cache`, plus `extra` (a leading
 /// `~/` is the home directory). Not `~/.cargo/bin` or `~/.rustup`: a program planted
-/// there would run unconfined in the user's next shell.
-pub fn writable_dirs(repo: &Path, extra: &[String]) -> Vec<PathBuf> {
+/// there would run unconfined in the user's next shell. Never anything that holds the
+/// human's checkout (`protected`): its `.git` and `.mission/` must stay out of reach.
+pub fn writable_dirs(work: &Path, tmp: &Path, extra: &[String], protected: &Path) -> Vec<PathBuf> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let from_env = |var: &str, fallback: &str| {
         std::env::var_os(var)
             .map(PathBuf::from)
             .or_else(|| home.as_ref().map(|h| h.join(fallback)))
     };
-    let mut dirs = vec![
-        repo.to_path_buf(),
-        std::env::temp_dir(),
-        PathBuf::from("/dev"),
-    ];
+    let mut dirs = vec![work.to_path_buf(), tmp.to_path_buf(), PathBuf::from("/dev")];
     if let Some(cargo) = from_env("CARGO_HOME", ".cargo") {
         dirs.push(cargo.join("registry"));
         dirs.push(cargo.join("git"));
@@ -193,6 +421,7 @@ pub fn writable_dirs(repo: &Path, extra: &[String]) -> Vec<PathBuf> {
             _ => dirs.push(PathBuf::from(e)),
         }
     }
+    dirs.retain(|d| !protected.starts_with(d));
     dirs.dedup();
     dirs
 }
@@ -214,8 +443,14 @@ pub fn available() -> Result<(), String> {
     })
 }
 
-/// The confinement for a mission in `repo`, when asked for and the kernel can enforce it.
-pub fn confinement(repo: &Path, extra: &[String]) -> Result<Confinement, String> {
+/// The confinement for a mission working in `work` (temp dir `tmp`) on the checkout at
+/// `repo`, when asked for and the kernel can enforce it.
+pub fn confinement(
+    work: &Path,
+    tmp: &Path,
+    extra: &[String],
+    repo: &Path,
+) -> Result<Confinement, String> {
     available()?;
     // The running program itself, even if its file is replaced or deleted meanwhile: a
     // command that could write over the `mission` binary must not choose what the next
@@ -227,28 +462,35 @@ pub fn confinement(repo: &Path, extra: &[String]) -> Result<Confinement, String>
         .map_err(|e| format!("cannot find this program to confine commands with: {e}"))?;
     Ok(Confinement {
         exe,
-        writable: writable_dirs(repo, extra),
+        writable: writable_dirs(work, tmp, extra, repo),
     })
 }
 
-/// Restricts this process to writing beneath `writable`, then replaces it with
-/// `program args…`. Returns only on failure, with the reason.
-pub fn exec_confined(writable: &[PathBuf], program: &OsStr, args: &[OsString]) -> String {
-    let rights = AccessFs::from_write(ABI_WANTED);
-    let status = Ruleset::default()
-        .set_compatibility(CompatLevel::HardRequirement)
-        .handle_access(AccessFs::from_write(ABI_REQUIRED))
-        .map(|r| r.set_compatibility(CompatLevel::BestEffort))
-        .and_then(|r| r.handle_access(rights))
-        .and_then(|r| r.create())
-        .and_then(|r| r.add_rules(path_beneath_rules(writable, rights)))
-        .and_then(|r| r.restrict_self());
-    match status {
-        Err(e) => return format!("cannot confine the command: {e}"),
-        Ok(s) if s.ruleset == RulesetStatus::NotEnforced => {
-            return "cannot confine the command: this kernel does not enforce Landlock".into();
-        }
-        Ok(_) => {}
+/// Restricts this process to writing beneath `writable` (and to loopback without
+/// `network`), then replaces it with `program args…`. Returns only on failure, with the
+/// reason.
+pub fn exec_confined(
+    writable: &[PathBuf],
+    network: bool,
+    program: &OsStr,
+    args: &[OsString],
+) -> String {
+    let launcher = Launcher {
+        confine: Some(Confinement {
+            exe: PathBuf::new(),
+            writable: writable.to_vec(),
+        }),
+        network,
+        ..Launcher::default()
+    };
+    let setup = match launcher.child_setup() {
+        Ok(Some(s)) => s,
+        Ok(None) => return "cannot confine the command: nothing to confine".into(),
+        Err(e) => return e,
+    };
+    // SAFETY: called by `sandbox-exec` before any thread is started.
+    if let Err(e) = unsafe { setup.enter() } {
+        return format!("cannot confine the command: {e}");
     }
     let err = std::process::Command::new(program).args(args).exec();
     format!("cannot run {}: {err}", program.to_string_lossy())
@@ -261,12 +503,12 @@ mod tests {
     #[test]
     fn a_confined_launcher_goes_through_sandbox_exec() {
         let l = Launcher {
-            secret_env: vec![],
             confine: Some(Confinement {
                 exe: "/bin/mission".into(),
                 writable: vec!["/repo".into(), "/tmp".into()],
             }),
-            env: vec![],
+            network: false,
+            ..Launcher::default()
         };
         let (prog, args) = l.argv("cargo test");
         assert_eq!(prog, "/bin/mission");
@@ -276,6 +518,7 @@ mod tests {
                 "sandbox-exec",
                 "--write=/repo",
                 "--write=/tmp",
+                "--no-network",
                 "--",
                 "sh",
                 "-c",
@@ -304,15 +547,16 @@ mod tests {
         let worker = Launcher {
             confine: Some(Confinement {
                 exe: "/bin/mission".into(),
-                writable: writable_dirs(repo, &[]),
+                writable: writable_dirs(repo, &d.path().join("tmp"), &[], Path::new("/human")),
             }),
             ..Launcher::default()
         };
-        let scratch = repo.join(".mission/tmp");
+        let scratch = d.path().join("scratch");
         let ro = worker.read_only(repo, &scratch).unwrap();
         let w = &ro.confine.as_ref().unwrap().writable;
         assert!(!w.contains(&repo.to_path_buf()), "{w:?}");
         assert!(!w.contains(&std::env::temp_dir()), "{w:?}");
+        assert!(w.contains(&d.path().join("tmp")), "{w:?}");
         assert!(
             w.contains(&repo.join("target")) && w.contains(&scratch),
             "{w:?}"
@@ -339,13 +583,27 @@ mod tests {
     }
 
     #[test]
-    fn writable_dirs_start_with_the_repo_and_expand_home() {
-        let dirs = writable_dirs(Path::new("/r"), &["~/.npm".into(), "/opt/x".into()]);
-        assert_eq!(dirs[0], Path::new("/r"));
+    fn writable_dirs_are_the_worktree_its_temp_and_caches_never_the_checkout() {
+        let extra = ["~/.npm".into(), "/opt/x".into(), "/home".into(), "/".into()];
+        let dirs = writable_dirs(
+            Path::new("/w/r"),
+            Path::new("/w/.r.tmp"),
+            &extra,
+            Path::new("/home/u/proj"),
+        );
+        assert_eq!(
+            dirs[..2],
+            [PathBuf::from("/w/r"), PathBuf::from("/w/.r.tmp")]
+        );
         assert!(dirs.contains(&PathBuf::from("/dev")));
-        assert!(dirs.contains(&std::env::temp_dir()));
-        assert_eq!(dirs.last().unwrap(), Path::new("/opt/x"));
-        if let Some(h) = std::env::var_os("HOME") {
+        assert!(!dirs.contains(&std::env::temp_dir()), "{dirs:?}");
+        assert!(dirs.contains(&PathBuf::from("/opt/x")));
+        // A parent of the human's checkout would hand its .git and .mission back.
+        assert!(!dirs.contains(&PathBuf::from("/home")), "{dirs:?}");
+        assert!(!dirs.contains(&PathBuf::from("/")), "{dirs:?}");
+        if let Some(h) = std::env::var_os("HOME")
+            && !Path::new("/home/u/proj").starts_with(&h)
+        {
             assert!(dirs.contains(&PathBuf::from(h).join(".npm")));
         }
     }
