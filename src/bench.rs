@@ -290,7 +290,7 @@ pub async fn run(scratch: &Path, quick: bool) -> Result<()> {
     print!("{:<34}{:>9}", "commands   sh -c true", show(t_plain));
     let tmp = dir.path().join("tmp");
     let _ = std::fs::create_dir_all(&tmp);
-    match sandbox::confinement(dir.path(), &tmp, &[], Path::new("/nonexistent")) {
+    match sandbox::confinement(dir.path(), &tmp, &[], &[]) {
         Ok(c) => {
             let confined = Launcher {
                 confine: Some(c),

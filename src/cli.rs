@@ -186,11 +186,38 @@ pub fn main() -> i32 {
             eprintln!("error: {}", error_text(&e));
             if is_usage_error(&e) {
                 EXIT_USAGE
+            } else if is_resumable(&e) {
+                eprintln!(
+                    "the mission is intact: once that is dealt with, `mission resume` continues"
+                );
+                EXIT_NEEDS_HUMAN
             } else {
                 EXIT_FAILED
             }
         }
     }
+}
+
+/// A stop a human can fix and resume from (a held lock, a full disk, a git error): exit
+/// 3, not 1 — the mission has not failed.
+fn is_resumable(e: &anyhow::Error) -> bool {
+    use crate::pipeline::RunError;
+    let store = |s: &store::StoreError| s.is_resumable();
+    let run = |r: &RunError| match r {
+        RunError::Store(s) => store(s),
+        RunError::Git(_) | RunError::Write { .. } => true,
+        RunError::Other(_) => false,
+    };
+    e.chain().any(|c| {
+        c.downcast_ref::<store::StoreError>().is_some_and(store)
+            || c.downcast_ref::<RunError>().is_some_and(run)
+            || match c.downcast_ref::<setup::SetupError>() {
+                Some(setup::SetupError::Store(s)) => store(s),
+                Some(setup::SetupError::Run(r)) => run(r),
+                Some(setup::SetupError::Git(_) | setup::SetupError::Worktree(_)) => true,
+                _ => false,
+            }
+    })
 }
 
 fn is_usage_error(e: &anyhow::Error) -> bool {
@@ -581,7 +608,15 @@ fn detach_start(dir: &Path, goal: &str, auto_approve: bool) -> Result<i32> {
     let layout = layout_of(dir)?;
     std::fs::create_dir_all(&layout.dir)?;
     let log_path = layout.dir.join("runner.log");
-    let log = std::fs::File::create(&log_path).with_context(|| log_path.display().to_string())?;
+    // Appended to, never truncated: a second `start --detach` that is refused must not
+    // wipe the live runner's output.
+    let log = std::os::unix::fs::OpenOptionsExt::mode(
+        std::fs::OpenOptions::new().create(true).append(true),
+        0o600,
+    )
+    .open(&log_path)
+    .with_context(|| log_path.display().to_string())?;
+    let offset = log.metadata().map(|m| m.len()).unwrap_or(0);
     let mut cmd = std::process::Command::new(std::env::current_exe()?);
     cmd.arg("start")
         .arg(goal)
@@ -608,8 +643,9 @@ fn detach_start(dir: &Path, goal: &str, auto_approve: bool) -> Result<i32> {
     let mut child = cmd.spawn()?;
     std::thread::sleep(std::time::Duration::from_millis(700));
     if let Some(status) = child.try_wait()? {
-        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-        eprint!("{text}");
+        let text = std::fs::read(&log_path).unwrap_or_default();
+        let ours = text.get(offset as usize..).unwrap_or_default();
+        eprint!("{}", String::from_utf8_lossy(ours));
         return Ok(status.code().unwrap_or(EXIT_FAILED));
     }
     println!("mission running in the background (pid {})", child.id());
@@ -869,7 +905,7 @@ async fn doctor(dir: &Path) -> Result<i32> {
             &work,
             &tmp,
             &cfg.sandbox.writable,
-            &layout.repo,
+            std::slice::from_ref(&layout.repo),
         ) {
             Ok(c) => {
                 let launcher = crate::agent::tools::sandbox::Launcher {

@@ -352,15 +352,100 @@ impl Config {
                     ),
                 ));
             }
-            if let Some(url) = &p.base_url
-                && !(url.starts_with("http://") || url.starts_with("https://"))
-            {
+            if let Some(url) = &p.base_url {
+                let host = url
+                    .strip_prefix("http://")
+                    .or_else(|| url.strip_prefix("https://"))
+                    .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
+                match host {
+                    None => {
+                        return Err(err(
+                            &format!("providers.{name}"),
+                            "base_url",
+                            format!("`{url}` is not an http(s) URL"),
+                        ));
+                    }
+                    Some(h) if h.is_empty() || h.starts_with(':') => {
+                        return Err(err(
+                            &format!("providers.{name}"),
+                            "base_url",
+                            format!("`{url}` names no host, e.g. http://127.0.0.1:11434/v1"),
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+            let table = format!("providers.{name}");
+            if p.timeout_secs == Some(0) {
+                return Err(err(&table, "timeout_secs", "must be at least 1".into()));
+            }
+            if p.max_output_tokens == Some(0) {
                 return Err(err(
-                    &format!("providers.{name}"),
-                    "base_url",
-                    format!("`{url}` is not an http(s) URL"),
+                    &table,
+                    "max_output_tokens",
+                    "must be at least 1".into(),
                 ));
             }
+            if p.max_retries.is_some_and(|r| r > 20) {
+                return Err(err(&table, "max_retries", "at most 20".into()));
+            }
+            let used = Role::ALL
+                .iter()
+                .any(|r| self.role(*r).is_some_and(|rc| rc.provider == *name));
+            if used
+                && let Some(var) = &p.api_key_env
+                && std::env::var_os(var).is_none_or(|v| v.is_empty())
+            {
+                return Err(err(
+                    &table,
+                    "api_key_env",
+                    format!(
+                        "the environment variable `{var}` is not set; export it (keys are read from the environment only), or remove api_key_env for a server that needs no key"
+                    ),
+                ));
+            }
+        }
+        for (model, price) in &self.prices {
+            let all = [
+                Some(price.input_per_mtok),
+                Some(price.output_per_mtok),
+                price.cache_read_per_mtok,
+                price.cache_write_per_mtok,
+            ];
+            if all.iter().flatten().any(|v| !(v.is_finite() && *v >= 0.0)) {
+                return Err(err(
+                    &format!("prices.\"{model}\""),
+                    "input_per_mtok",
+                    format!("prices of `{model}` must be zero or positive numbers"),
+                ));
+            }
+        }
+        if self.budget.max_tokens == Some(0) {
+            return Err(err("budget", "max_tokens", "must be at least 1".into()));
+        }
+        if self.validation.max_fix_rounds > 100 {
+            return Err(err(
+                "validation",
+                "max_fix_rounds",
+                format!(
+                    "{} is not a sensible number of fix rounds; at most 100",
+                    self.validation.max_fix_rounds
+                ),
+            ));
+        }
+        if self.validation.review_concurrency == 0 {
+            return Err(err(
+                "validation",
+                "review_concurrency",
+                "must be at least 1".into(),
+            ));
+        }
+        if self.limits.output_cap_bytes < 256 {
+            return Err(err(
+                "limits",
+                "output_cap_bytes",
+                "must be at least 256 (agents read command output through it)".into(),
+            ));
         }
         if let Some(c) = self.budget.max_cost_usd
             && !(c.is_finite() && c > 0.0)
@@ -402,6 +487,17 @@ impl Config {
                     format!("`{w}` must be an absolute path or start with `~/`"),
                 ));
             }
+            let path = match (w.strip_prefix("~/"), std::env::var_os("HOME")) {
+                (Some(rest), Some(h)) => PathBuf::from(h).join(rest),
+                _ => PathBuf::from(w),
+            };
+            if !path.is_dir() {
+                return Err(err(
+                    "sandbox",
+                    "writable",
+                    format!("`{w}` is not an existing directory; create it or remove it"),
+                ));
+            }
         }
         if let Some(d) = &self.worktree.dir
             && !(d.starts_with('/') || d.starts_with("~/"))
@@ -412,11 +508,14 @@ impl Config {
                 format!("`{d}` must be an absolute path or start with `~/`"),
             ));
         }
-        if self.limits.max_turns == 0 || self.limits.feature_attempts == 0 {
+        if self.limits.max_turns == 0 {
+            return Err(err("limits", "max_turns", "must be at least 1".into()));
+        }
+        if self.limits.feature_attempts == 0 {
             return Err(err(
                 "limits",
-                "max_turns",
-                "limits must be at least 1".into(),
+                "feature_attempts",
+                "must be at least 1".into(),
             ));
         }
         Ok(())
@@ -432,8 +531,8 @@ pub fn user_config_path() -> Option<PathBuf> {
 }
 
 fn read_source(path: &Path) -> Result<Option<Source>, ConfigError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
             return Err(ConfigError {
@@ -442,6 +541,21 @@ fn read_source(path: &Path) -> Result<Option<Source>, ConfigError> {
                 column: 0,
                 key: String::new(),
                 message: format!("cannot read: {e}"),
+            });
+        }
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = std::str::from_utf8(&e.as_bytes()[..e.utf8_error().valid_up_to()])
+                .unwrap_or_default();
+            let (line, column, key) = position(valid, valid.len());
+            return Err(ConfigError {
+                file: path.into(),
+                line,
+                column,
+                key,
+                message: "not UTF-8 text (is this a TOML file?)".into(),
             });
         }
     };
@@ -505,6 +619,21 @@ fn locate(sources: &[Source], table: &str, key: &str, message: String) -> Config
                     file: s.path.clone(),
                     line: i + 1,
                     column: l.len() - l.trim_start().len() + 1,
+                    key: format!("{table}.{key}"),
+                    message,
+                };
+            }
+        }
+    }
+    // A key that is missing: point at its table's header.
+    for s in sources.iter().rev() {
+        for (i, l) in s.text.lines().enumerate() {
+            let t = l.trim();
+            if t.starts_with('[') && t.trim_matches(['[', ']']).trim() == table {
+                return ConfigError {
+                    file: s.path.clone(),
+                    line: i + 1,
+                    column: l.len() - t.len() + 1,
                     key: format!("{table}.{key}"),
                     message,
                 };

@@ -5,7 +5,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
 use crate::hub::Hub;
@@ -56,19 +56,86 @@ pub fn serve(hub: Hub, path: &Path) -> Result<tokio::task::JoinHandle<()>, Contr
     }))
 }
 
+/// The longest request line the runner reads; a longer one is answered and the
+/// connection closed, so no client can make the runner hold an unbounded line.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+
+/// Whether the process `pid` is one of the mission's own commands (or something they
+/// started): those must never steer the mission — an agent approving its own gate.
+/// Landlock does not keep a confined command from connecting to a socket file, so the
+/// runner looks at who is calling: a descendant of this runner, or a process under
+/// `no_new_privs` (every confined command is) when this runner is not.
+fn from_the_mission(pid: i32) -> bool {
+    let status = |pid: i32| std::fs::read_to_string(format!("/proc/{pid}/status")).ok();
+    let field = |text: &str, key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|v| v.trim().to_string())
+    };
+    let me = std::process::id() as i32;
+    let nnp = |pid: i32| {
+        status(pid)
+            .and_then(|s| field(&s, "NoNewPrivs:"))
+            .as_deref()
+            == Some("1")
+    };
+    if nnp(pid) && !nnp(me) {
+        return true;
+    }
+    let mut p = pid;
+    for _ in 0..256 {
+        if p == me {
+            return true;
+        }
+        match status(p)
+            .and_then(|s| field(&s, "PPid:"))
+            .and_then(|v| v.parse().ok())
+        {
+            Some(parent) if parent > 1 => p = parent,
+            _ => return false,
+        }
+    }
+    false
+}
+
 async fn handle(hub: Hub, stream: UnixStream) -> std::io::Result<()> {
+    let agent = stream
+        .peer_cred()
+        .ok()
+        .and_then(|c| c.pid())
+        .is_some_and(from_the_mission);
     let (read, mut write) = stream.into_split();
-    let mut lines = BufReader::new(read).lines();
-    while let Some(line) = lines.next_line().await? {
-        let reply = match serde_json::from_str::<Op>(&line) {
-            Ok(op) => apply(&hub, &op),
-            Err(e) => OpReply::refused(format!("not an op: {e}")),
+    let mut reader = BufReader::new(read);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = (&mut reader)
+            .take(MAX_REQUEST_BYTES as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .await?;
+        if n == 0 {
+            return Ok(());
+        }
+        let too_long = line.len() > MAX_REQUEST_BYTES;
+        let reply = if agent {
+            OpReply::refused("commands run by the mission's agents cannot control it")
+        } else if too_long {
+            OpReply::refused(format!(
+                "request longer than {MAX_REQUEST_BYTES} bytes; the connection is closed"
+            ))
+        } else {
+            match serde_json::from_slice::<Op>(&line) {
+                Ok(op) => apply(&hub, &op),
+                Err(e) => OpReply::refused(format!("not an op: {e}")),
+            }
         };
         let mut out = serde_json::to_string(&reply).unwrap_or_default();
         out.push('\n');
         write.write_all(out.as_bytes()).await?;
+        if too_long {
+            return Ok(());
+        }
     }
-    Ok(())
 }
 
 /// Applies an op to a mission run in this process.
@@ -129,7 +196,7 @@ fn offline(layout: &Layout, op: &Op) -> Result<OpReply, ControlError> {
     if *op == Op::Ping {
         return Ok(OpReply::refused("no runner is active for this mission"));
     }
-    let _lock = store::acquire_lock(&layout.lock())?;
+    let _lock = store::acquire_lock(&layout.events(), &layout.lock())?;
     let loaded = store::load(&layout.events())?;
     let st = MissionState::from_events(&loaded.events);
     Ok(match decide(&st, op) {
@@ -180,6 +247,20 @@ pub async fn termination() {
 mod tests {
     use super::*;
     use nix::sys::signal::{SigHandler, Signal, signal};
+
+    #[test]
+    fn the_missions_own_commands_are_told_apart_from_humans() {
+        // This test process is no descendant of itself's parent…
+        assert!(!from_the_mission(nix::unistd::getppid().as_raw()));
+        // …but a child of ours is, and so is one under no_new_privs.
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        assert!(from_the_mission(child.id() as i32));
+        child.kill().unwrap();
+        let _ = child.wait();
+    }
 
     #[test]
     fn a_hangup_ignored_by_nohup_is_seen_as_ignored() {

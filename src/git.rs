@@ -25,6 +25,20 @@ pub enum GitError {
 
 pub type Result<T> = std::result::Result<T, GitError>;
 
+impl GitError {
+    /// Another process holds a git lock (`index.lock`, a ref's `.lock`).
+    pub fn is_locked(&self) -> bool {
+        match self {
+            GitError::Git(e) => {
+                e.code() == git2::ErrorCode::Locked
+                    || e.message().contains(".lock")
+                    || e.message().contains("locked")
+            }
+            _ => false,
+        }
+    }
+}
+
 /// A commit's short form for humans; never panics on a short or odd id.
 pub fn short(sha: &str) -> &str {
     sha.get(..8).unwrap_or(sha)
@@ -153,9 +167,31 @@ impl Git {
         self.forget_worktree(name)
     }
 
+    /// The registered worktrees (name, path) that have `branch` checked out.
+    pub fn worktrees_on(&self, branch: &str) -> Vec<(String, PathBuf)> {
+        let Ok(names) = self.repo.worktrees() else {
+            return vec![];
+        };
+        let wanted = format!("ref: refs/heads/{branch}");
+        let names: Vec<String> = (0..names.len())
+            .filter_map(|i| names.get(i).ok().flatten().map(str::to_owned))
+            .collect();
+        names
+            .iter()
+            .filter(|name| {
+                std::fs::read_to_string(self.common_dir().join("worktrees").join(name).join("HEAD"))
+                    .is_ok_and(|h| h.trim() == wanted)
+            })
+            .filter_map(|name| {
+                let wt = self.repo.find_worktree(name).ok()?;
+                Some((name.clone(), wt.path().to_path_buf()))
+            })
+            .collect()
+    }
+
     /// `git worktree prune` for one name: drops `.git/worktrees/<name>`, never a
     /// working tree (which, in a copied repository, may be another copy's).
-    fn forget_worktree(&self, name: &str) -> Result<()> {
+    pub fn forget_worktree(&self, name: &str) -> Result<()> {
         let registration = self.common_dir().join("worktrees").join(name);
         match std::fs::remove_dir_all(&registration) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
@@ -167,6 +203,33 @@ impl Git {
     pub fn worktree_path(&self, name: &str) -> Option<(PathBuf, bool)> {
         let wt = self.repo.find_worktree(name).ok()?;
         Some((wt.path().to_path_buf(), wt.validate().is_ok()))
+    }
+
+    /// Opens the worktree registered as `name` through its registration in the shared
+    /// `.git/worktrees/`, never through the `.git` link file inside it (which commands
+    /// can write).
+    pub fn open_worktree(&self, name: &str) -> Result<Git> {
+        let wt = self.repo.find_worktree(name)?;
+        Ok(Git {
+            repo: Repository::open_from_worktree(&wt)?,
+        })
+    }
+
+    /// What the `.git` link file of the worktree registered as `name` must say.
+    pub fn worktree_link(&self, name: &str) -> String {
+        format!(
+            "gitdir: {}\n",
+            self.common_dir().join("worktrees").join(name).display()
+        )
+    }
+
+    /// For a worktree: what its `.git` link file must say.
+    pub fn own_link(&self) -> Option<String> {
+        if !self.repo.is_worktree() {
+            return None;
+        }
+        let name = self.repo.path().file_name()?.to_string_lossy().into_owned();
+        Some(self.worktree_link(&name))
     }
 
     /// Where this repository's shared git data lives (`.git` of the main checkout).

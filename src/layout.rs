@@ -73,9 +73,16 @@ impl Layout {
         self.dir.join("prompts")
     }
 
+    /// Creates `.mission/` and its folders, readable by their owner only: transcripts and
+    /// handoffs quote code, commands and their output.
     pub fn create_dirs(&self) -> std::io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let private = || std::fs::Permissions::from_mode(0o700);
+        std::fs::create_dir_all(&self.dir)?;
+        std::fs::set_permissions(&self.dir, private())?;
         for d in ["handoffs", "transcripts", "patches"] {
             std::fs::create_dir_all(self.dir.join(d))?;
+            std::fs::set_permissions(self.dir.join(d), private())?;
         }
         Ok(())
     }

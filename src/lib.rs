@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod demo;
+pub mod failpoint;
 pub mod git;
 pub mod headless;
 pub mod hub;

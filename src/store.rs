@@ -3,6 +3,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::mission::{Event, EventRecord};
@@ -27,6 +28,28 @@ pub enum StoreError {
         "another mission runner (pid {pid}) holds {path}; use `mission status` or stop it first"
     )]
     Locked { path: PathBuf, pid: String },
+    #[error(
+        "{path} was replaced or removed while this runner held it; stopping so that two logs are never mixed. Put the right file back (or move the new one aside), then `mission resume`"
+    )]
+    Replaced { path: PathBuf },
+    #[error(
+        "{path}: {source}; the event was not recorded and the log is intact. {advice}, then `mission resume`"
+    )]
+    Append {
+        path: PathBuf,
+        source: std::io::Error,
+        advice: &'static str,
+    },
+}
+
+impl StoreError {
+    /// Something a human can fix, after which `mission resume` continues (exit 3).
+    pub fn is_resumable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Locked { .. } | StoreError::Replaced { .. } | StoreError::Append { .. }
+        )
+    }
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -86,6 +109,19 @@ pub fn load(path: &Path) -> Result<Loaded> {
         }
         match serde_json::from_slice::<EventRecord>(&buf) {
             Ok(rec) if complete => {
+                let expected = out.events.last().map_or(1, |e| e.seq + 1);
+                if rec.seq != expected {
+                    // A duplicated, dropped or reordered line: folding it would make up
+                    // state. Said with the line, never skipped.
+                    return Err(StoreError::Corrupt {
+                        path: path.to_path_buf(),
+                        line: lineno,
+                        reason: format!(
+                            "seq {} where {expected} was expected: a line was duplicated, dropped or moved",
+                            rec.seq
+                        ),
+                    });
+                }
                 out.valid_len += n as u64;
                 out.events.push(rec);
             }
@@ -105,6 +141,29 @@ pub struct EventLog {
     path: PathBuf,
     file: File,
     next_seq: u64,
+    /// Bytes of whole lines written: a failed append is cut back to this.
+    len: u64,
+    /// Which file this is, so that a log replaced under the runner is noticed.
+    identity: (u64, u64),
+    /// A failed append could not be rolled back: refuse every later one.
+    broken: bool,
+}
+
+fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
+}
+
+/// What to do about a failed write, by its cause.
+fn advice(e: &std::io::Error) -> &'static str {
+    match e.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) => "The disk is full: free some space",
+        Some(libc::EROFS) => "The filesystem became read-only: remount it read-write",
+        Some(libc::EACCES) | Some(libc::EPERM) => {
+            "Permission was refused: fix the file's permissions"
+        }
+        _ => "Fix the cause above",
+    }
 }
 
 impl EventLog {
@@ -116,9 +175,11 @@ impl EventLog {
             .read(true)
             .write(true)
             .truncate(false)
+            .mode(0o600)
             .open(path)
             .map_err(io(path))?;
-        let len = file.metadata().map_err(io(path))?.len();
+        let meta = file.metadata().map_err(io(path))?;
+        let len = meta.len();
         if len > loaded.valid_len {
             // Keep the torn bytes beside the log before cutting them off: nothing is lost.
             let mut tail = Vec::new();
@@ -140,11 +201,34 @@ impl EventLog {
             path: path.to_path_buf(),
             file,
             next_seq: loaded.events.last().map_or(1, |e| e.seq + 1),
+            len: loaded.valid_len,
+            identity: identity(&meta),
+            broken: false,
         })
     }
 
+    /// The path must still be the file this log holds, at the length it wrote.
+    fn check_file(&self) -> Result<()> {
+        let replaced = || StoreError::Replaced {
+            path: self.path.clone(),
+        };
+        let on_disk = std::fs::metadata(&self.path).map_err(|_| replaced())?;
+        if identity(&on_disk) != self.identity || on_disk.len() != self.len {
+            return Err(replaced());
+        }
+        Ok(())
+    }
+
     /// Appends one event as one line and syncs it: once this returns, a crash keeps it.
+    /// A write that fails (a full disk) is cut back, so the log never holds a partial
+    /// line that the next append would be glued to.
     pub fn append(&mut self, event: Event) -> Result<EventRecord> {
+        if self.broken {
+            return Err(StoreError::Replaced {
+                path: self.path.clone(),
+            });
+        }
+        self.check_file()?;
         let rec = EventRecord {
             seq: self.next_seq,
             ts: jiff::Timestamp::now(),
@@ -155,40 +239,59 @@ impl EventLog {
             source: std::io::Error::other(e),
         })?;
         line.push('\n');
-        self.file
-            .write_all(line.as_bytes())
-            .map_err(io(&self.path))?;
-        self.file.sync_data().map_err(io(&self.path))?;
+        let written = crate::failpoint::append()
+            .and_then(|()| self.file.write_all(line.as_bytes()))
+            .and_then(|()| self.file.sync_data());
+        if let Err(source) = written {
+            let rolled_back = self
+                .file
+                .set_len(self.len)
+                .and_then(|()| self.file.seek(SeekFrom::End(0)).map(drop))
+                .and_then(|()| self.file.sync_data());
+            self.broken = rolled_back.is_err();
+            return Err(StoreError::Append {
+                path: self.path.clone(),
+                advice: advice(&source),
+                source,
+            });
+        }
+        self.len += line.len() as u64;
         self.next_seq += 1;
+        crate::failpoint::after_event(rec.seq);
         Ok(rec)
     }
 }
 
-/// Held for as long as a process may write the log. The kernel drops an advisory lock
-/// when its holder dies, so a lock left by a killed runner is simply taken over.
+/// Held for as long as a process may write the log: a `flock` on `events.jsonl` itself,
+/// so deleting a file cannot let a second runner in (the appender also checks that the
+/// path still is the file it holds). The kernel drops the lock when its holder dies, so a
+/// lock left by a killed runner is simply taken over. `lock` beside it only names the
+/// holder's pid, for messages and for noticing a crash.
 #[derive(Debug)]
 pub struct MissionLock {
-    file: File,
+    _log: File,
+    pid_file: PathBuf,
     /// The pid written by a previous holder that is gone (a crash or `kill -9`).
     pub stale_pid: Option<String>,
 }
 
-pub fn acquire_lock(path: &Path) -> Result<MissionLock> {
-    let mut file = OpenOptions::new()
+pub fn acquire_lock(events: &Path, pid_file: &Path) -> Result<MissionLock> {
+    let log = OpenOptions::new()
         .create(true)
         .read(true)
-        .write(true)
-        .truncate(false)
-        .open(path)
-        .map_err(io(path))?;
-    let mut previous = String::new();
-    std::io::Read::read_to_string(&mut file, &mut previous).map_err(io(path))?;
-    let previous = previous.trim().to_string();
-    match file.try_lock() {
+        .append(true)
+        .mode(0o600)
+        .open(events)
+        .map_err(io(events))?;
+    let previous = std::fs::read_to_string(pid_file)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    match log.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
             return Err(StoreError::Locked {
-                path: path.to_path_buf(),
+                path: events.to_path_buf(),
                 pid: if previous.is_empty() {
                     "unknown".into()
                 } else {
@@ -196,22 +299,43 @@ pub fn acquire_lock(path: &Path) -> Result<MissionLock> {
                 },
             });
         }
-        Err(std::fs::TryLockError::Error(e)) => return Err(io(path)(e)),
+        Err(std::fs::TryLockError::Error(e)) => return Err(io(events)(e)),
     }
-    file.set_len(0).map_err(io(path))?;
-    file.seek(SeekFrom::Start(0)).map_err(io(path))?;
-    writeln!(file, "{}", std::process::id()).map_err(io(path))?;
+    write_private(pid_file, format!("{}\n", std::process::id()).as_bytes())
+        .map_err(io(pid_file))?;
     let stale_pid =
         (!previous.is_empty() && previous != std::process::id().to_string()).then_some(previous);
-    Ok(MissionLock { file, stale_pid })
+    Ok(MissionLock {
+        _log: log,
+        pid_file: pid_file.to_path_buf(),
+        stale_pid,
+    })
 }
 
 impl Drop for MissionLock {
     /// A runner that ends cleanly leaves no pid behind, so the next one does not report
     /// taking over from a crash.
     fn drop(&mut self) {
-        let _ = self.file.set_len(0);
+        let _ = std::fs::write(&self.pid_file, "");
     }
+}
+
+/// Writes a file only its owner can read (`.mission/` holds transcripts and handoffs),
+/// whole or not at all: a full disk leaves the previous version, never half a file.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("partial");
+    let written = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_data()))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 #[cfg(test)]
@@ -301,15 +425,75 @@ mod tests {
     #[test]
     fn lock_is_exclusive_and_a_dead_holder_is_taken_over() {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("lock");
-        let held = acquire_lock(&p).unwrap();
+        let (ev, p) = (dir.path().join("events.jsonl"), dir.path().join("lock"));
+        let held = acquire_lock(&ev, &p).unwrap();
         assert_eq!(held.stale_pid, None);
-        let err = acquire_lock(&p).unwrap_err();
+        let err = acquire_lock(&ev, &p).unwrap_err();
+        assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+        // Deleting the pid file lets nobody in: the lock is on the log itself.
+        std::fs::remove_file(&p).unwrap();
+        let err = acquire_lock(&ev, &p).unwrap_err();
         assert!(matches!(err, StoreError::Locked { .. }), "{err}");
         drop(held);
         // A killed runner leaves its pid behind but no lock.
         std::fs::write(&p, "999999\n").unwrap();
-        let taken = acquire_lock(&p).unwrap();
+        let taken = acquire_lock(&ev, &p).unwrap();
         assert_eq!(taken.stale_pid.as_deref(), Some("999999"));
+    }
+
+    #[test]
+    fn a_log_replaced_under_the_runner_stops_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("events.jsonl");
+        let mut log = EventLog::open(&p, &load(&p).unwrap()).unwrap();
+        log.append(msg(1)).unwrap();
+        std::fs::remove_file(&p).unwrap();
+        std::fs::write(&p, "").unwrap();
+        let err = log.append(msg(2)).unwrap_err();
+        assert!(matches!(err, StoreError::Replaced { .. }), "{err}");
+        assert!(err.is_resumable());
+        // Appended to by someone else: the same.
+        let p2 = dir.path().join("b.jsonl");
+        let mut log = EventLog::open(&p2, &load(&p2).unwrap()).unwrap();
+        log.append(msg(1)).unwrap();
+        OpenOptions::new()
+            .append(true)
+            .open(&p2)
+            .unwrap()
+            .write_all(b"{}\n")
+            .unwrap();
+        assert!(matches!(
+            log.append(msg(2)),
+            Err(StoreError::Replaced { .. })
+        ));
+    }
+
+    #[test]
+    fn seq_must_rise_by_one_per_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("events.jsonl");
+        let mut log = EventLog::open(&p, &load(&p).unwrap()).unwrap();
+        for i in 1..=4 {
+            log.append(msg(i)).unwrap();
+        }
+        drop(log);
+        let good = std::fs::read_to_string(&p).unwrap();
+        let lines: Vec<&str> = good.lines().collect();
+        let cases: Vec<(Vec<&str>, usize)> = vec![
+            (vec![lines[0], lines[1], lines[1], lines[2], lines[3]], 3), // duplicated
+            (vec![lines[0], lines[2], lines[3]], 2),                     // dropped
+            (vec![lines[0], lines[2], lines[1], lines[3]], 2),           // moved
+            (vec![lines[1], lines[2]], 1),                               // no start
+        ];
+        for (kept, bad_line) in cases {
+            std::fs::write(&p, kept.join("\n") + "\n").unwrap();
+            match load(&p) {
+                Err(StoreError::Corrupt { line, reason, .. }) => {
+                    assert_eq!(line, bad_line, "{reason}");
+                    assert!(reason.contains("was expected"), "{reason}");
+                }
+                other => panic!("{kept:?} loaded: {other:?}"),
+            }
+        }
     }
 }

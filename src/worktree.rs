@@ -65,9 +65,15 @@ pub fn location(cfg: &WorktreeConfig, repo: &Path, branch: &str) -> Result<PathB
     Ok(path)
 }
 
-/// The name git knows the worktree by (`.git/worktrees/<name>`).
-pub fn git_name(branch: &str) -> String {
-    branch.replace('/', "-")
+/// The name git knows the worktree by (`.git/worktrees/<name>`): the branch and a hash of
+/// the worktree's place, so that neither a worktree of the human's nor one registered by
+/// another copy of this repository is ever taken for it.
+pub fn git_name(branch: &str, path: &Path) -> String {
+    format!(
+        "{}-{:08x}",
+        branch.replace('/', "-"),
+        stable_hash(path.as_os_str().as_encoded_bytes()) as u32
+    )
 }
 
 /// The commands' private temp dir, beside the worktree: not in it (it would show in the
@@ -92,7 +98,7 @@ pub enum Ensured {
 /// Makes sure the mission's worktree exists at `path` with `branch` checked out, creating
 /// it from the branch when it is missing or belongs to something else.
 pub fn ensure(git: &Git, path: &Path, branch: &str) -> Result<Ensured, WorktreeError> {
-    let name = git_name(branch);
+    let name = git_name(branch, path);
     let wrap = |source| WorktreeError::Git {
         path: path.to_path_buf(),
         source,
@@ -100,11 +106,24 @@ pub fn ensure(git: &Git, path: &Path, branch: &str) -> Result<Ensured, WorktreeE
     let registered = git.worktree_path(&name);
     let ours = registered
         .as_ref()
-        .is_some_and(|(p, valid)| *valid && same_dir(p, path) && path.join(".git").is_file());
+        .is_some_and(|(p, valid)| *valid && same_dir(p, path));
     if ours {
         return Ok(Ensured::Present);
     }
     let existed = registered.is_some() || path.exists();
+    // Another mission worktree holding the branch belongs to a copy of this repository
+    // made elsewhere (or to this one before it moved): git checks a branch out once, so
+    // its registration goes — never its files.
+    for (other, holds) in git.worktrees_on(branch) {
+        if other.starts_with("mission-") {
+            git.forget_worktree(&other).map_err(wrap)?;
+        } else {
+            return Err(wrap(GitError::Io(std::io::Error::other(format!(
+                "branch {branch} is checked out in your worktree {}; remove it there (`git worktree remove`), then resume",
+                holds.display()
+            )))));
+        }
+    }
     if path.exists() {
         // Left over by something that is not our registered worktree: an earlier mission's
         // directory whose registration was pruned, or an empty dir. Move it aside.
@@ -124,9 +143,30 @@ pub fn ensure(git: &Git, path: &Path, branch: &str) -> Result<Ensured, WorktreeE
     })
 }
 
+/// Opens the mission's worktree for the harness. Its `.git` link file is written anew
+/// first: a command (or a runner killed mid-command) may have left a forged one, and git
+/// — ours included — follows it.
+pub fn open(git: &Git, path: &Path, branch: &str) -> Result<Git, WorktreeError> {
+    let name = git_name(branch, path);
+    let wrap = |source| WorktreeError::Git {
+        path: path.to_path_buf(),
+        source,
+    };
+    let link = path.join(".git");
+    crate::agent::tools::protect::replace_file(&link, git.worktree_link(&name).as_bytes())
+        .map_err(|e| wrap(e.into()))?;
+    let opened = git.open_worktree(&name).map_err(wrap)?;
+    if !opened.workdir().is_some_and(|w| same_dir(w, path)) {
+        return Err(wrap(GitError::Io(std::io::Error::other(
+            "its registration points elsewhere; delete the worktree directory and resume",
+        ))));
+    }
+    Ok(opened)
+}
+
 /// Removes the worktree and its temp dir; the branch stays for the human to review.
 pub fn remove(git: &Git, path: &Path, branch: &str) -> Result<(), WorktreeError> {
-    git.remove_worktree(&git_name(branch), path)
+    git.remove_worktree(&git_name(branch, path), path)
         .map_err(|source| WorktreeError::Git {
             path: path.to_path_buf(),
             source,
@@ -194,7 +234,14 @@ mod tests {
         assert!(wt.join(".git").is_file());
         assert!(temp_dir(&wt).is_dir());
         assert_eq!(ensure(&g, &wt, "mission/x").unwrap(), Ensured::Present);
-        let wg = Git::open(&wt).unwrap();
+        // A forged link (a command's doing) is never followed.
+        std::fs::write(wt.join(".git"), "gitdir: /elsewhere\n").unwrap();
+        let wg = open(&g, &wt, "mission/x").unwrap();
+        assert!(
+            std::fs::read_to_string(wt.join(".git"))
+                .unwrap()
+                .contains("worktrees")
+        );
         assert_eq!(wg.current_branch().as_deref(), Some("mission/x"));
         std::fs::write(wt.join("b.txt"), "mission\n").unwrap();
         let c = wg.commit_all("feature").unwrap();

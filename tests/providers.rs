@@ -541,12 +541,18 @@ fn a_missing_key_is_a_clear_error() {
     let out = sb.run(&["start", "x", "--headless"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("$MISSION_NO_SUCH_KEY is not set"), "{err}");
+    assert!(
+        err.contains("api_key_env`: the environment variable `MISSION_NO_SUCH_KEY` is not set"),
+        "{err}"
+    );
+    assert!(
+        !sb.repo().join(".mission/handoffs").exists(),
+        "a refused config leaves nothing behind"
+    );
     let out = sb.run(&["doctor"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&out.stdout)
-            .contains("✘ orchestrator: $MISSION_NO_SUCH_KEY is not set"),
+        String::from_utf8_lossy(&out.stdout).contains("`MISSION_NO_SUCH_KEY` is not set"),
         "{}",
         text(&out)
     );

@@ -203,11 +203,21 @@ fn a_second_runner_is_refused_while_the_first_lives() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let out = sb.run(&["resume", "--headless"]);
+    // Deleting the pid file lets nobody in: the lock is held on the log itself.
+    std::fs::remove_file(sb.repo().join(".mission/lock")).unwrap();
+    let again = sb.run(&["resume", "--headless"]);
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    // Resumable once the other runner is gone: exit 3, not "failed".
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("another mission runner (pid"), "{err}");
+    assert_eq!(again.status.code(), Some(3), "{}", text(&again));
+    assert!(
+        text(&again).contains("another mission runner"),
+        "{}",
+        text(&again)
+    );
 }
 
 #[test]

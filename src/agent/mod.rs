@@ -257,10 +257,11 @@ impl AgentRun<'_> {
         let Ok(line) = serde_json::to_string(value) else {
             return;
         };
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.transcript)
+        if let Ok(mut f) = std::os::unix::fs::OpenOptionsExt::mode(
+            std::fs::OpenOptions::new().create(true).append(true),
+            0o600,
+        )
+        .open(&self.transcript)
         {
             let _ = writeln!(f, "{line}");
         }

@@ -51,7 +51,18 @@ use super::state::MissionState;
 /// Decides what an op means for the mission as it stands: the event to record and the
 /// answer for the human, or why it is refused. Shared by the live runner (control socket)
 /// and by `mission approve` & co. when no runner is alive.
+/// The longest note or message a human can send: it becomes an event and a prompt.
+pub const MAX_MESSAGE_BYTES: usize = 8 * 1024;
+
 pub fn decide(st: &MissionState, op: &Op) -> Result<(Option<Event>, String), String> {
+    if let Op::Reject { note: text } | Op::Say { text } | Op::Abort { note: text } = op
+        && text.len() > MAX_MESSAGE_BYTES
+    {
+        return Err(format!(
+            "the message is {} bytes; at most {MAX_MESSAGE_BYTES} are accepted — shorten it or point to a file",
+            text.len()
+        ));
+    }
     if st.goal.is_empty() {
         return Err("no mission here yet; start one with `mission start \"<goal>\"`".into());
     }

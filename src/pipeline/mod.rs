@@ -32,6 +32,12 @@ pub enum RunError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Git(#[from] GitError),
+    /// A harness file (contract, handoff, report, patch) could not be written.
+    #[error("{path}: {source}; free space or fix the permissions")]
+    Write {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Other(String),
 }
@@ -100,8 +106,15 @@ impl Runner {
         let limits = config.limits();
         let tmp = layout.work_tmp();
         let _ = std::fs::create_dir_all(&tmp);
+        // A mission older than worktrees works in the checkout itself: only its `.git`
+        // and `.mission` can be kept out then.
+        let protected = if layout.work == layout.repo {
+            vec![]
+        } else {
+            vec![layout.repo.clone(), git.common_dir()]
+        };
         let (confine, sandbox_problem) = if config.sandbox.enabled {
-            match sandbox::confinement(&layout.work, &tmp, &config.sandbox.writable, &layout.repo) {
+            match sandbox::confinement(&layout.work, &tmp, &config.sandbox.writable, &protected) {
                 Ok(c) => (Some(c), None),
                 Err(e) => (None, Some(e)),
             }
@@ -110,7 +123,7 @@ impl Runner {
         };
         // Without Landlock the harness checks, after every command, what it cannot keep
         // commands from writing: the repository's git control files and `.mission/`.
-        let mut protect = Protected::worktree_link(&layout.work);
+        let mut protect = Protected::worktree_link(&layout.work, git.own_link());
         if confine.is_none() {
             let git_dir = git.common_dir();
             protect = protect.with_repository(&git_dir, &layout.dir);
@@ -119,7 +132,10 @@ impl Runner {
             confine,
             env_pass: config.sandbox.env_pass.clone(),
             never: config.secret_env_names(),
-            env: vec![("TMPDIR".into(), tmp.into())],
+            env: vec![
+                ("TMPDIR".into(), tmp.clone().into()),
+                ("XDG_CACHE_HOME".into(), tmp.join("cache").into()),
+            ],
             network: config.sandbox.network,
             protect: Some(Arc::new(protect)),
             groups: Some(Arc::new(ProcessGroups::new(layout.process_groups()))),

@@ -4,7 +4,10 @@ use super::{RunError, Runner};
 use crate::mission::state::{FeaturePhase, Verdict};
 
 fn write(path: &std::path::Path, text: &str) -> Result<(), RunError> {
-    std::fs::write(path, text).map_err(|e| RunError::Other(format!("{}: {e}", path.display())))
+    crate::store::write_private(path, text.as_bytes()).map_err(|source| RunError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Writes `proposal.md`: the plan and contract a human is asked to approve.

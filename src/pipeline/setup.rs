@@ -55,20 +55,26 @@ pub fn repo_root(dir: &Path) -> Result<PathBuf, SetupError> {
 struct Opened {
     layout: Layout,
     config: Config,
+    clients: models::Clients,
     lock: MissionLock,
     loaded: store::Loaded,
     git: Git,
     notes: Vec<String>,
 }
 
+/// Checks everything that can be checked first — the config, the models and their keys —
+/// so that a refused start leaves nothing behind; then takes the lock.
 fn open(dir: &Path) -> Result<Opened, SetupError> {
     let root = repo_root(dir)?;
     let layout = Layout::new(&root);
+    let config = Config::load(&layout.config())?;
+    let clients = models::build(&config, &layout)?;
+    let git = Git::open(&root)?;
+    git.head()?;
     layout
         .create_dirs()
         .map_err(|e| SetupError::Refused(format!("cannot create {}: {e}", layout.dir.display())))?;
-    let config = Config::load(&layout.config())?;
-    let lock = store::acquire_lock(&layout.lock())?;
+    let lock = store::acquire_lock(&layout.events(), &layout.lock())?;
     let mut notes = vec![];
     if let Some(pid) = &lock.stale_pid {
         notes.push(format!(
@@ -82,7 +88,6 @@ fn open(dir: &Path) -> Result<Opened, SetupError> {
             torn.chars().take(60).collect::<String>()
         ));
     }
-    let git = Git::open(&root)?;
     git.exclude_mission_dir()?;
     // Before anything is reset: commands a dead runner left running must not write into
     // the resumed run.
@@ -95,6 +100,7 @@ fn open(dir: &Path) -> Result<Opened, SetupError> {
     Ok(Opened {
         layout,
         config,
+        clients,
         lock,
         loaded,
         git,
@@ -148,7 +154,7 @@ pub fn start(dir: &Path, goal: &str, mode: Mode) -> Result<Session, SetupError> 
         ));
         o.loaded = store::Loaded::default();
     }
-    let clients = models::build(&o.config, &o.layout)?;
+    let clients = std::mem::take(&mut o.clients);
     let base = o.git.head()?;
     let slug = slugify(goal);
     let mut branch = format!("mission/{slug}");
@@ -170,6 +176,7 @@ pub fn start(dir: &Path, goal: &str, mode: Mode) -> Result<Session, SetupError> 
         "the mission works in {} on branch {branch}; your checkout is not touched",
         work.display()
     ));
+    let wgit = worktree::open(&o.git, &work, &branch)?;
     let log = store::EventLog::open(&o.layout.events(), &o.loaded)?;
     let hub = Hub::new(log, MissionState::default());
     hub.emit(Event::MissionStarted {
@@ -179,7 +186,6 @@ pub fn start(dir: &Path, goal: &str, mode: Mode) -> Result<Session, SetupError> 
         base_commit: base,
         worktree: Some(work.display().to_string()),
     })?;
-    let wgit = Git::open(&work)?;
     o.layout.work = work;
     let runner = Runner::new(hub, o.layout, o.config, wgit, clients, mode);
     Ok(Session {
@@ -197,7 +203,7 @@ pub fn resume(dir: &Path, mode: Mode) -> Result<Session, SetupError> {
         ));
     }
     let st = MissionState::from_events(&o.loaded.events);
-    let clients = models::build(&o.config, &o.layout)?;
+    let clients = std::mem::take(&mut o.clients);
     let mut notes = o.notes;
     let finished = st.completed.is_some() || st.failed.is_some();
     let git = if st.worktree.is_some() && !finished {
@@ -216,7 +222,7 @@ pub fn resume(dir: &Path, mode: Mode) -> Result<Session, SetupError> {
             ));
         }
         o.layout.work = work.clone();
-        Git::open(&work)?
+        worktree::open(&o.git, &work, &st.branch)?
     } else {
         o.git
     };
@@ -255,6 +261,8 @@ fn recover(
         notes.push(format!("switched back to the mission branch {}", st.branch));
     }
     let head = r.git(|g| g.head())?;
+    // Nothing committed since the log's last word: handed-off work may wait uncommitted.
+    let untouched = head == expected;
     let running = st
         .milestones
         .iter()
@@ -294,6 +302,31 @@ fn recover(
             )));
         }
     }
+    // Work a worker handed off but the runner could not commit (a crash in between, a git
+    // lock): committed now, never redone.
+    if let Some(f) = running
+        && untouched
+        && let Some(report) = handed_off(events, &f.plan.id, f.attempts)
+    {
+        let message =
+            worker::commit_message(&f.plan.id, &f.plan.title, &report.summary, f.attempts);
+        let commit = r.git(|g| {
+            g.reset_soft(&expected)?;
+            g.commit_all(&message)
+        })?;
+        if let Some(h) = rebuild_handoff(events, &f.plan.id, f.attempts, &commit) {
+            worker::record_commit(r, h, &expected).map_err(|e| match e {
+                super::StepStop::Fatal(e) => SetupError::Run(e),
+                super::StepStop::Pause(m) => SetupError::Refused(m),
+            })?;
+            notes.push(format!(
+                "committed the work {} handed off before the stop ({})",
+                f.plan.id,
+                crate::git::short(&commit)
+            ));
+            expected = commit;
+        }
+    }
     let name = running.map_or_else(
         || format!("resume-{}", st.last_seq),
         |f| format!("{}-attempt{}-interrupted", f.plan.id, f.attempts),
@@ -312,6 +345,22 @@ fn recover(
         discarded_patch: patch,
     })?;
     Ok(notes)
+}
+
+/// The report a feature's `attempt` handed off, if it did.
+fn handed_off(
+    events: &[EventRecord],
+    feature: &str,
+    attempt: u32,
+) -> Option<crate::mission::WorkerReport> {
+    events.iter().rev().find_map(|e| match &e.event {
+        Event::HandoffSubmitted {
+            feature_id,
+            attempt: a,
+            report,
+        } if feature_id == feature && *a == attempt => Some(report.clone()),
+        _ => None,
+    })
 }
 
 /// The handoff of a feature whose commit exists but whose `feature_committed` is missing.

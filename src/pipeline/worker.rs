@@ -124,15 +124,8 @@ pub(super) async fn run(r: &Runner, milestone: &str, feature: &str) -> Result<()
         attempt,
         report: result.value.clone(),
     })?;
-    let message = format!(
-        "{feature}: {}\n\n{}\n\n{FEATURE_TRAILER}: {feature}\nMission-Attempt: {attempt}\n",
-        f.plan.title, result.value.summary
-    );
-    // One commit per feature, on the base, even if the worker committed on its own.
-    let commit = r.git(|g| {
-        g.reset_soft(&base)?;
-        g.commit_all(&message)
-    })?;
+    let message = commit_message(feature, &f.plan.title, &result.value.summary, attempt);
+    let commit = commit_feature(r, &base, &message).await?;
     let handoff = Handoff {
         feature_id: feature.to_string(),
         attempt,
@@ -147,6 +140,54 @@ pub(super) async fn run(r: &Runner, milestone: &str, feature: &str) -> Result<()
     record_commit(r, handoff, &base)
 }
 
+pub(super) fn commit_message(feature: &str, title: &str, summary: &str, attempt: u32) -> String {
+    format!(
+        "{feature}: {title}\n\n{summary}\n\n{FEATURE_TRAILER}: {feature}\nMission-Attempt: {attempt}\n"
+    )
+}
+
+/// Seconds a held git lock (`index.lock`) is waited out before a human is asked.
+const GIT_LOCK_WAIT_SECS: u32 = 30;
+
+/// One commit per feature, on the base, even if the worker committed on its own. A git
+/// lock held by another process is waited out, then the mission pauses naming it; the
+/// handed-off work is never thrown away for it (a resumed runner commits it).
+async fn commit_feature(r: &Runner, base: &str, message: &str) -> Result<String, StepStop> {
+    let mut waited = 0;
+    loop {
+        let result = r.git(|g| {
+            g.reset_soft(base)?;
+            g.commit_all(message)
+        });
+        match result {
+            Ok(c) => return Ok(c),
+            Err(e) if e.is_locked() && waited < GIT_LOCK_WAIT_SECS => {
+                waited += 1;
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(e) if e.is_locked() => {
+                let reason = format!(
+                    "{e} — a git lock file has stayed for {GIT_LOCK_WAIT_SECS}s; if no git process is running, delete it. The handed-off work is kept and committed when the mission goes on"
+                );
+                if r.mode.auto_approve {
+                    return Err(StepStop::Pause(format!("{reason} (`mission resume`)")));
+                }
+                r.hub.emit(Event::Paused {
+                    reason: format!("{reason} (`mission unpause`)"),
+                })?;
+                r.hub
+                    .wait_until(|s| s.paused.is_none() || s.failed.is_some())
+                    .await;
+                if r.hub.read(|s| s.failed.is_some()) {
+                    return Err(StepStop::Pause("the mission was abandoned".into()));
+                }
+                waited = 0;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 /// Writes the handoff file and the `feature_committed` event for a commit that exists.
 pub(super) fn record_commit(r: &Runner, mut handoff: Handoff, base: &str) -> Result<(), StepStop> {
     let (stat, files) = r.git(|g| g.diff_stat(base, &handoff.commit))?;
@@ -155,8 +196,12 @@ pub(super) fn record_commit(r: &Runner, mut handoff: Handoff, base: &str) -> Res
     let path = r.layout.handoff(&handoff.feature_id);
     let json = serde_json::to_string_pretty(&handoff)
         .map_err(|e| super::RunError::Other(e.to_string()))?;
-    std::fs::write(&path, json)
-        .map_err(|e| super::RunError::Other(format!("{}: {e}", path.display())))?;
+    crate::store::write_private(&path, json.as_bytes()).map_err(|source| {
+        super::RunError::Write {
+            path: path.to_path_buf(),
+            source,
+        }
+    })?;
     r.hub.emit(Event::FeatureCommitted {
         feature_id: handoff.feature_id,
         attempt: handoff.attempt,
@@ -195,8 +240,10 @@ pub(super) fn discard_work(r: &Runner, base: &str, name: &str) -> Result<Option<
     if dirty || head != base {
         let patch = r.git(|g| g.working_patch(base))?;
         let path = r.layout.patches().join(format!("{name}.patch"));
-        std::fs::write(&path, patch)
-            .map_err(|e| super::RunError::Other(format!("{}: {e}", path.display())))?;
+        std::fs::write(&path, patch).map_err(|source| super::RunError::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
         saved = Some(path.display().to_string());
     }
     r.git(|g| g.reset_hard(base))?;

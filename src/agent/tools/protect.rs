@@ -33,16 +33,11 @@ enum Entry {
 pub struct Snapshot(BTreeMap<PathBuf, Entry>);
 
 impl Protected {
-    /// Guards the worktree's link file at `work/.git` as it is now.
-    pub fn worktree_link(work: &Path) -> Protected {
-        let path = work.join(".git");
-        let link = std::fs::symlink_metadata(&path)
-            .ok()
-            .filter(|m| m.is_file())
-            .and_then(|_| std::fs::read(&path).ok())
-            .map(|bytes| (path, bytes));
+    /// Guards the worktree's link file at `work/.git`, which must hold `link` (what git
+    /// wrote, never what is on disk now: a command may have changed it).
+    pub fn worktree_link(work: &Path, link: Option<String>) -> Protected {
         Protected {
-            link,
+            link: link.map(|l| (work.join(".git"), l.into_bytes())),
             ..Protected::default()
         }
     }
@@ -128,14 +123,11 @@ impl Protected {
         if let Some((path, bytes)) = &self.link {
             let intact = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
                 && std::fs::read(path).is_ok_and(|b| &b == bytes);
-            if !intact {
-                remove_any(path);
-                if std::fs::write(path, bytes).is_ok() {
-                    restored.push(format!(
-                        "{} (the worktree's link to the repository)",
-                        path.display()
-                    ));
-                }
+            if !intact && replace_file(path, bytes).is_ok() {
+                restored.push(format!(
+                    "{} (the worktree's link to the repository)",
+                    path.display()
+                ));
             }
         }
         if self.roots.is_empty() {
@@ -156,7 +148,7 @@ impl Protected {
             remove_any_but_dir(path, entry);
             let ok = match entry {
                 Entry::Dir => std::fs::create_dir_all(path).is_ok(),
-                Entry::File(bytes) => std::fs::write(path, bytes).is_ok(),
+                Entry::File(bytes) => replace_file(path, bytes).is_ok(),
                 Entry::Link(target) => std::os::unix::fs::symlink(target, path).is_ok(),
             };
             if ok && !matches!((entry, after.0.get(path)), (Entry::Dir, Some(Entry::Dir))) {
@@ -165,6 +157,25 @@ impl Protected {
         }
         restored
     }
+}
+
+/// Puts `bytes` at `path` whatever is there now (a directory, a symlink), never writing
+/// through a symlink: the file is created anew, refusing to follow or reuse anything.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if std::fs::read(path).is_ok_and(|b| b == bytes)
+        && std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
+    {
+        return Ok(());
+    }
+    remove_any(path);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    f.write_all(bytes)
 }
 
 fn remove_any(path: &Path) {
@@ -194,7 +205,7 @@ mod tests {
     fn the_worktree_link_is_put_back_whatever_replaced_it() {
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join(".git"), "gitdir: /r/.git/worktrees/x\n").unwrap();
-        let p = Protected::worktree_link(d.path());
+        let p = Protected::worktree_link(d.path(), Some("gitdir: /r/.git/worktrees/x\n".into()));
         assert!(!p.snapshots());
         let snap = p.before();
         assert!(p.restore(&snap).is_empty(), "nothing changed");
@@ -224,7 +235,7 @@ mod tests {
         std::fs::write(git.join("index"), "binary").unwrap();
         std::fs::write(mission.join("contract.json"), "{\"a\":1}").unwrap();
         std::fs::write(mission.join("events.jsonl"), "{}\n").unwrap();
-        let p = Protected::worktree_link(d.path()).with_repository(&git, &mission);
+        let p = Protected::worktree_link(d.path(), None).with_repository(&git, &mission);
         assert!(p.snapshots());
         let snap = p.before();
         std::fs::write(git.join("config"), "[core]\nfsmonitor = evil\n").unwrap();

@@ -111,12 +111,37 @@ impl Default for Launcher {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Confinement {
     /// This program, which applies the rules and then execs the shell (PTY launches).
     pub exe: PathBuf,
     /// Where the command may write.
     pub writable: Vec<PathBuf>,
+    /// The Landlock ruleset for `writable`, built on first use and shared by every
+    /// command this launcher starts: building it opens each directory.
+    pub ruleset: Arc<std::sync::OnceLock<Result<Arc<OwnedFd>, String>>>,
+}
+
+impl Confinement {
+    pub fn new(exe: PathBuf, writable: Vec<PathBuf>) -> Self {
+        Confinement {
+            exe,
+            writable,
+            ruleset: Arc::default(),
+        }
+    }
+
+    fn ruleset(&self) -> Result<Arc<OwnedFd>, String> {
+        self.ruleset
+            .get_or_init(|| ruleset(&self.writable).map(Arc::new))
+            .clone()
+    }
+}
+
+impl PartialEq for Confinement {
+    fn eq(&self, other: &Self) -> bool {
+        self.exe == other.exe && self.writable == other.writable
+    }
 }
 
 impl Launcher {
@@ -154,10 +179,7 @@ impl Launcher {
             .collect();
         env.push(("TMPDIR".into(), scratch.into()));
         Some(Launcher {
-            confine: Some(Confinement {
-                exe: c.exe.clone(),
-                writable,
-            }),
+            confine: Some(Confinement::new(c.exe.clone(), writable)),
             env,
             ..self.clone()
         })
@@ -209,7 +231,7 @@ impl Launcher {
             return Ok(None);
         }
         let ruleset = match &self.confine {
-            Some(c) => Some(ruleset(&c.writable)?),
+            Some(c) => Some(c.ruleset()?),
             None => None,
         };
         Ok(Some(ChildSetup {
@@ -257,7 +279,7 @@ fn ruleset(writable: &[PathBuf]) -> Result<OwnedFd, String> {
 /// What a freshly forked child does before exec: everything prepared in the parent.
 #[derive(Debug)]
 pub struct ChildSetup {
-    ruleset: Option<OwnedFd>,
+    ruleset: Option<Arc<OwnedFd>>,
     isolate_network: Option<NetworkSetup>,
 }
 
@@ -397,12 +419,19 @@ pub fn ignored_dirs(repo: &Path) -> Vec<PathBuf> {
     dirs
 }
 
-/// The places a command may write by default: the worktree, its private temp dir,
-/// `/dev` (null, ttys), cargo's download caches and `~/.cache`, plus `extra` (a leading
-/// `~/` is the home directory). Not `~/.cargo/bin` or `~/.rustup`: a program planted
-/// there would run unconfined in the user's next shell. Never anything that holds the
-/// human's checkout (`protected`): its `.git` and `.mission/` must stay out of reach.
-pub fn writable_dirs(work: &Path, tmp: &Path, extra: &[String], protected: &Path) -> Vec<PathBuf> {
+/// The places a command may write by default: the worktree, its private temp dir (which
+/// also holds its `XDG_CACHE_HOME`), `/dev` (null, ttys) and cargo's download caches,
+/// plus `extra` (a leading `~/` is the home directory). Not `~/.cargo/bin`, `~/.rustup` or
+/// the shared `~/.cache`: a program or an environment planted there would run unconfined
+/// in the user's next shell or build. Never anything that holds, or lies inside, a
+/// `protected` place (the human's checkout, its git dir): compared after resolving
+/// symlinks and `..`.
+pub fn writable_dirs(
+    work: &Path,
+    tmp: &Path,
+    extra: &[String],
+    protected: &[PathBuf],
+) -> Vec<PathBuf> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let from_env = |var: &str, fallback: &str| {
         std::env::var_os(var)
@@ -411,19 +440,50 @@ pub fn writable_dirs(work: &Path, tmp: &Path, extra: &[String], protected: &Path
     };
     let mut dirs = vec![work.to_path_buf(), tmp.to_path_buf(), PathBuf::from("/dev")];
     if let Some(cargo) = from_env("CARGO_HOME", ".cargo") {
-        dirs.push(cargo.join("registry"));
-        dirs.push(cargo.join("git"));
+        for cache in [cargo.join("registry"), cargo.join("git")] {
+            // A rule needs the directory to exist; its parent is not writable.
+            if cargo.is_dir() {
+                let _ = std::fs::create_dir_all(&cache);
+            }
+            dirs.push(cache);
+        }
     }
-    dirs.extend(from_env("XDG_CACHE_HOME", ".cache"));
     for e in extra {
         match (e.strip_prefix("~/"), &home) {
             (Some(rest), Some(h)) => dirs.push(h.join(rest)),
             _ => dirs.push(PathBuf::from(e)),
         }
     }
-    dirs.retain(|d| !protected.starts_with(d));
+    let protected: Vec<PathBuf> = protected.iter().map(|p| resolved(p)).collect();
+    dirs.retain(|d| {
+        let d = resolved(d);
+        !protected
+            .iter()
+            .any(|p| p.starts_with(&d) || d.starts_with(p))
+    });
     dirs.dedup();
     dirs
+}
+
+/// `path` with symlinks and `..` resolved as far as it exists; the rest normalised.
+fn resolved(path: &Path) -> PathBuf {
+    if let Ok(p) = path.canonicalize() {
+        return p;
+    }
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    match (out.parent(), out.file_name()) {
+        (Some(parent), Some(name)) if parent != out => resolved(parent).join(name),
+        _ => out,
+    }
 }
 
 /// Whether this kernel enforces the Landlock rules we need; `Err` says why not.
@@ -443,13 +503,13 @@ pub fn available() -> Result<(), String> {
     })
 }
 
-/// The confinement for a mission working in `work` (temp dir `tmp`) on the checkout at
-/// `repo`, when asked for and the kernel can enforce it.
+/// The confinement for a mission working in `work` (temp dir `tmp`) away from the
+/// `protected` places, when asked for and the kernel can enforce it.
 pub fn confinement(
     work: &Path,
     tmp: &Path,
     extra: &[String],
-    repo: &Path,
+    protected: &[PathBuf],
 ) -> Result<Confinement, String> {
     available()?;
     // The running program itself, even if its file is replaced or deleted meanwhile: a
@@ -460,10 +520,10 @@ pub fn confinement(
         .then(|| PathBuf::from("/proc/self/exe"))
         .map_or_else(std::env::current_exe, Ok)
         .map_err(|e| format!("cannot find this program to confine commands with: {e}"))?;
-    Ok(Confinement {
+    Ok(Confinement::new(
         exe,
-        writable: writable_dirs(work, tmp, extra, repo),
-    })
+        writable_dirs(work, tmp, extra, protected),
+    ))
 }
 
 /// Restricts this process to writing beneath `writable` (and to loopback without
@@ -476,10 +536,7 @@ pub fn exec_confined(
     args: &[OsString],
 ) -> String {
     let launcher = Launcher {
-        confine: Some(Confinement {
-            exe: PathBuf::new(),
-            writable: writable.to_vec(),
-        }),
+        confine: Some(Confinement::new(PathBuf::new(), writable.to_vec())),
         network,
         ..Launcher::default()
     };
@@ -503,10 +560,10 @@ mod tests {
     #[test]
     fn a_confined_launcher_goes_through_sandbox_exec() {
         let l = Launcher {
-            confine: Some(Confinement {
-                exe: "/bin/mission".into(),
-                writable: vec!["/repo".into(), "/tmp".into()],
-            }),
+            confine: Some(Confinement::new(
+                "/bin/mission".into(),
+                vec!["/repo".into(), "/tmp".into()],
+            )),
             network: false,
             ..Launcher::default()
         };
@@ -545,10 +602,10 @@ mod tests {
             [repo.join("node_modules"), repo.join("target")]
         );
         let worker = Launcher {
-            confine: Some(Confinement {
-                exe: "/bin/mission".into(),
-                writable: writable_dirs(repo, &d.path().join("tmp"), &[], Path::new("/human")),
-            }),
+            confine: Some(Confinement::new(
+                "/bin/mission".into(),
+                writable_dirs(repo, &d.path().join("tmp"), &[], &["/human".into()]),
+            )),
             ..Launcher::default()
         };
         let scratch = d.path().join("scratch");
@@ -566,10 +623,10 @@ mod tests {
         // A configured parent of the repo, or a relative path, would reopen it.
         let parent = repo.parent().unwrap().to_path_buf();
         let wide = Launcher {
-            confine: Some(Confinement {
-                exe: "/bin/mission".into(),
-                writable: vec![parent.clone(), "rel".into(), "/opt/x".into()],
-            }),
+            confine: Some(Confinement::new(
+                "/bin/mission".into(),
+                vec![parent.clone(), "rel".into(), "/opt/x".into()],
+            )),
             ..Launcher::default()
         };
         let w = wide
@@ -584,12 +641,19 @@ mod tests {
 
     #[test]
     fn writable_dirs_are_the_worktree_its_temp_and_caches_never_the_checkout() {
-        let extra = ["~/.npm".into(), "/opt/x".into(), "/home".into(), "/".into()];
+        let extra = [
+            "~/.npm".into(),
+            "/opt/x".into(),
+            "/home".into(),
+            "/".into(),
+            "/opt/../home/u".into(),
+            "/home/u/proj/.cargo".into(),
+        ];
         let dirs = writable_dirs(
             Path::new("/w/r"),
             Path::new("/w/.r.tmp"),
             &extra,
-            Path::new("/home/u/proj"),
+            &["/home/u/proj".into()],
         );
         assert_eq!(
             dirs[..2],
@@ -601,6 +665,10 @@ mod tests {
         // A parent of the human's checkout would hand its .git and .mission back.
         assert!(!dirs.contains(&PathBuf::from("/home")), "{dirs:?}");
         assert!(!dirs.contains(&PathBuf::from("/")), "{dirs:?}");
+        assert!(
+            !dirs.iter().any(|d| d.to_string_lossy().contains("/home/u")),
+            "through `..` or inside the checkout: {dirs:?}"
+        );
         if let Some(h) = std::env::var_os("HOME")
             && !Path::new("/home/u/proj").starts_with(&h)
         {
