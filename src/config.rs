@@ -22,6 +22,15 @@ pub struct Config {
     pub worktree: WorktreeConfig,
     /// USD per million tokens by model name, over the built-in table.
     pub prices: BTreeMap<String, crate::llm::pricing::Price>,
+    /// Facts about models the harness cannot ask for, by model name.
+    pub models: BTreeMap<String, ModelConfig>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// Tokens the model reads at most (also learned from a provider's "too long" error).
+    pub context_window: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -417,6 +426,15 @@ impl Config {
                     &format!("prices.\"{model}\""),
                     "input_per_mtok",
                     format!("prices of `{model}` must be zero or positive numbers"),
+                ));
+            }
+        }
+        for (model, m) in &self.models {
+            if m.context_window.is_some_and(|w| w < 1024) {
+                return Err(err(
+                    &format!("models.\"{model}\""),
+                    "context_window",
+                    "must be at least 1024 tokens".into(),
                 ));
             }
         }

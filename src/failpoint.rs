@@ -53,6 +53,19 @@ pub fn append() -> std::io::Result<()> {
     }
 }
 
+/// Seconds a held git lock is waited out before the mission pauses: 30, or
+/// `MISSION_GIT_LOCK_WAIT_SECS` in debug builds (tests).
+pub fn git_lock_wait_secs() -> u32 {
+    let default = 30;
+    if !cfg!(debug_assertions) {
+        return default;
+    }
+    std::env::var("MISSION_GIT_LOCK_WAIT_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// After event `seq` is durable: aborts the process when asked to.
 pub fn after_event(seq: u64) {
     if cfg!(debug_assertions) && points().abort_after_event == Some(seq) {

@@ -223,6 +223,11 @@ impl Git {
         )
     }
 
+    /// The lock file git holds while it writes this tree's index.
+    pub fn index_lock(&self) -> PathBuf {
+        self.repo.path().join("index.lock")
+    }
+
     /// For a worktree: what its `.git` link file must say.
     pub fn own_link(&self) -> Option<String> {
         if !self.repo.is_worktree() {

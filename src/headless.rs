@@ -134,6 +134,30 @@ fn describe(
                 }
             ),
         ),
+        Event::ContextCompacted {
+            tokens_before,
+            tokens_after,
+            elided,
+            ..
+        } => (
+            agent_label(),
+            format!(
+                "context compacted to fit the model: {} → {} tokens ({elided} old tool output(s) elided)",
+                tokens_before, tokens_after
+            ),
+        ),
+        Event::AgentStuck {
+            tool,
+            repeats,
+            error,
+            ..
+        } => (
+            agent_label(),
+            format!(
+                "✘ stuck repeating {tool} ({repeats}× the same failing call): {}",
+                one_line(error, 80)
+            ),
+        ),
         Event::AgentFinished {
             ok: false, error, ..
         } => (

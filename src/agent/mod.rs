@@ -1,6 +1,7 @@
 //! The tool-using loop every role runs: ask the model, run the tools it calls, feed the
 //! results back, until it calls its ending tool with arguments that parse.
 
+pub mod context;
 pub mod tools;
 
 use std::io::Write;
@@ -25,6 +26,13 @@ pub enum AgentError {
     /// A human abandoned the mission while this agent waited to go on.
     #[error("the mission was abandoned")]
     Abandoned,
+    /// The model kept making the same failing call.
+    #[error("stuck repeating {tool} ({repeats}× the same failing call): {error}")]
+    Stuck {
+        tool: String,
+        repeats: u32,
+        error: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -52,7 +60,17 @@ pub struct AgentRun<'a> {
     pub limits: &'a Limits,
     pub transcript: PathBuf,
     pub step_tool: Option<&'a dyn StepTool>,
+    /// Context windows by model, shared by the runner's agents (learned ones included).
+    pub windows: &'a context::Windows,
 }
+
+/// A failing call made this many times the same way gets a note from the harness…
+const REPEAT_NOTE: u32 = 2;
+/// …and this many times ends the run.
+const REPEAT_STOP: u32 = 4;
+/// Compaction starts above this share of the window and aims below the second.
+const FILL_HIGH: f64 = 0.8;
+const FILL_TARGET: f64 = 0.5;
 
 #[derive(Debug)]
 pub struct AgentResult<T> {
@@ -97,6 +115,21 @@ impl AgentRun<'_> {
         self.record(&messages[0]);
         let mut commands = vec![];
         let mut usage = Usage::default();
+        let label = self.llm.label();
+        let model = label.split_once('/').map_or(label.as_str(), |(_, m)| m);
+        // Reported input tokens ÷ our estimate, from the last answer: estimates are rough.
+        // Never below 1: a gateway reporting too few tokens must not make us overfill.
+        let mut calibration = 1.0f64;
+        let fixed = crate::llm::estimate_tokens(&self.system)
+            + tools
+                .iter()
+                .map(|t| {
+                    crate::llm::estimate_tokens(&t.parameters.to_string())
+                        + crate::llm::estimate_tokens(&t.description)
+                })
+                .sum::<u64>();
+        let mut failing: std::collections::HashMap<(String, String), (String, u32)> =
+            std::collections::HashMap::new();
         for _ in 0..self.max_turns {
             // A paused mission starts no new turn; a spent budget stops the run.
             self.hub
@@ -127,16 +160,45 @@ impl AgentRun<'_> {
                     text: None,
                 });
             };
-            let resp = self
-                .llm
-                .complete(Request {
-                    system: &self.system,
-                    messages: &messages,
-                    tools: &tools,
-                    on_retry: Some(&retried),
-                    on_spent: Some(&spent),
-                })
-                .await;
+            let mut overflows = 0;
+            let resp = loop {
+                if let Some(window) = self.windows.of(model) {
+                    self.fit(&mut messages, window, fixed, calibration)?;
+                }
+                let estimated = fixed + context::conversation_tokens(&messages);
+                let r = self
+                    .llm
+                    .complete(Request {
+                        system: &self.system,
+                        messages: &messages,
+                        tools: &tools,
+                        on_retry: Some(&retried),
+                        on_spent: Some(&spent),
+                    })
+                    .await;
+                match r {
+                    // Too long for the model: learn its window, compact, try again; a
+                    // human hears of it only if compaction cannot make it fit.
+                    Err(LlmError::ContextOverflow { tokens, limit, .. }) if overflows < 3 => {
+                        overflows += 1;
+                        let (tokens, limit) = (tokens.map(u64::from), limit.map(u64::from));
+                        if let Some(t) = tokens.filter(|t| *t > 0) {
+                            calibration = (t as f64 / estimated.max(1) as f64).clamp(1.0, 8.0);
+                        }
+                        let sent = tokens.unwrap_or((estimated as f64 * calibration) as u64);
+                        let limit = limit.unwrap_or(sent * 3 / 4).min(sent.saturating_sub(1));
+                        self.windows.learn(model, limit.max(1));
+                    }
+                    Ok(resp) => {
+                        if resp.usage.tokens_in > 0 {
+                            calibration = (resp.usage.tokens_in as f64 / estimated.max(1) as f64)
+                                .clamp(1.0, 8.0);
+                        }
+                        break Ok(resp);
+                    }
+                    Err(e) => break Err(e),
+                }
+            };
             usage.add(&lost.into_inner().unwrap_or_else(|p| p.into_inner()));
             let resp = resp?;
             usage.add(&resp.usage);
@@ -170,6 +232,7 @@ impl AgentRun<'_> {
                 continue;
             }
             let mut ended = None;
+            let mut stuck = None;
             for call in calls {
                 let (content, is_error) = if ended.is_some() {
                     ("ignored: the run already ended".to_string(), true)
@@ -231,6 +294,25 @@ impl AgentRun<'_> {
                     }
                     (r.content, r.is_error)
                 };
+                let mut content = content;
+                if is_error {
+                    let key = (call.name.clone(), call.arguments.to_string());
+                    let entry = failing.entry(key).or_insert_with(|| (content.clone(), 0));
+                    if entry.0 == content {
+                        entry.1 += 1;
+                    } else {
+                        *entry = (content.clone(), 1);
+                    }
+                    let n = entry.1;
+                    if n >= REPEAT_STOP && stuck.is_none() {
+                        stuck = Some((call.name.clone(), n, content.clone()));
+                    } else if n >= REPEAT_NOTE {
+                        content.push_str(&format!(
+                            "\n[harness: this is the {n}th identical call to {} failing the same way. Do not repeat it: change the arguments (for edit_file, read the file and copy old_string exactly), try another way, or call {} and say you are blocked.]",
+                            call.name, self.ending.name
+                        ));
+                    }
+                }
                 let msg = Message::Tool {
                     call_id: call.id,
                     name: call.name,
@@ -247,8 +329,61 @@ impl AgentRun<'_> {
                     usage,
                 });
             }
+            if let Some((tool, repeats, error)) = stuck {
+                let error: String = error
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .chars()
+                    .take(300)
+                    .collect();
+                self.hub.emit(Event::AgentStuck {
+                    run_id: self.run_id.clone(),
+                    tool: tool.clone(),
+                    repeats,
+                    error: error.clone(),
+                })?;
+                return Err(AgentError::Stuck {
+                    tool,
+                    repeats,
+                    error,
+                });
+            }
         }
         Err(AgentError::MaxTurns(self.max_turns))
+    }
+
+    /// Compacts the conversation when it would fill more than `FILL_HIGH` of `window`.
+    fn fit(
+        &self,
+        messages: &mut [Message],
+        window: u64,
+        fixed: u64,
+        calibration: f64,
+    ) -> Result<(), AgentError> {
+        let scale = |n: u64| (n as f64 * calibration) as u64;
+        let now = scale(fixed + context::conversation_tokens(messages));
+        if (now as f64) < window as f64 * FILL_HIGH {
+            return Ok(());
+        }
+        let target = ((window as f64 * FILL_TARGET) / calibration) as u64;
+        let Some(c) = context::compact(messages, target.saturating_sub(fixed)) else {
+            return Ok(());
+        };
+        let (before, after) = (
+            scale(c.tokens_before + fixed),
+            scale(c.tokens_after + fixed),
+        );
+        self.record(&serde_json::json!({"context_compacted": {
+            "tokens_before": before, "tokens_after": after, "elided": c.elided, "window": window
+        }}));
+        self.hub.emit(Event::ContextCompacted {
+            run_id: self.run_id.clone(),
+            tokens_before: before,
+            tokens_after: after,
+            elided: c.elided,
+        })?;
+        Ok(())
     }
 
     /// Appends to the run's transcript. Best effort: a full disk must not stop the run,

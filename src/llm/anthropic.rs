@@ -5,7 +5,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 
 use super::http::{self, Failure, HttpSettings};
-use super::{LlmClient, LlmError, Message, Request, Response, ToolCall};
+use super::{LlmClient, LlmError, Message, Request, Response, ToolCall, parse_arguments};
 use crate::mission::Usage;
 
 pub const DEFAULT_BASE: &str = "https://api.anthropic.com";
@@ -105,6 +105,7 @@ struct Acc {
     tools: Vec<(usize, String, String, String)>,
     usage: Usage,
     done: bool,
+    stop_reason: Option<String>,
 }
 
 impl Acc {
@@ -165,6 +166,9 @@ impl Acc {
                 }
             }
             "message_delta" => {
+                if let Some(r) = v.pointer("/delta/stop_reason").and_then(Value::as_str) {
+                    self.stop_reason = Some(r.to_string());
+                }
                 let out = u64_at(&v, "/usage/output_tokens");
                 if out > 0 {
                     self.usage.tokens_out = out;
@@ -201,15 +205,6 @@ impl Acc {
     }
 }
 
-/// Tool arguments as JSON; text that does not parse is kept as a string, which the agent
-/// loop hands back to the model as an error.
-pub fn parse_arguments(json: &str) -> Value {
-    if json.trim().is_empty() {
-        return json!({});
-    }
-    serde_json::from_str(json).unwrap_or_else(|_| Value::String(json.to_string()))
-}
-
 #[async_trait::async_trait]
 impl LlmClient for AnthropicClient {
     fn label(&self) -> String {
@@ -218,7 +213,8 @@ impl LlmClient for AnthropicClient {
 
     async fn complete(&self, req: Request<'_>) -> Result<Response, LlmError> {
         let s = &self.settings;
-        let body = body(&s.model, s.max_output_tokens, &req);
+        // Raised when `max_tokens` cuts a tool call: the retry gets more room.
+        let room = std::sync::atomic::AtomicU32::new(s.max_output_tokens);
         let mut headers = HeaderMap::new();
         headers.insert("anthropic-version", HeaderValue::from_static("2023-06-01"));
         if let Some(key) = &s.api_key {
@@ -229,6 +225,8 @@ impl LlmClient for AnthropicClient {
             headers.insert("x-api-key", v);
         }
         http::with_retries(s, req.on_retry, req.on_spent, || async {
+            let max_tokens = room.load(std::sync::atomic::Ordering::Relaxed);
+            let body = body(&s.model, max_tokens, &req);
             let mut stream = http::post_sse(&self.client, s, headers.clone(), &body).await?;
             let mut acc = Acc::default();
             let streamed = async {
@@ -241,7 +239,18 @@ impl LlmClient for AnthropicClient {
                 Err(s.retry("the stream ended before message_stop"))
             }
             .await;
+            let cut = acc.stop_reason.as_deref() == Some("max_tokens")
+                && acc.tools.iter().any(|t| !parse_arguments(&t.3).is_object());
             match streamed {
+                Ok(()) if cut => {
+                    room.store(
+                        max_tokens.saturating_mul(2).min(64_000),
+                        std::sync::atomic::Ordering::Relaxed,
+                    );
+                    Err(s
+                        .retry("max_tokens cut the answer mid-tool-call; retrying with more room")
+                        .with_spent(acc.usage))
+                }
                 Ok(()) => Ok(acc.finish()),
                 // `message_start` already reported the input tokens of this attempt.
                 Err(f) => Err(f.with_spent(acc.usage)),

@@ -136,6 +136,15 @@ pub async fn post_sse(
             .and_then(Result::ok)
             .unwrap_or_default();
         let message = error_message(&text);
+        if let Some((tokens, limit)) = super::context_overflow(status, &message) {
+            return Err(Failure::Fatal(LlmError::ContextOverflow {
+                provider: s.provider.clone(),
+                model: s.model.clone(),
+                tokens,
+                limit,
+                message,
+            }));
+        }
         let error = s.http(status, message);
         return Err(match status {
             429 | 500 | 502 | 503 | 504 | 529 => Failure::Retry {
@@ -197,16 +206,19 @@ fn error_message(body: &str) -> String {
     }
 }
 
-/// `retry-after` in seconds (the HTTP-date form is rare for these APIs and ignored).
+/// `retry-after` in seconds or as an HTTP date, capped at two minutes.
 fn retry_after(h: &HeaderMap) -> Option<Duration> {
-    let v = h
-        .get("retry-after")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<f64>()
-        .ok()?;
-    (v.is_finite() && v >= 0.0).then(|| Duration::from_secs_f64(v.min(120.0)))
+    let raw = h.get("retry-after")?.to_str().ok()?.trim();
+    let secs = match raw.parse::<f64>() {
+        Ok(v) => v,
+        Err(_) => {
+            let at = jiff::fmt::rfc2822::DateTimeParser::new()
+                .parse_timestamp(raw)
+                .ok()?;
+            (at.as_millisecond() - jiff::Timestamp::now().as_millisecond()).max(0) as f64 / 1000.0
+        }
+    };
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(120.0)))
 }
 
 /// Called with a line to show when an attempt failed and another follows.
@@ -301,7 +313,17 @@ mod tests {
             "retry-after",
             "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
         );
-        assert_eq!(retry_after(&h), None);
+        assert_eq!(retry_after(&h), Some(Duration::ZERO), "a date in the past");
+        let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(30);
+        let date = jiff::fmt::rfc2822::DateTimePrinter::new()
+            .timestamp_to_rfc9110_string(&soon)
+            .unwrap();
+        h.insert("retry-after", date.parse().unwrap());
+        let d = retry_after(&h).unwrap();
+        assert!(
+            d > Duration::from_secs(25) && d <= Duration::from_secs(30),
+            "{d:?}"
+        );
     }
 
     #[test]

@@ -79,6 +79,15 @@ pub enum LlmError {
         model: String,
         message: String,
     },
+    /// The request does not fit the model's context window (an HTTP 400 that says so).
+    #[error("{provider} ({model}): the conversation does not fit the context window: {message}")]
+    ContextOverflow {
+        provider: String,
+        model: String,
+        tokens: Option<u32>,
+        limit: Option<u32>,
+        message: String,
+    },
     #[error("script: {0}")]
     Script(String),
     #[error("{0}")]
@@ -90,6 +99,45 @@ pub trait LlmClient: Send + Sync {
     /// `provider/model`, for the activity feed and errors.
     fn label(&self) -> String;
     async fn complete(&self, req: Request<'_>) -> Result<Response, LlmError>;
+}
+
+/// Tool arguments as JSON; text that does not parse is kept as a string, which the agent
+/// loop hands back to the model as an error.
+pub fn parse_arguments(json: &str) -> serde_json::Value {
+    if json.trim().is_empty() {
+        return serde_json::json!({});
+    }
+    serde_json::from_str(json).unwrap_or_else(|_| serde_json::Value::String(json.to_string()))
+}
+
+/// The provider said the request does not fit the model's context window: `tokens` sent,
+/// `limit` allowed, when its message says.
+pub fn context_overflow(status: u16, message: &str) -> Option<(Option<u32>, Option<u32>)> {
+    static NUMBERS: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"(\d[\d,]*)").expect("a valid pattern"));
+    let m = message.to_ascii_lowercase();
+    let overflow = matches!(status, 400 | 413 | 422)
+        && (m.contains("context_length_exceeded")
+            || m.contains("maximum context length")
+            || m.contains("prompt is too long")
+            || m.contains("context window")
+            || m.contains("too many tokens")
+            || m.contains("input is too long"));
+    if !overflow {
+        return None;
+    }
+    let nums: Vec<u32> = NUMBERS
+        .find_iter(message)
+        .filter_map(|n| n.as_str().replace(',', "").parse().ok())
+        .filter(|n| *n >= 1000)
+        .collect();
+    // OpenAI: "maximum context length is M tokens. However, you requested N tokens";
+    // Anthropic: "prompt is too long: N tokens > M maximum".
+    Some(if m.contains("prompt is too long") {
+        (nums.first().copied(), nums.get(1).copied())
+    } else {
+        (nums.get(1).copied(), nums.first().copied())
+    })
 }
 
 /// A rough token count for providers that report none (about four bytes a token).
@@ -106,4 +154,25 @@ pub fn estimate_request_tokens(req: &Request<'_>) -> u64 {
         n += estimate_tokens(&t.parameters.to_string()) + estimate_tokens(&t.description);
     }
     n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn too_long_errors_are_read_with_their_numbers() {
+        let openai = "This model's maximum context length is 16385 tokens. However, you requested 21,017 tokens (20017 in the messages, 1000 in the completion). Please reduce the length of the messages. (context_length_exceeded)";
+        assert_eq!(
+            context_overflow(400, openai),
+            Some((Some(21017), Some(16385)))
+        );
+        let anthropic = "prompt is too long: 215012 tokens > 200000 maximum";
+        assert_eq!(
+            context_overflow(400, anthropic),
+            Some((Some(215012), Some(200000)))
+        );
+        assert_eq!(context_overflow(400, "invalid tool schema"), None);
+        assert_eq!(context_overflow(500, anthropic), None);
+    }
 }

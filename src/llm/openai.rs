@@ -4,11 +4,10 @@
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 
-use super::anthropic::parse_arguments;
 use super::http::{self, Failure, HttpSettings};
 use super::{
     LlmClient, LlmError, Message, Request, Response, ToolCall, estimate_request_tokens,
-    estimate_tokens,
+    estimate_tokens, parse_arguments,
 };
 use crate::mission::Usage;
 
@@ -91,6 +90,7 @@ struct Acc {
     tools: Vec<(u64, String, String, String)>,
     usage: Option<Usage>,
     finished: bool,
+    finish_reason: Option<String>,
 }
 
 impl Acc {
@@ -147,11 +147,36 @@ impl Acc {
                 }
                 t.3.push_str(str_at("/function/arguments"));
             }
-            if choice.get("finish_reason").is_some_and(|f| !f.is_null()) {
+            if let Some(reason) = choice.get("finish_reason").filter(|f| !f.is_null()) {
                 self.finished = true;
+                self.finish_reason = reason.as_str().map(str::to_owned);
             }
         }
         Ok(false)
+    }
+
+    /// Why a stream that ended is not a whole answer: gateways (LiteLLM…) paper over a cut
+    /// upstream with `finish_reason: "stop"` and `[DONE]` after half the tool arguments.
+    /// `Err(true)` when the output limit cut it (retry with more room).
+    fn whole(&self) -> Result<(), (bool, String)> {
+        let broken = self
+            .tools
+            .iter()
+            .any(|t| !parse_arguments(&t.3).is_object());
+        match self.finish_reason.as_deref() {
+            None => Err((
+                false,
+                "the stream ended without a finish reason (cut by a proxy?)".into(),
+            )),
+            Some("length") if broken => {
+                Err((true, "the output limit cut the answer mid-tool-call".into()))
+            }
+            Some(r) if broken && r != "tool_calls" => Err((
+                false,
+                format!("the stream was cut mid-tool-call (it ended with finish_reason {r:?})"),
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn finish(self, req: &Request<'_>) -> Response {
@@ -195,10 +220,8 @@ impl LlmClient for OpenAiClient {
 
     async fn complete(&self, req: Request<'_>) -> Result<Response, LlmError> {
         let s = &self.settings;
-        let cap = s
-            .output_cap_configured
-            .then_some((s.max_output_tokens, s.url.as_str()));
-        let body = body(&s.model, cap, &req);
+        // Raised when the output limit cuts a tool call: the retry gets more room.
+        let room = std::sync::Mutex::new(s.output_cap_configured.then_some(s.max_output_tokens));
         let mut headers = HeaderMap::new();
         if let Some(key) = &s.api_key {
             let mut v = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
@@ -208,18 +231,31 @@ impl LlmClient for OpenAiClient {
             headers.insert(AUTHORIZATION, v);
         }
         http::with_retries(s, req.on_retry, req.on_spent, || async {
+            let cap = *room.lock().unwrap_or_else(|p| p.into_inner());
+            let body = body(&s.model, cap.map(|n| (n, s.url.as_str())), &req);
             let mut stream = http::post_sse(&self.client, s, headers.clone(), &body).await?;
             let mut acc = Acc::default();
+            let mut done = false;
             while let Some(ev) = http::next_event(&mut stream, s).await? {
                 if acc.on(&ev.data, s)? {
-                    return Ok(acc.finish(&req));
+                    done = true;
+                    break;
                 }
             }
             // Some servers close after the last chunk without [DONE].
-            if acc.finished {
-                return Ok(acc.finish(&req));
+            if !done && !acc.finished {
+                return Err(s.retry("the stream ended before the response was complete"));
             }
-            Err(s.retry("the stream ended before the response was complete"))
+            match acc.whole() {
+                Ok(()) => Ok(acc.finish(&req)),
+                Err((more_room, why)) => {
+                    if more_room {
+                        let mut r = room.lock().unwrap_or_else(|p| p.into_inner());
+                        *r = Some(r.map_or(16_384, |n| n.saturating_mul(2)).min(65_536));
+                    }
+                    Err(s.retry(why))
+                }
+            }
         })
         .await
     }

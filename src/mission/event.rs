@@ -177,6 +177,21 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         restored: Vec<String>,
     },
+    /// The conversation was shrunk to fit the model's context window: older tool output
+    /// became stubs; the task and the latest turns stayed.
+    ContextCompacted {
+        run_id: String,
+        tokens_before: u64,
+        tokens_after: u64,
+        elided: usize,
+    },
+    /// The agent kept making the same failing call; its run ends here.
+    AgentStuck {
+        run_id: String,
+        tool: String,
+        repeats: u32,
+        error: String,
+    },
     AgentFinished {
         run_id: String,
         role: Role,

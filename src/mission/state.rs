@@ -410,6 +410,8 @@ impl MissionState {
             Event::ToolUsed { .. }
             | Event::CommandRan { .. }
             | Event::CheckRan { .. }
+            | Event::ContextCompacted { .. }
+            | Event::AgentStuck { .. }
             | Event::ModelRetried { .. } => {}
             Event::AgentFinished {
                 run_id, role, ok, ..

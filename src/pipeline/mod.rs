@@ -90,6 +90,8 @@ pub struct Runner {
     pub(crate) launcher: Launcher,
     /// Why commands run unconfined although the config asks for the sandbox.
     pub sandbox_problem: Option<String>,
+    /// Context windows of the models, learned ones included: shared by every agent.
+    windows: crate::agent::context::Windows,
 }
 
 impl Runner {
@@ -101,6 +103,13 @@ impl Runner {
         clients: Clients,
         mode: Mode,
     ) -> Self {
+        let windows = crate::agent::context::Windows::new(
+            config
+                .models
+                .iter()
+                .filter_map(|(m, c)| Some((m.clone(), c.context_window?)))
+                .collect(),
+        );
         let prompts = Prompts::load(&layout.prompts());
         let policy = config.policy();
         let limits = config.limits();
@@ -152,6 +161,7 @@ impl Runner {
             limits,
             launcher,
             sandbox_problem,
+            windows,
         }
     }
 
@@ -245,6 +255,7 @@ impl Runner {
             limits: &self.limits,
             transcript: self.layout.transcript(run_id),
             step_tool: None,
+            windows: &self.windows,
         })
     }
 
@@ -453,6 +464,9 @@ impl From<crate::agent::AgentError> for StepStop {
             AgentError::Abandoned => StepStop::Pause("the mission was abandoned".into()),
             AgentError::Llm(l) => StepStop::Pause(format!(
                 "model call failed: {l}; fix the cause, then `mission resume`"
+            )),
+            AgentError::Stuck { .. } => StepStop::Pause(format!(
+                "an agent got {e}; steer it with `mission say`, then `mission resume`"
             )),
             AgentError::MaxTurns(n) => StepStop::Pause(format!(
                 "an agent made {n} model calls without finishing; raise [limits] max_turns or steer it, then `mission resume`"

@@ -99,6 +99,9 @@ pub(super) async fn run(r: &Runner, milestone: &str, feature: &str) -> Result<()
 
     let result = match result {
         Ok(res) => res,
+        Err(e @ AgentError::Stuck { .. }) => {
+            return fail(r, feature, attempt, &base, format!("the worker got {e}"));
+        }
         Err(AgentError::MaxTurns(n)) => {
             return fail(
                 r,
@@ -146,13 +149,11 @@ pub(super) fn commit_message(feature: &str, title: &str, summary: &str, attempt:
     )
 }
 
-/// Seconds a held git lock (`index.lock`) is waited out before a human is asked.
-const GIT_LOCK_WAIT_SECS: u32 = 30;
-
 /// One commit per feature, on the base, even if the worker committed on its own. A git
 /// lock held by another process is waited out, then the mission pauses naming it; the
 /// handed-off work is never thrown away for it (a resumed runner commits it).
 async fn commit_feature(r: &Runner, base: &str, message: &str) -> Result<String, StepStop> {
+    let wait = crate::failpoint::git_lock_wait_secs();
     let mut waited = 0;
     loop {
         let result = r.git(|g| {
@@ -161,13 +162,15 @@ async fn commit_feature(r: &Runner, base: &str, message: &str) -> Result<String,
         });
         match result {
             Ok(c) => return Ok(c),
-            Err(e) if e.is_locked() && waited < GIT_LOCK_WAIT_SECS => {
+            Err(e) if e.is_locked() && waited < wait => {
                 waited += 1;
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
             Err(e) if e.is_locked() => {
+                let lock = r.git(|g| g.index_lock());
                 let reason = format!(
-                    "{e} — a git lock file has stayed for {GIT_LOCK_WAIT_SECS}s; if no git process is running, delete it. The handed-off work is kept and committed when the mission goes on"
+                    "git cannot commit: {} has stayed for {wait}s; if no git process is running, delete it. The handed-off work is kept and committed when the mission goes on ({e})",
+                    lock.display()
                 );
                 if r.mode.auto_approve {
                     return Err(StepStop::Pause(format!("{reason} (`mission resume`)")));

@@ -21,6 +21,8 @@ pub struct CommandOutput {
     pub output: String,
     /// Protected files the command changed, which the harness put back.
     pub restored: Vec<String>,
+    /// The signal that killed it (`SIGINT`…), when one did and not the timeout.
+    pub signal: Option<String>,
 }
 
 impl CommandOutput {
@@ -36,7 +38,10 @@ impl CommandOutput {
                 self.duration.as_secs_f64()
             ),
             (false, Some(c)) => format!("exit code {c}"),
-            (false, None) => "killed by a signal".to_string(),
+            (false, None) => match &self.signal {
+                Some(sig) => format!("killed by {sig}"),
+                None => "killed by a signal".to_string(),
+            },
         };
         let mut text = format!("$ {command}\n{}\n[{verdict}]", self.output.trim_end());
         if !self.restored.is_empty() {
@@ -70,6 +75,7 @@ pub async fn run_shell(
         duration: start.elapsed(),
         output: why,
         restored: vec![],
+        signal: None,
     };
     let setup = match launcher.child_setup() {
         Ok(s) => s.map(std::sync::Arc::new),
@@ -166,6 +172,11 @@ pub async fn run_shell(
         duration: start.elapsed(),
         output,
         restored,
+        signal: status
+            .filter(|_| !timed_out)
+            .and_then(|s| std::os::unix::process::ExitStatusExt::signal(&s))
+            .and_then(|n| nix::sys::signal::Signal::try_from(n).ok())
+            .map(|s| s.as_str().to_string()),
     }
 }
 
@@ -251,6 +262,19 @@ mod tests {
             o.output
         );
         assert!(o.render("x").ends_with("[exit code 3]"));
+        let o = run_shell(
+            "kill -INT $$",
+            &cwd(),
+            Duration::from_secs(10),
+            &Launcher::default(),
+            4096,
+        )
+        .await;
+        assert!(
+            o.render("x").ends_with("[killed by SIGINT]"),
+            "{}",
+            o.render("x")
+        );
     }
 
     #[tokio::test]

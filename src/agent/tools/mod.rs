@@ -61,6 +61,16 @@ fn parse<T: DeserializeOwned>(tool: &str, args: &Value) -> Result<T, String> {
     serde_json::from_value(args.clone()).map_err(|e| format!("invalid arguments for {tool}: {e}"))
 }
 
+/// Seconds given as a number (fractions allowed) or a numeric string.
+fn seconds(v: Option<&Value>) -> Option<f64> {
+    let n = match v? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().trim_end_matches('s').parse().ok(),
+        _ => None,
+    }?;
+    (n.is_finite() && n > 0.0).then_some(n)
+}
+
 fn arg_str<'a>(args: &'a Value, key: &str) -> &'a str {
     args.get(key).and_then(Value::as_str).unwrap_or("")
 }
@@ -104,7 +114,7 @@ impl Toolbox {
             v.push(spec("launch", "Start a program in a new 100×30 terminal (cwd = repository root). Returns its session id.", json!({
                 "type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]
             })));
-            v.push(spec("send_keys", "Type into a session. Named keys: <Enter> <Tab> <Esc> <Up> <Down> <Left> <Right> <Backspace> <C-c> <C-d>.", json!({
+            v.push(spec("send_keys", &format!("Type into a session. Named keys (case-insensitive): {}. An unknown <Name> is refused, not typed.", pty::KEY_NAMES), json!({
                 "type": "object", "properties": {"id": id, "keys": {"type": "string"}}, "required": ["id", "keys"]
             })));
             v.push(spec(
@@ -115,7 +125,7 @@ impl Toolbox {
                 }),
             ));
             v.push(spec("wait_for", "Wait until text appears on the session's screen.", json!({
-                "type": "object", "properties": {"id": id, "text": {"type": "string"}, "timeout_secs": {"type": "integer"}}, "required": ["id", "text"]
+                "type": "object", "properties": {"id": id, "text": {"type": "string"}, "timeout_secs": {"type": "number", "description": "seconds; fractions allowed"}}, "required": ["id", "text"]
             })));
             v.push(spec(
                 "stop",
@@ -131,7 +141,7 @@ impl Toolbox {
         if self.commands.is_some() {
             v.push(spec("run_command", "Run a shell command at the repository root. Output is capped; API keys are not in its environment.", json!({
                 "type": "object",
-                "properties": {"command": {"type": "string"}, "timeout_secs": {"type": "integer"}},
+                "properties": {"command": {"type": "string"}, "timeout_secs": {"type": "number", "description": "seconds; fractions allowed"}},
                 "required": ["command"]
             })));
         }
@@ -216,13 +226,11 @@ impl Toolbox {
             "send_keys" if !s("id").is_empty() => sessions.send_keys(s("id"), s("keys")),
             "read_screen" if !s("id").is_empty() => sessions.read_screen(s("id")),
             "wait_for" if !s("id").is_empty() && !s("text").is_empty() => {
-                let secs = args
-                    .get("timeout_secs")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(10)
-                    .clamp(1, 120);
+                let secs = seconds(args.get("timeout_secs"))
+                    .unwrap_or(10.0)
+                    .clamp(0.1, 120.0);
                 sessions
-                    .wait_for(s("id"), s("text"), Duration::from_secs(secs))
+                    .wait_for(s("id"), s("text"), Duration::from_secs_f64(secs))
                     .await
             }
             "stop" if !s("id").is_empty() => sessions.stop(s("id")),
@@ -269,7 +277,7 @@ impl Toolbox {
         #[serde(deny_unknown_fields)]
         struct Args {
             command: String,
-            timeout_secs: Option<u64>,
+            timeout_secs: Option<Value>,
         }
         let a: Args = match parse("run_command", args) {
             Ok(a) => a,
@@ -282,11 +290,16 @@ impl Toolbox {
             );
         };
         // An agent may ask for less time than the configured limit, never more.
-        let timeout = a
-            .timeout_secs
-            .map(Duration::from_secs)
+        if a.timeout_secs.is_some() && seconds(a.timeout_secs.as_ref()).is_none() {
+            return failure(
+                "invalid arguments for run_command: timeout_secs must be a positive number of seconds".into(),
+                "run_command: bad timeout_secs".into(),
+            );
+        }
+        let timeout = seconds(a.timeout_secs.as_ref())
+            .map(Duration::from_secs_f64)
             .map_or(self.default_timeout, |t| t.min(self.default_timeout))
-            .max(Duration::from_secs(1));
+            .max(Duration::from_millis(100));
         let out =
             command::run_shell(&a.command, &self.root, timeout, launcher, self.output_cap).await;
         let record = CommandRecord {

@@ -29,46 +29,114 @@ pub struct Sessions {
     next: Mutex<u32>,
 }
 
+/// The named keys `send_keys` knows (DESIGN, Tools), case-insensitive, with aliases.
+pub const KEY_NAMES: &str = "<Enter>/<Return>, <Esc>/<Escape>, <Tab>, <BS>/<Backspace>, <Del>/<Delete>, <Up> <Down> <Left> <Right>, <Home> <End>, <PageUp>/<PgUp>, <PageDown>/<PgDn>, <Insert>, <F1>…<F12>, <C-x>/<Ctrl-x>, <M-x>/<Alt-x>, <Space>, <lt> (a literal <)";
+
+/// The bytes one named key sends; `app_cursor` is the application cursor mode that
+/// less and vim switch on (arrows then send `ESC O A`, not `ESC [ A`).
+fn named_key(name: &str, app_cursor: bool) -> Option<Vec<u8>> {
+    let lower = name.to_ascii_lowercase();
+    let cursor = |c: u8| {
+        if app_cursor {
+            vec![0x1b, b'O', c]
+        } else {
+            vec![0x1b, b'[', c]
+        }
+    };
+    let tilde = |n: &str| format!("\x1b[{n}~").into_bytes();
+    Some(match lower.as_str() {
+        "enter" | "return" | "cr" => b"\r".to_vec(),
+        "tab" => b"\t".to_vec(),
+        "esc" | "escape" => b"\x1b".to_vec(),
+        "bs" | "backspace" => b"\x7f".to_vec(),
+        "del" | "delete" => tilde("3"),
+        "insert" | "ins" => tilde("2"),
+        "space" => b" ".to_vec(),
+        "lt" => b"<".to_vec(),
+        "up" => cursor(b'A'),
+        "down" => cursor(b'B'),
+        "right" => cursor(b'C'),
+        "left" => cursor(b'D'),
+        "home" => cursor(b'H'),
+        "end" => cursor(b'F'),
+        "pageup" | "pgup" => tilde("5"),
+        "pagedown" | "pgdn" => tilde("6"),
+        "f1" => b"\x1bOP".to_vec(),
+        "f2" => b"\x1bOQ".to_vec(),
+        "f3" => b"\x1bOR".to_vec(),
+        "f4" => b"\x1bOS".to_vec(),
+        "f5" => tilde("15"),
+        "f6" => tilde("17"),
+        "f7" => tilde("18"),
+        "f8" => tilde("19"),
+        "f9" => tilde("20"),
+        "f10" => tilde("21"),
+        "f11" => tilde("23"),
+        "f12" => tilde("24"),
+        _ => {
+            let (ctrl, key) = if let Some(k) = lower
+                .strip_prefix("c-")
+                .or_else(|| lower.strip_prefix("ctrl-"))
+            {
+                (true, k)
+            } else if let Some(k) = lower
+                .strip_prefix("m-")
+                .or_else(|| lower.strip_prefix("alt-"))
+            {
+                (false, k)
+            } else {
+                return None;
+            };
+            // The character as written (Alt keeps its case); Ctrl folds it.
+            let original = &name[name.len() - key.len()..];
+            let c = original
+                .chars()
+                .next()
+                .filter(|_| original.chars().count() == 1)?;
+            if ctrl {
+                let b = u8::try_from(c.to_ascii_lowercase()).ok()?;
+                match b {
+                    b'a'..=b'z' => vec![b - b'a' + 1],
+                    b'@' | b' ' => vec![0],
+                    b'[' => vec![0x1b],
+                    b'\\' => vec![0x1c],
+                    b']' => vec![0x1d],
+                    _ => return None,
+                }
+            } else {
+                let mut v = vec![0x1b];
+                let mut buf = [0u8; 4];
+                v.extend(c.encode_utf8(&mut buf).as_bytes());
+                v
+            }
+        }
+    })
+}
+
 /// `<Enter>`, `<Up>`, `<C-c>`… become the bytes a terminal sends; the rest is literal.
-pub fn key_bytes(keys: &str) -> Vec<u8> {
+/// An unknown `<Name>` is an error listing the known ones, never typed.
+pub fn key_bytes(keys: &str, app_cursor: bool) -> Result<Vec<u8>, String> {
+    static NAMED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^<([A-Za-z][A-Za-z0-9]*(?:-.)?|[CcMm]-.)>").expect("a valid pattern")
+    });
     let mut out = Vec::new();
     let mut rest = keys;
     while !rest.is_empty() {
-        if let Some(after) = rest.strip_prefix('<')
-            && let Some(end) = after.find('>')
-        {
-            let name = &after[..end];
-            let seq: Option<Vec<u8>> = match name {
-                "Enter" | "CR" => Some(b"\r".to_vec()),
-                "Tab" => Some(b"\t".to_vec()),
-                "Esc" => Some(b"\x1b".to_vec()),
-                "Backspace" | "BS" => Some(b"\x7f".to_vec()),
-                "Space" => Some(b" ".to_vec()),
-                "Up" => Some(b"\x1b[A".to_vec()),
-                "Down" => Some(b"\x1b[B".to_vec()),
-                "Right" => Some(b"\x1b[C".to_vec()),
-                "Left" => Some(b"\x1b[D".to_vec()),
-                "Home" => Some(b"\x1b[H".to_vec()),
-                "End" => Some(b"\x1b[F".to_vec()),
-                _ => name
-                    .strip_prefix("C-")
-                    .filter(|c| c.len() == 1)
-                    .and_then(|c| c.bytes().next())
-                    .filter(u8::is_ascii_alphabetic)
-                    .map(|c| vec![c.to_ascii_lowercase() - b'a' + 1]),
-            };
-            if let Some(seq) = seq {
-                out.extend(seq);
-                rest = &after[end + 1..];
-                continue;
-            }
+        if let Some(m) = NAMED.captures(rest) {
+            let name = &m[1];
+            let bytes = named_key(name, app_cursor).ok_or_else(|| {
+                format!("unknown key <{name}>; named keys are {KEY_NAMES}. Nothing was typed.")
+            })?;
+            out.extend(bytes);
+            rest = &rest[m[0].len()..];
+            continue;
         }
         let c = rest.chars().next().unwrap_or(' ');
         let mut buf = [0u8; 4];
         out.extend(c.encode_utf8(&mut buf).as_bytes());
         rest = &rest[c.len_utf8()..];
     }
-    out
+    Ok(out)
 }
 
 impl Sessions {
@@ -159,14 +227,18 @@ impl Sessions {
         }
         let mut all = self.lock();
         let s = all.get_mut(id).ok_or_else(|| unknown(id))?;
+        let app_cursor = s
+            .screen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .screen()
+            .application_cursor();
+        let bytes = key_bytes(keys, app_cursor)?;
         s.writer
-            .write_all(&key_bytes(keys))
+            .write_all(&bytes)
             .and_then(|()| s.writer.flush())
             .map_err(|e| format!("cannot type into {id}: {e}"))?;
-        Ok(format!(
-            "sent {} key byte(s) to {id}",
-            key_bytes(keys).len()
-        ))
+        Ok(format!("sent {} key byte(s) to {id}", bytes.len()))
     }
 
     pub fn read_screen(&self, id: &str) -> Result<String, String> {
@@ -201,7 +273,7 @@ impl Sessions {
             if start.elapsed() >= timeout {
                 return Err(format!(
                     "{text:?} did not appear within {}s\n{screen}",
-                    timeout.as_secs()
+                    timeout.as_secs_f64()
                 ));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -251,7 +323,10 @@ fn unknown(id: &str) -> String {
 
 fn render(s: &mut Session) -> String {
     let state = match s.child.try_wait() {
-        Ok(Some(st)) => format!("exited with code {}", st.exit_code()),
+        Ok(Some(st)) => match st.signal() {
+            Some(sig) => format!("killed by {sig}"),
+            None => format!("exited with code {}", st.exit_code()),
+        },
         _ => "running".to_string(),
     };
     let contents = s
@@ -273,9 +348,26 @@ mod tests {
 
     #[test]
     fn named_keys_become_terminal_bytes() {
-        assert_eq!(key_bytes("ab<Enter>"), b"ab\r");
-        assert_eq!(key_bytes("<C-d><Up><Esc>"), b"\x04\x1b[A\x1b");
-        assert_eq!(key_bytes("<notakey>é"), "<notakey>é".as_bytes());
+        let k = |s: &str| key_bytes(s, false).unwrap();
+        assert_eq!(k("ab<Enter>"), b"ab\r");
+        assert_eq!(k("<C-d><Up><Esc>"), b"\x04\x1b[A\x1b");
+        assert_eq!(
+            k("<return><ESCAPE><ctrl-C><Alt-x><space>"),
+            b"\r\x1b\x03\x1bx "
+        );
+        assert_eq!(
+            k("<PgDn><pageup><Del><F1><F12>"),
+            b"\x1b[6~\x1b[5~\x1b[3~\x1bOP\x1b[24~"
+        );
+        assert_eq!(k("a<b and 1 < 2 <lt>x>"), b"a<b and 1 < 2 <x>");
+        assert_eq!(k("é"), "é".as_bytes());
+        // less and vim switch application cursor mode on.
+        assert_eq!(key_bytes("<Down><Home>", true).unwrap(), b"\x1bOB\x1bOH");
+        let e = key_bytes("x<Escpae>", false).unwrap_err();
+        assert!(
+            e.contains("unknown key <Escpae>") && e.contains("<PageDown>"),
+            "{e}"
+        );
     }
 
     #[tokio::test]
@@ -317,5 +409,81 @@ mod tests {
             !dir.path().join("marker").exists(),
             "a background child survived stop"
         );
+    }
+
+    fn have(program: &str) -> bool {
+        let found = std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {program}")])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !found {
+            eprintln!("SKIPPED: {program} is not installed (.ci/run installs it)");
+        }
+        found
+    }
+
+    #[tokio::test]
+    async fn less_pages_and_searches_with_named_keys() {
+        if !have("less") {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let text: String = (1..=200).map(|i| format!("row {i:03}\n")).collect();
+        std::fs::write(dir.path().join("rows.txt"), text).unwrap();
+        let s = Sessions::new(dir.path().to_path_buf(), Launcher::default());
+        s.launch("LESS= less rows.txt").unwrap();
+        let t = Duration::from_secs(10);
+        s.wait_for("t1", "row 001", t).await.unwrap();
+        // less switches application cursor mode on: <PageDown> and <Down> must still work.
+        s.send_keys("t1", "<PageDown>").unwrap();
+        s.wait_for("t1", "row 040", t).await.unwrap();
+        s.send_keys("t1", "<Down><Down>").unwrap();
+        s.wait_for("t1", "row 060", t).await.unwrap();
+        s.send_keys("t1", "/row 150<Enter>").unwrap();
+        let screen = s.wait_for("t1", "row 170", t).await.unwrap();
+        assert!(!screen.contains("row 001"), "{screen}");
+        s.send_keys("t1", "<Home>").unwrap();
+        s.wait_for("t1", "row 001", t).await.unwrap();
+        s.send_keys("t1", "q").unwrap();
+        s.stop("t1").unwrap();
+    }
+
+    #[tokio::test]
+    async fn vi_inserts_escapes_and_saves_with_named_keys() {
+        if !have("vi") {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let s = Sessions::new(dir.path().to_path_buf(), Launcher::default());
+        s.launch("vi notes.txt").unwrap();
+        let t = Duration::from_secs(10);
+        s.wait_for("t1", "notes.txt", t).await.unwrap();
+        s.send_keys("t1", "ihello<Esc>").unwrap();
+        s.send_keys("t1", "oworld<Escape>:wq<Enter>").unwrap();
+        let start = std::time::Instant::now();
+        while !dir.path().join("notes.txt").exists() && start.elapsed() < t {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("notes.txt")).unwrap(),
+            "hello\nworld\n",
+            "no <Esc> typed into the file"
+        );
+        // An unknown key name is refused, never typed.
+        s.launch("cat").unwrap();
+        let e = s.send_keys("t2", "<Escpae>").unwrap_err();
+        assert!(e.contains("unknown key"), "{e}");
+        // Ctrl-C kills cat: said as such, not as "exit 1".
+        s.send_keys("t2", "<C-c>").unwrap();
+        let start = std::time::Instant::now();
+        loop {
+            let screen = s.read_screen("t2").unwrap();
+            if screen.contains("killed by") || start.elapsed() > t {
+                assert!(screen.contains("program killed by"), "{screen}");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! arguments that parse. Bad arguments go back to the model as a tool error.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::spec;
 use crate::llm::ToolSpec;
@@ -102,15 +102,158 @@ pub fn submit_fixes() -> ToolSpec {
     )
 }
 
+/// Close-enough words models use, mapped onto the schema's enum (which the tool spec
+/// still shows): accepting them beats a model retrying the same value again and again.
+fn synonym(v: &mut Value, table: &[(&[&str], &str)]) {
+    let Some(s) = v.as_str() else {
+        if let Some(b) = v.as_bool() {
+            // `true`/`false` for a verdict.
+            for (words, to) in table {
+                if words.contains(&if b { "true" } else { "false" }) {
+                    *v = Value::String((*to).into());
+                }
+            }
+        }
+        return;
+    };
+    let s = s.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+    for (words, to) in table {
+        if *to == s || words.contains(&s.as_str()) {
+            *v = Value::String((*to).into());
+            return;
+        }
+    }
+}
+
+/// `"true"`, `"yes"`, `"pass"` → true and the like; anything else is left for serde.
+pub fn lenient_bool(v: &mut Value) {
+    let b = match v {
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "y" | "pass" | "passed" | "ok" | "1" => Some(true),
+            "false" | "no" | "n" | "fail" | "failed" | "0" => Some(false),
+            _ => None,
+        },
+        Value::Number(n) => n.as_f64().map(|x| x != 0.0),
+        _ => None,
+    };
+    if let Some(b) = b {
+        *v = Value::Bool(b);
+    }
+}
+
+/// `"12"` or `12.0` → 12 where an integer is expected.
+pub fn lenient_int(v: &mut Value) {
+    let n = match v {
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        Value::Number(n) if !n.is_u64() => n.as_f64(),
+        _ => None,
+    };
+    if let Some(n) = n.filter(|n| n.is_finite() && *n >= 0.0) {
+        *v = Value::from(n.round() as u64);
+    }
+}
+
+/// A lone string where a list is expected becomes a list of one; `null` an empty list.
+fn lenient_list(v: &mut Value) {
+    match v {
+        Value::String(s) if s.trim().is_empty() => *v = Value::Array(vec![]),
+        Value::String(_) => *v = Value::Array(vec![v.take()]),
+        Value::Null => *v = Value::Array(vec![]),
+        _ => {}
+    }
+}
+
+const SEVERITY: &[(&[&str], &str)] = &[
+    (
+        &[
+            "critical", "blocker", "major", "severe", "error", "p0", "p1",
+        ],
+        "high",
+    ),
+    (&["moderate", "warning", "warn", "normal", "p2"], "medium"),
+    (
+        &[
+            "minor",
+            "nit",
+            "nitpick",
+            "info",
+            "trivial",
+            "suggestion",
+            "style",
+            "p3",
+        ],
+        "low",
+    ),
+];
+
 pub fn parse_plan(args: &serde_json::Value) -> Result<Plan, String> {
-    let plan: Plan =
-        serde_json::from_value(args.clone()).map_err(|e| format!("invalid plan: {e}"))?;
+    let mut args = args.clone();
+    for m in args
+        .get_mut("milestones")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        for f in m
+            .get_mut("features")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(v) = f.get_mut("fulfills") {
+                lenient_list(v);
+            }
+        }
+    }
+    let plan: Plan = serde_json::from_value(args).map_err(|e| format!("invalid plan: {e}"))?;
     plan.validate().map_err(|e| format!("invalid plan: {e}"))?;
     Ok(plan)
 }
 
 pub fn parse_handoff(args: &serde_json::Value) -> Result<WorkerReport, String> {
-    serde_json::from_value(args.clone()).map_err(|e| format!("invalid handoff: {e}"))
+    let mut args = args.clone();
+    if let Some(v) = args.get_mut("status") {
+        synonym(
+            v,
+            &[
+                (
+                    &[
+                        "completed",
+                        "complete",
+                        "success",
+                        "succeeded",
+                        "successful",
+                        "finished",
+                        "ok",
+                        "implemented",
+                    ],
+                    "done",
+                ),
+                (
+                    &[
+                        "failed",
+                        "failure",
+                        "incomplete",
+                        "in_progress",
+                        "partially_done",
+                        "partial_success",
+                        "wip",
+                    ],
+                    "partial",
+                ),
+                (
+                    &["stuck", "cannot_proceed", "impossible", "error"],
+                    "blocked",
+                ),
+            ],
+        );
+    }
+    for key in ["issues", "deviations"] {
+        if let Some(v) = args.get_mut(key) {
+            lenient_list(v);
+        }
+    }
+    serde_json::from_value(args).map_err(|e| format!("invalid handoff: {e}"))
 }
 
 pub fn parse_fixes(args: &serde_json::Value) -> Result<Fixes, String> {
@@ -179,8 +322,50 @@ pub fn submit_report() -> ToolSpec {
 }
 
 pub fn parse_review(args: &serde_json::Value) -> Result<Review, String> {
-    let r: Review =
-        serde_json::from_value(args.clone()).map_err(|e| format!("invalid review: {e}"))?;
+    let mut args = args.clone();
+    if let Some(v) = args.get_mut("verdict") {
+        synonym(
+            v,
+            &[
+                (
+                    &[
+                        "passed", "approve", "approved", "ok", "lgtm", "accept", "accepted", "true",
+                    ],
+                    "pass",
+                ),
+                (
+                    &[
+                        "failed",
+                        "reject",
+                        "rejected",
+                        "changes_requested",
+                        "request_changes",
+                        "false",
+                    ],
+                    "fail",
+                ),
+            ],
+        );
+    }
+    if let Some(v) = args.get_mut("findings")
+        && v.is_null()
+    {
+        *v = Value::Array(vec![]);
+    }
+    for f in args
+        .get_mut("findings")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(v) = f.get_mut("severity") {
+            synonym(v, SEVERITY);
+        }
+        if let Some(v) = f.get_mut("line") {
+            lenient_int(v);
+        }
+    }
+    let r: Review = serde_json::from_value(args).map_err(|e| format!("invalid review: {e}"))?;
     if let Some(f) = r
         .findings
         .iter()
@@ -195,5 +380,56 @@ pub fn parse_review(args: &serde_json::Value) -> Result<Review, String> {
 }
 
 pub fn parse_report(args: &serde_json::Value) -> Result<Report, String> {
-    serde_json::from_value(args.clone()).map_err(|e| format!("invalid report: {e}"))
+    let mut args = args.clone();
+    for r in args
+        .get_mut("results")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(v) = r.get_mut("pass") {
+            lenient_bool(v);
+        }
+    }
+    serde_json::from_value(args).map_err(|e| format!("invalid report: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_enough_words_are_accepted() {
+        let h = parse_handoff(&json!({"status": "Completed", "summary": "s", "issues": "one"}))
+            .unwrap();
+        assert_eq!(h.status, crate::mission::HandoffStatus::Done);
+        assert_eq!(h.issues, ["one"]);
+        let h = parse_handoff(&json!({"status": "incomplete", "summary": "s"})).unwrap();
+        assert_eq!(h.status, crate::mission::HandoffStatus::Partial);
+        let r = parse_review(&json!({"verdict": "LGTM", "findings": [
+            {"severity": "Critical", "message": "a", "line": "12"},
+            {"severity": "moderate", "message": "b", "line": 3.0},
+            {"severity": "nit", "message": "c"}
+        ]}))
+        .unwrap();
+        assert_eq!(r.verdict, Verdict::Pass);
+        let sev: Vec<&str> = r.findings.iter().map(|f| f.severity.as_str()).collect();
+        assert_eq!(sev, ["high", "medium", "low"]);
+        assert_eq!(r.findings[0].line, Some(12));
+        assert_eq!(r.findings[1].line, Some(3));
+        let rep = parse_report(&json!({"results": [
+            {"assertion_id": "a1", "pass": "true", "evidence": "e"},
+            {"assertion_id": "a2", "pass": "no", "evidence": "e"}
+        ]}))
+        .unwrap();
+        assert!(rep.results[0].pass && !rep.results[1].pass);
+        // Still refused: what means nothing.
+        assert!(parse_review(&json!({"verdict": "maybe", "findings": []})).is_err());
+        assert!(
+            parse_review(
+                &json!({"verdict": "pass", "findings": [{"severity": "spicy", "message": "x"}]})
+            )
+            .is_err()
+        );
+    }
 }

@@ -1,0 +1,346 @@
+//! Real models' bad habits and real gateways' tricks do not stop a mission: a context
+//! window crossed mid-feature, a model repeating one failing call, a proxy that papers
+//! over a cut stream, an answer cut by the output limit mid-tool-call.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::fake_llm::{Call, FakeLlm, Reply, anthropic_sse, openai_sse, script_responder};
+use common::*;
+use mission::llm::anthropic::AnthropicClient;
+use mission::llm::http::HttpSettings;
+use mission::llm::openai::OpenAiClient;
+use mission::llm::pricing::Prices;
+use mission::llm::{LlmClient, Message, Request, ToolSpec};
+use serde_json::{Value, json};
+
+/// The window the fake server enforces for the worker's model, in its own estimate.
+const WINDOW: usize = 6000;
+
+/// Like a real provider, the fake counts everything it is sent: system, tools, messages.
+fn request_tokens(body: &Value) -> usize {
+    body.to_string().len() / 4
+}
+
+fn first_user_text(body: &Value) -> String {
+    let m = body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "user")
+        .unwrap();
+    match &m["content"] {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn small_window_mission(kind: &str) -> (Sandbox, FakeLlm) {
+    let reads: Vec<Value> = (0..6)
+        .map(|_| turn(vec![call("read_file", json!({"path": "big.txt"}))]))
+        .collect();
+    let mut worker = reads;
+    worker.push(turn(vec![call(
+        "write_file",
+        json!({"path": "flag.txt", "content": "ok"}),
+    )]));
+    worker.push(turn(vec![done("wrote flag.txt after reading big.txt")]));
+    let script = json!({"entries": [
+        entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
+        entry("worker", "Feature m1-f1:", worker),
+        entry("orchestrator", "Review m1-f1", vec![
+            turn(vec![call("submit_review", json!({"verdict": "pass", "findings": []}))]),
+        ]),
+    ]});
+    let anthropic = kind == "anthropic";
+    let inner = script_responder(
+        script.clone(),
+        vec![("orch-model", "orchestrator"), ("work-model", "worker")],
+        anthropic,
+    );
+    let fake = FakeLlm::start(Box::new(move |rec, n| {
+        let tokens = request_tokens(&rec.body);
+        if rec.body["model"] == "work-model" && tokens > WINDOW {
+            let message = if anthropic {
+                format!("prompt is too long: {tokens} tokens > {WINDOW} maximum")
+            } else {
+                format!(
+                    "This model's maximum context length is {WINDOW} tokens. However, you requested {tokens} tokens. (context_length_exceeded)"
+                )
+            };
+            return Reply::Status {
+                code: 400,
+                headers: vec![],
+                body: json!({"type": "error", "error": {"type": "invalid_request_error", "message": message}}).to_string(),
+            };
+        }
+        inner(rec, n)
+    }));
+    let sb = Sandbox::new();
+    let config = format!(
+        "[providers.fake]\nkind = \"{kind}\"\nbase_url = \"{}\"\nretry_base_ms = 10\napi_key_env = \"MISSION_FAKE_KEY\"\n",
+        fake.base
+    );
+    mini_repo(&sb, script, &config);
+    // A file much bigger than the window allows twice.
+    let big: String = (0..160)
+        .map(|i| format!("line {i:03}: the quick brown fox jumps over the lazy dog, again\n"))
+        .collect();
+    std::fs::write(sb.repo().join("big.txt"), big).unwrap();
+    let git = mission::git::Git::open(&sb.repo()).unwrap();
+    git.commit_all("a big file").unwrap();
+    let cfg = sb.repo().join(".mission/mission.toml");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace(
+            "provider = \"scripted\"\nmodel = \"o\"",
+            "provider = \"fake\"\nmodel = \"orch-model\"",
+        )
+        .replace(
+            "provider = \"scripted\"\nmodel = \"w\"",
+            "provider = \"fake\"\nmodel = \"work-model\"",
+        );
+    std::fs::write(&cfg, text).unwrap();
+    (sb, fake)
+}
+
+fn crosses_a_small_window(kind: &str) {
+    let (sb, fake) = small_window_mission(kind);
+    let out = sb.run_env(
+        &["start", "Create a flag", "--headless", "--auto-approve"],
+        &[("MISSION_FAKE_KEY", "k".as_ref())],
+    );
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(log.contains("context compacted to fit the model"), "{log}");
+    assert!(!log.contains("model call failed"), "{log}");
+    let events = std::fs::read_to_string(sb.repo().join(".mission/events.jsonl")).unwrap();
+    assert!(events.contains(r#""type":"context_compacted""#));
+    let worker: Vec<_> = fake
+        .all()
+        .into_iter()
+        .filter(|r| r.body["model"] == "work-model")
+        .collect();
+    let refused = worker
+        .iter()
+        .filter(|r| request_tokens(&r.body) > WINDOW)
+        .count();
+    assert_eq!(
+        refused, 1,
+        "one too-long request teaches the window; then it fits"
+    );
+    for r in &worker {
+        // The task is never lost, whatever was elided.
+        assert!(first_user_text(&r.body).contains("Feature m1-f1"));
+    }
+    let last = worker.last().unwrap().body["messages"].to_string();
+    assert!(
+        last.contains("elided by the harness"),
+        "stubs say what was elided"
+    );
+    assert!(sb.worktree().join("flag.txt").exists());
+    let t = transcripts_containing(&sb, "context_compacted");
+    assert_eq!(t.len(), 1, "the transcript records it: {t:?}");
+    eprintln!(
+        "{kind}: {} worker requests for the feature ({refused} refused for length), {} tokens sent in all",
+        worker.len(),
+        worker
+            .iter()
+            .map(|r| request_tokens(&r.body))
+            .sum::<usize>()
+    );
+}
+
+#[test]
+fn a_worker_crossing_a_small_context_window_finishes_over_openai() {
+    crosses_a_small_window("openai");
+}
+
+#[test]
+fn a_worker_crossing_a_small_context_window_finishes_over_anthropic() {
+    crosses_a_small_window("anthropic");
+}
+
+#[test]
+fn a_model_repeating_one_failing_call_is_stopped_and_a_human_asked() {
+    let sb = Sandbox::new();
+    let same = || {
+        turn(vec![call(
+            "edit_file",
+            json!({"path": "README.md", "old_string": "no such text", "new_string": "x"}),
+        )])
+    };
+    let script = json!({"entries": [
+        entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
+        entry("worker", "Feature m1-f1:", (0..60).map(|_| same()).collect::<Vec<_>>()),
+    ]});
+    mini_repo(&sb, script, "[limits]\nfeature_attempts = 1\n");
+    let out = sb.run(&["start", "Create a flag", "--headless", "--auto-approve"]);
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{log}");
+    assert!(
+        log.contains("stuck repeating edit_file (4× the same failing call)"),
+        "{log}"
+    );
+    let st = sb.status();
+    let waiting = st["waiting_for"].as_str().unwrap_or_default();
+    assert!(waiting.contains("stuck repeating edit_file"), "{st:#}");
+    let events = std::fs::read_to_string(sb.repo().join(".mission/events.jsonl")).unwrap();
+    let calls = events
+        .lines()
+        .filter(|l| l.contains(r#""type":"agent_turn""#) && l.contains("worker-m1-f1"))
+        .count();
+    assert_eq!(calls, 4, "stopped after 4 model calls, not 60");
+    assert_eq!(
+        transcripts_containing(&sb, "Do not repeat it").len(),
+        1,
+        "the model was told what to change before it was stopped"
+    );
+}
+
+fn settings(url: String, cap: Option<u32>) -> HttpSettings {
+    HttpSettings {
+        provider: "gateway".into(),
+        model: "m".into(),
+        url,
+        api_key: None,
+        idle_timeout: Duration::from_secs(5),
+        max_retries: 3,
+        retry_base: Duration::from_millis(10),
+        max_output_tokens: cap.unwrap_or(1000),
+        output_cap_configured: cap.is_some(),
+        prices: Arc::new(Prices::new(Default::default())),
+    }
+}
+
+async fn ask(c: &dyn LlmClient) -> (mission::llm::Response, Vec<String>) {
+    let retries: Mutex<Vec<String>> = Mutex::default();
+    let observe = |m: String| retries.lock().unwrap().push(m);
+    let msgs = [Message::User { text: "go".into() }];
+    let tools = [ToolSpec {
+        name: "submit_handoff".into(),
+        description: "d".into(),
+        parameters: json!({"type": "object"}),
+    }];
+    let r = c
+        .complete(Request {
+            system: "sys",
+            messages: &msgs,
+            tools: &tools,
+            on_retry: Some(&observe),
+            on_spent: None,
+        })
+        .await
+        .unwrap();
+    (r, retries.into_inner().unwrap())
+}
+
+fn handoff_call() -> Vec<Call> {
+    vec![Call {
+        name: "submit_handoff".into(),
+        args: r#"{"status": "done", "summary": "the real summary, long enough to be cut"}"#.into(),
+    }]
+}
+
+/// What LiteLLM sends when the upstream stream breaks: half the arguments, then
+/// `finish_reason: "stop"`, usage and `[DONE]` as if all was well.
+fn papered_over_cut(finish: Option<&str>) -> Vec<String> {
+    let whole = openai_sse(None, &handoff_call(), (10, 5, 0));
+    // Chunks: tool start, args half 1, args half 2, finish, usage, [DONE].
+    let mut cut = vec![whole[0].clone(), whole[1].clone()];
+    if let Some(f) = finish {
+        cut.push(format!(
+            "data: {}\n\n",
+            json!({"choices": [{"index": 0, "delta": {}, "finish_reason": f}]})
+        ));
+    }
+    cut.push(whole[4].clone());
+    cut.push(whole[5].clone());
+    cut
+}
+
+#[tokio::test]
+async fn a_gateway_cut_stream_is_retried_and_the_model_never_sees_it() {
+    for (finish, why) in [
+        (Some("stop"), "cut mid-tool-call"),
+        (None, "without a finish reason"),
+    ] {
+        let fake = FakeLlm::start(Box::new(move |_, n| Reply::Sse {
+            chunks: if n == 0 {
+                papered_over_cut(finish)
+            } else {
+                openai_sse(None, &handoff_call(), (10, 5, 0))
+            },
+            cut_after: None,
+        }));
+        let c = OpenAiClient::new(settings(format!("{}/v1/chat/completions", fake.base), None))
+            .unwrap();
+        let (r, retries) = ask(&c).await;
+        assert_eq!(fake.count(), 2, "{finish:?}");
+        assert_eq!(retries.len(), 1, "{retries:?}");
+        assert!(retries[0].contains(why), "{retries:?}");
+        assert_eq!(
+            r.tool_calls[0].arguments["summary"],
+            "the real summary, long enough to be cut"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_answer_cut_by_the_output_limit_is_retried_with_more_room() {
+    // OpenAI-compatible: finish_reason "length" with half a tool call.
+    let fake = FakeLlm::start(Box::new(|_, n| Reply::Sse {
+        chunks: if n == 0 {
+            papered_over_cut(Some("length"))
+        } else {
+            openai_sse(None, &handoff_call(), (10, 5, 0))
+        },
+        cut_after: None,
+    }));
+    let c = OpenAiClient::new(settings(
+        format!("{}/v1/chat/completions", fake.base),
+        Some(500),
+    ))
+    .unwrap();
+    let (r, retries) = ask(&c).await;
+    assert!(retries[0].contains("output limit"), "{retries:?}");
+    let bodies = fake.all();
+    assert_eq!(bodies[0].body["max_tokens"], 500);
+    assert_eq!(
+        bodies[1].body["max_tokens"], 1000,
+        "the retry gets more room"
+    );
+    assert_eq!(r.tool_calls[0].arguments["status"], "done");
+
+    // Anthropic: stop_reason "max_tokens" inside a tool_use block.
+    let fake = FakeLlm::start(Box::new(|_, n| {
+        let whole = anthropic_sse(None, &handoff_call(), (10, 5, 0));
+        Reply::Sse {
+            chunks: if n == 0 {
+                let mut cut: Vec<String> = whole[..4].to_vec();
+                cut.push(format!(
+                    "event: message_delta\ndata: {}\n\n",
+                    json!({"type": "message_delta", "delta": {"stop_reason": "max_tokens"}, "usage": {"output_tokens": 1000}})
+                ));
+                cut.push(whole.last().unwrap().clone());
+                cut
+            } else {
+                whole
+            },
+            cut_after: None,
+        }
+    }));
+    let c =
+        AnthropicClient::new(settings(format!("{}/v1/messages", fake.base), Some(700))).unwrap();
+    let (r, retries) = ask(&c).await;
+    assert!(
+        retries[0].contains("max_tokens cut the answer"),
+        "{retries:?}"
+    );
+    let bodies = fake.all();
+    assert_eq!(bodies[0].body["max_tokens"], 700);
+    assert_eq!(bodies[1].body["max_tokens"], 1400);
+    assert_eq!(r.tool_calls[0].arguments["status"], "done");
+}
