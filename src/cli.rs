@@ -676,6 +676,11 @@ fn status(dir: &Path, json: bool) -> Result<i32> {
     let mut status = Status::from_state(&st, limit);
     let config = Config::load(&layout.config()).unwrap_or_default();
     status.worktree = setup::work_dir(&config, &layout, &st).display().to_string();
+    let pid = store::live_runner(&layout.lock());
+    status.runner = crate::mission::status::RunnerStatus {
+        alive: pid.is_some(),
+        pid,
+    };
     if json {
         println!("{}", serde_json::to_string_pretty(&status)?);
         return Ok(0);
@@ -688,6 +693,14 @@ fn status(dir: &Path, json: bool) -> Result<i32> {
         st.events
     );
     println!("Where   {}", status.worktree);
+    let finished = st.completed.is_some() || st.failed.is_some();
+    match status.runner.pid {
+        Some(pid) => println!("Runner  alive (pid {pid})"),
+        None if finished => {}
+        None => println!(
+            "Runner  stopped — nothing runs this mission now; `mission resume` continues it"
+        ),
+    }
     if let Some(a) = &st.active {
         println!("Agent   {} ({}) — {}", a.role, a.model, a.task);
     }

@@ -69,6 +69,8 @@ pub struct ProviderConfig {
     pub pace_ms: Option<u64>,
     /// The longest wait for a response to start or for its next byte (default 120).
     pub timeout_secs: Option<u64>,
+    /// The longest one request may stream in all (default 900).
+    pub request_timeout_secs: Option<u64>,
     /// Retries after a 429, a 5xx, a timeout or a cut stream (default 5).
     pub max_retries: Option<u32>,
     /// The first backoff; it doubles each retry, with jitter (default 1000).
@@ -387,6 +389,9 @@ impl Config {
             let table = format!("providers.{name}");
             if p.timeout_secs == Some(0) {
                 return Err(err(&table, "timeout_secs", "must be at least 1".into()));
+            }
+            if p.request_timeout_secs == Some(0) {
+                return Err(err(&table, "request_timeout_secs", "must be at least 1".into()));
             }
             if p.max_output_tokens == Some(0) {
                 return Err(err(

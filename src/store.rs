@@ -320,6 +320,19 @@ impl Drop for MissionLock {
     }
 }
 
+/// The pid of the live runner holding the mission, if any: the pid file names it and the
+/// process is still there running `mission` (a killed runner leaves its pid behind).
+pub fn live_runner(pid_file: &Path) -> Option<u32> {
+    let pid: u32 = std::fs::read_to_string(pid_file).ok()?.trim().parse().ok()?;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let exe = cmdline.split(|b| *b == 0).next()?;
+    String::from_utf8_lossy(exe)
+        .rsplit('/')
+        .next()
+        .is_some_and(|name| name.starts_with("mission"))
+        .then_some(pid)
+}
+
 /// Writes a file only its owner can read (`.mission/` holds transcripts and handoffs),
 /// whole or not at all: a full disk leaves the previous version, never half a file.
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -363,8 +363,17 @@ fn a_command_left_running_by_a_killed_runner_never_writes_into_the_resumed_run()
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    let st = sb.status();
+    assert_eq!(st["runner"]["alive"], true, "{st:#}");
+    assert_eq!(st["runner"]["pid"], runner.id());
     runner.kill().unwrap();
     runner.wait().unwrap();
+    // The log still says "running"; status tells the truth about the process.
+    let st = sb.status();
+    assert_eq!(st["state"], "running");
+    assert_eq!(st["runner"]["alive"], false, "{st:#}");
+    let plain = text(&sb.run(&["status"]));
+    assert!(plain.contains("stopped") && plain.contains("mission resume"), "{plain}");
     let out = sb.run(&["resume", "--headless", "--auto-approve"]);
     let log = text(&out);
     assert_eq!(out.status.code(), Some(0), "{log}");

@@ -23,6 +23,7 @@ fn settings(url: String, model: &str) -> HttpSettings {
         url,
         api_key: Some("sk-test-key".into()),
         idle_timeout: Duration::from_secs(5),
+        total_timeout: Duration::from_secs(60),
         max_retries: 3,
         retry_base: Duration::from_millis(10),
         max_output_tokens: 1000,

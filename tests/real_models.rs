@@ -207,6 +207,7 @@ fn settings(url: String, cap: Option<u32>) -> HttpSettings {
         url,
         api_key: None,
         idle_timeout: Duration::from_secs(5),
+        total_timeout: Duration::from_secs(60),
         max_retries: 3,
         retry_base: Duration::from_millis(10),
         max_output_tokens: cap.unwrap_or(1000),
@@ -342,5 +343,30 @@ async fn an_answer_cut_by_the_output_limit_is_retried_with_more_room() {
     let bodies = fake.all();
     assert_eq!(bodies[0].body["max_tokens"], 700);
     assert_eq!(bodies[1].body["max_tokens"], 1400);
+    assert_eq!(r.tool_calls[0].arguments["status"], "done");
+}
+
+#[tokio::test]
+async fn a_stream_that_trickles_forever_hits_the_total_timeout_not_the_idle_one() {
+    let fake = FakeLlm::start(Box::new(|_, n| {
+        if n == 0 {
+            Reply::Trickle {
+                every: Duration::from_millis(100),
+                count: 100,
+            }
+        } else {
+            Reply::Sse {
+                chunks: openai_sse(None, &handoff_call(), (10, 5, 0)),
+                cut_after: None,
+            }
+        }
+    }));
+    let mut s = settings(format!("{}/v1/chat/completions", fake.base), None);
+    s.total_timeout = Duration::from_secs(1);
+    let c = OpenAiClient::new(s).unwrap();
+    let started = std::time::Instant::now();
+    let (r, retries) = ask(&c).await;
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(retries[0].contains("longer than 1s in all"), "{retries:?}");
     assert_eq!(r.tool_calls[0].arguments["status"], "done");
 }

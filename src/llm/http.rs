@@ -22,6 +22,8 @@ pub struct HttpSettings {
     pub api_key: Option<String>,
     /// The longest wait for the next byte, and for the response to start.
     pub idle_timeout: Duration,
+    /// The longest one attempt may take in all, however steadily it streams.
+    pub total_timeout: Duration,
     pub max_retries: u32,
     pub retry_base: Duration,
     pub max_output_tokens: u32,
@@ -241,7 +243,14 @@ where
 {
     let mut attempt = 0;
     loop {
-        match once().await {
+        let result = match tokio::time::timeout(s.total_timeout, once()).await {
+            Ok(r) => r,
+            Err(_) => Err(s.retry(format!(
+                "the answer took longer than {}s in all",
+                s.total_timeout.as_secs()
+            ))),
+        };
+        match result {
             Ok(mut r) => {
                 r.usage.cost_usd = s.prices.cost(&s.model, &r.usage);
                 return Ok(r);
@@ -334,6 +343,7 @@ mod tests {
             url: String::new(),
             api_key: Some("sk-secret".into()),
             idle_timeout: Duration::from_secs(1),
+            total_timeout: Duration::from_secs(60),
             max_retries: 3,
             retry_base: Duration::from_secs(1),
             max_output_tokens: 1,

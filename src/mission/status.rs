@@ -22,6 +22,15 @@ pub struct Status {
     /// Where the mission works: its worktree (or the checkout, for an older mission).
     /// Derived from config and the repository's place, so the caller fills it in.
     pub worktree: String,
+    /// Whether a live process runs the mission, whatever the last recorded state says
+    /// (the caller, who can look at processes, fills it in).
+    pub runner: RunnerStatus,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RunnerStatus {
+    pub alive: bool,
+    pub pid: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -139,6 +148,7 @@ impl Status {
                 task: a.task.clone(),
             }),
             worktree: st.worktree.clone().unwrap_or_default(),
+            runner: RunnerStatus::default(),
         }
     }
 }

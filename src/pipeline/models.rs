@@ -128,6 +128,7 @@ fn http_settings(
         url,
         api_key,
         idle_timeout: Duration::from_secs(p.timeout_secs.unwrap_or(120).max(1)),
+        total_timeout: Duration::from_secs(p.request_timeout_secs.unwrap_or(900).max(1)),
         max_retries: p.max_retries.unwrap_or(5),
         retry_base: Duration::from_millis(p.retry_base_ms.unwrap_or(1000)),
         max_output_tokens: p.max_output_tokens.unwrap_or(8192),

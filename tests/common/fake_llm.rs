@@ -37,6 +37,8 @@ pub enum Reply {
     },
     /// Reads the request and never answers.
     Hang,
+    /// 200 and a keep-alive comment every `every`, `count` times: alive but never done.
+    Trickle { every: Duration, count: usize },
 }
 
 pub type Responder = Box<dyn Fn(&Recorded, usize) -> Reply + Send + Sync>;
@@ -108,6 +110,18 @@ fn serve(stream: TcpStream, reqs: &Mutex<Vec<Recorded>>, respond: &Responder) {
     let mut out = stream;
     match respond(&rec, n) {
         Reply::Hang => std::thread::sleep(Duration::from_secs(30)),
+        Reply::Trickle { every, count } => {
+            let _ = out.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n",
+            );
+            for _ in 0..count {
+                if out.write_all(b": keep-alive\n\n").is_err() {
+                    return;
+                }
+                let _ = out.flush();
+                std::thread::sleep(every);
+            }
+        }
         Reply::Status {
             code,
             headers,
