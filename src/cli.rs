@@ -433,18 +433,19 @@ async fn attach(dir: &Path, theme: &str) -> Result<i32> {
         .map(|c| c.limits())
         .unwrap_or_default();
     let mut app = App::new(Hosting::Attached, limits);
-    let alive = control::send(&layout, &Op::Ping)
-        .await
-        .map(|r| r.ok)
-        .unwrap_or(false);
+    let alive = runner_alive(&layout).await;
+    let st = load_state(&layout)?;
+    app.runner_stopped = !alive;
     app.status = Some(if alive {
         (
             "attached: q detaches, the mission keeps running".into(),
             true,
         )
+    } else if st.completed.is_some() || st.failed.is_some() {
+        ("the mission has ended; q quits".into(), true)
     } else {
         (
-            "no runner is active: approve/reject are recorded for `mission resume`".into(),
+            "stopped: nothing runs this mission; `mission resume` continues it (approve/reject are recorded for it)".into(),
             false,
         )
     });

@@ -328,6 +328,13 @@ fn select(app: &mut App, id: &str) {
 }
 
 #[test]
+fn a_mission_whose_runner_died_says_stopped_not_running() {
+    let mut app = app_from(&mid_mission());
+    app.runner_stopped = true;
+    draw(&app, "runner_stopped");
+}
+
+#[test]
 fn running_feature_follows_the_worker() {
     let app = app_from(&mid_mission());
     assert_eq!(

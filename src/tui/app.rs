@@ -148,6 +148,9 @@ pub struct App {
     /// The user tester's latest results per milestone.
     pub user_tests: HashMap<String, Vec<crate::mission::TestResult>>,
     pub runner_error: Option<String>,
+    /// Attached, and no live process runs the mission (killed, crashed, never resumed):
+    /// the log's last word ("running") is not the truth.
+    pub runner_stopped: bool,
     runs: HashMap<String, (Role, Option<String>)>,
     /// The latest agent run of each feature, for its transcript.
     pub feature_runs: HashMap<String, String>,
@@ -178,6 +181,7 @@ impl App {
             checks: HashMap::new(),
             user_tests: HashMap::new(),
             runner_error: None,
+            runner_stopped: false,
             runs: HashMap::new(),
             feature_runs: HashMap::new(),
             gate_seen: 0,

@@ -160,6 +160,12 @@ pub async fn run(
             }
             _ = tick.tick() => {
                 app.now = jiff::Timestamp::now();
+                if runner.is_none() && hub.is_none() {
+                    let stopped = store::live_runner(&layout.lock()).is_none();
+                    if stopped != app.runner_stopped {
+                        app.runner_stopped = stopped;
+                    }
+                }
                 // Only the elapsed clock moves while idle; redraw it once a second.
                 dirty = app.state.completed.is_none() && app.state.failed.is_none();
             }

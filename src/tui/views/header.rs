@@ -21,7 +21,10 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         Span::styled(goal, theme.text),
     ]);
     let phase = st.phase();
+    let finished = st.completed.is_some() || st.failed.is_some();
+    let stopped = app.runner_stopped && !finished;
     let (word, style) = match phase {
+        _ if stopped => ("STOPPED", theme.danger),
         Phase::Planning => ("PLANNING", theme.running),
         Phase::AwaitingApproval => ("WAITING FOR YOU", theme.warn),
         Phase::Running => ("RUNNING", theme.running),
@@ -30,12 +33,12 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         Phase::Completed => ("COMPLETED", theme.ok),
         Phase::Failed => ("FAILED", theme.danger),
     };
-    let end = st
-        .completed
-        .as_ref()
-        .or(st.failed.as_ref())
-        .and(st.last_event_at)
-        .unwrap_or(app.now);
+    // A stopped mission's clock stops at its last event.
+    let end = if finished || stopped {
+        st.last_event_at.unwrap_or(app.now)
+    } else {
+        app.now
+    };
     let elapsed = st
         .started_at
         .map_or(0, |s| (end.as_second() - s.as_second()).max(0));
@@ -44,7 +47,12 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         Span::styled(word, style),
         Span::styled(format!("  {}", super::duration(elapsed)), theme.dim),
     ];
-    if let Some(a) = &st.active {
+    if stopped {
+        spans.push(Span::styled(
+            "  nothing runs this mission: `mission resume` continues it",
+            theme.warn,
+        ));
+    } else if let Some(a) = &st.active {
         spans.push(Span::styled("  ▸ ", theme.dim));
         spans.push(Span::styled(a.role.as_str(), theme.text));
         spans.push(Span::styled(format!(" {}", a.model), theme.dim));
