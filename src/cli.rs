@@ -11,7 +11,7 @@ use crate::control;
 use crate::git::GitError;
 use crate::headless::Printer;
 use crate::layout::Layout;
-use crate::mission::state::{FeaturePhase, MilestonePhase, Verdict};
+use crate::mission::state::{FeaturePhase, Verdict};
 use crate::mission::{Handoff, MissionState, Op, Role, Status};
 use crate::pipeline::setup::{self, Session};
 use crate::pipeline::{Mode, Outcome};
@@ -345,6 +345,7 @@ async fn console(session: Session, theme: Theme) -> Result<i32> {
     let layout = runner.layout.clone();
     let config = runner.config.clone();
     let mut app = App::new(Hosting::InProcess, runner.config.limits());
+    app.bell = runner.config.notify.bell;
     // Confinement as configured is the quiet case; only its absence is worth the line.
     let notes: Vec<String> = notes
         .into_iter()
@@ -429,10 +430,9 @@ async fn attach(dir: &Path, theme: &str) -> Result<i32> {
         ));
     }
     let theme = Theme::load(theme, Theme::color_allowed()).map_err(|e| anyhow!(e))?;
-    let limits = Config::load(&layout.config())
-        .map(|c| c.limits())
-        .unwrap_or_default();
-    let mut app = App::new(Hosting::Attached, limits);
+    let config = Config::load(&layout.config()).unwrap_or_default();
+    let mut app = App::new(Hosting::Attached, config.limits());
+    app.bell = config.notify.bell;
     let alive = runner_alive(&layout).await;
     let st = load_state(&layout)?;
     app.runner_stopped = !alive;
@@ -712,12 +712,10 @@ fn status(dir: &Path, json: bool) -> Result<i32> {
         println!("Paused  {p}");
     }
     for m in &st.milestones {
-        let state = match m.phase {
-            MilestonePhase::Pending => "pending",
-            MilestonePhase::Running => "running",
-            MilestonePhase::Validating => "validating",
-            MilestonePhase::Passed => "passed",
-            MilestonePhase::Failed => "failed",
+        let state = if st.is_repairing(m) {
+            format!("fixing (round {})", m.fix_rounds + 1)
+        } else {
+            m.phase.as_str().to_string()
         };
         println!(
             "\n{} {} — {state}, {} fix round(s)",

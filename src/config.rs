@@ -20,6 +20,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub sandbox: SandboxConfig,
     pub worktree: WorktreeConfig,
+    pub notify: NotifyConfig,
     /// USD per million tokens by model name, over the built-in table.
     pub prices: BTreeMap<String, crate::llm::pricing::Price>,
     /// Facts about models the harness cannot ask for, by model name.
@@ -104,6 +105,26 @@ impl Default for SandboxConfig {
             network: true,
             writable: vec![],
             env_pass: vec![],
+        }
+    }
+}
+
+/// How a human is told the mission needs them or has ended.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// Attached consoles ring and send OSC 9 / OSC 777 notifications.
+    pub bell: bool,
+    /// Run by the runner with one JSON argument (`type`, `reason`, `repo`, `goal`,
+    /// `branch`, `worktree`), e.g. `["notify-send", "mission"]`.
+    pub command: Vec<String>,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            bell: true,
+            command: vec![],
         }
     }
 }
@@ -391,7 +412,11 @@ impl Config {
                 return Err(err(&table, "timeout_secs", "must be at least 1".into()));
             }
             if p.request_timeout_secs == Some(0) {
-                return Err(err(&table, "request_timeout_secs", "must be at least 1".into()));
+                return Err(err(
+                    &table,
+                    "request_timeout_secs",
+                    "must be at least 1".into(),
+                ));
             }
             if p.max_output_tokens == Some(0) {
                 return Err(err(

@@ -134,6 +134,7 @@ fn describe(
                 }
             ),
         ),
+        Event::NotifyFailed { message } => (s("notify"), format!("✘ {message}")),
         Event::ContextCompacted {
             tokens_before,
             tokens_after,

@@ -14,6 +14,7 @@ pub mod hub;
 pub mod layout;
 pub mod llm;
 pub mod mission;
+pub mod notify;
 pub mod pipeline;
 pub mod store;
 pub mod tui;

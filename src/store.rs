@@ -323,7 +323,11 @@ impl Drop for MissionLock {
 /// The pid of the live runner holding the mission, if any: the pid file names it and the
 /// process is still there running `mission` (a killed runner leaves its pid behind).
 pub fn live_runner(pid_file: &Path) -> Option<u32> {
-    let pid: u32 = std::fs::read_to_string(pid_file).ok()?.trim().parse().ok()?;
+    let pid: u32 = std::fs::read_to_string(pid_file)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     let exe = cmdline.split(|b| *b == 0).next()?;
     String::from_utf8_lossy(exe)

@@ -15,10 +15,18 @@ fn demo_console_gate_attach_pause_approve_and_handoff() {
     let mut main = Term::spawn(&sb, &["demo", "--fast"], 80, 24);
     // The gate dialog shows the plan and the key that approves it.
     main.wait_for_all(&["Approve the plan?", "m1-f1 Parse numbers", "a approve"]);
+    // It rang and sent a desktop notification when the gate opened.
+    assert!(
+        main.wrote(b"\x07\x1b]9;mission: plan"),
+        "no bell / OSC 9 at the gate"
+    );
+    assert!(main.wrote(b"\x1b]777;notify;mission;plan"));
 
     // A second terminal attaches to the same mission.
     let mut side = Term::spawn(&sb, &["attach"], 100, 30);
     side.wait_for("Approve the plan?");
+    // Attaching to a mission that already waits rings too.
+    assert!(side.wrote(b"\x1b]9;mission: plan"));
     side.keys("p");
     side.wait_for("paused: no new agent turn");
     side.keys("a");

@@ -200,3 +200,50 @@ fn an_abandoned_mission_ends_as_failed_and_a_new_one_can_start() {
     assert!(log.contains("archived the previous mission"), "{log}");
     assert_eq!(sb.status()["state"], "completed");
 }
+
+#[test]
+fn the_notify_command_hears_of_a_gate_and_of_the_end() {
+    let sb = Sandbox::new();
+    let heard = sb.tmp.path().join("heard.jsonl");
+    let config = format!(
+        "[notify]\ncommand = [\"sh\", \"-c\", \"printf '%s\\\\n' \\\"$1\\\" >> {}\", \"notify\"]\n",
+        heard.display()
+    );
+    mini_repo(&sb, flag_script(), &config);
+    let mut child = sb.spawn_quiet(&["start", "Create a flag", "--headless"]);
+    sb.wait_for_status("the plan gate", |st| st["state"] == "awaiting_approval");
+    let start = Instant::now();
+    while !std::fs::read_to_string(&heard)
+        .unwrap_or_default()
+        .contains("needs_human")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no notice for the gate"
+        );
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    assert!(sb.run(&["approve"]).status.success());
+    assert!(child.wait().unwrap().success());
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&heard)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["type"], "needs_human");
+    assert!(
+        lines[0]["reason"].as_str().unwrap().contains("plan"),
+        "{lines:?}"
+    );
+    assert_eq!(lines[1]["type"], "completed");
+    for l in &lines {
+        assert_eq!(l["goal"], "Create a flag");
+        assert!(l["branch"].as_str().unwrap().starts_with("mission/"));
+        assert_eq!(
+            l["repo"],
+            sb.repo().canonicalize().unwrap().display().to_string()
+        );
+        assert!(l["worktree"].as_str().unwrap().contains("create-a-flag"));
+    }
+}

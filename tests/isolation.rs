@@ -373,7 +373,10 @@ fn a_command_left_running_by_a_killed_runner_never_writes_into_the_resumed_run()
     assert_eq!(st["state"], "running");
     assert_eq!(st["runner"]["alive"], false, "{st:#}");
     let plain = text(&sb.run(&["status"]));
-    assert!(plain.contains("stopped") && plain.contains("mission resume"), "{plain}");
+    assert!(
+        plain.contains("stopped") && plain.contains("mission resume"),
+        "{plain}"
+    );
     let out = sb.run(&["resume", "--headless", "--auto-approve"]);
     let log = text(&out);
     assert_eq!(out.status.code(), Some(0), "{log}");

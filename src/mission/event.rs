@@ -192,6 +192,10 @@ pub enum Event {
         repeats: u32,
         error: String,
     },
+    /// The `[notify] command` failed; the mission goes on.
+    NotifyFailed {
+        message: String,
+    },
     AgentFinished {
         run_id: String,
         role: Role,

@@ -51,6 +51,9 @@ use super::state::MissionState;
 /// Decides what an op means for the mission as it stands: the event to record and the
 /// answer for the human, or why it is refused. Shared by the live runner (control socket)
 /// and by `mission approve` & co. when no runner is alive.
+/// Why the mission is paused when a human paused it (`mission pause`, `p`).
+pub const HUMAN_PAUSE: &str = "paused by a human";
+
 /// The longest note or message a human can send: it becomes an event and a prompt.
 pub const MAX_MESSAGE_BYTES: usize = 8 * 1024;
 
@@ -107,7 +110,7 @@ pub fn decide(st: &MissionState, op: &Op) -> Result<(Option<Event>, String), Str
             Some(r) => Ok((None, format!("already paused: {r}"))),
             None => Ok((
                 Some(Event::Paused {
-                    reason: "paused by a human".into(),
+                    reason: HUMAN_PAUSE.into(),
                 }),
                 "paused: no new agent turn will start until `mission unpause`".into(),
             )),

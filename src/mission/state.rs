@@ -274,6 +274,14 @@ impl MissionState {
         Phase::Running
     }
 
+    /// A milestone whose validation failed but that the mission is still healing (the
+    /// orchestrator plans fixes): "fixing", not "failed", until a human is asked.
+    pub fn is_repairing(&self, m: &MilestoneState) -> bool {
+        m.phase == MilestonePhase::Failed
+            && self.failed.is_none()
+            && !matches!(&self.gate, Some((super::event::Gate::Escalation { milestone, .. }, _)) if *milestone == m.id)
+    }
+
     pub fn milestone(&self, id: &str) -> Option<&MilestoneState> {
         self.milestones.iter().find(|m| m.id == id)
     }
@@ -411,6 +419,7 @@ impl MissionState {
             | Event::CommandRan { .. }
             | Event::CheckRan { .. }
             | Event::ContextCompacted { .. }
+            | Event::NotifyFailed { .. }
             | Event::AgentStuck { .. }
             | Event::ModelRetried { .. } => {}
             Event::AgentFinished {

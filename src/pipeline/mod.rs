@@ -280,7 +280,72 @@ impl Runner {
             let _ = hub.emit(Event::FilesChanged { paths, more });
         })
         .ok();
-        self.steps().await
+        let notifier = self.notifier();
+        let result = self.steps().await;
+        if let Some((stop, task)) = notifier {
+            let _ = stop.send(());
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(12), task).await;
+        }
+        result
+    }
+
+    /// Runs `[notify] command` for every event that needs a human or ends the mission,
+    /// until told to stop (then it finishes what is queued).
+    fn notifier(
+        &self,
+    ) -> Option<(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    )> {
+        let command = self.config.notify.command.clone();
+        if command.is_empty() {
+            return None;
+        }
+        let mut rx = self.hub.subscribe();
+        let hub = self.hub.clone();
+        let never = self.config.secret_env_names();
+        let (repo, work) = (
+            self.layout.repo.display().to_string(),
+            self.layout.work.display().to_string(),
+        );
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            loop {
+                let rec = tokio::select! {
+                    r = rx.recv() => r,
+                    _ = &mut stopped => match rx.try_recv() {
+                        Ok(r) => Ok(r),
+                        Err(_) => break,
+                    },
+                };
+                let rec = match rec {
+                    Ok(r) => r,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => break,
+                };
+                let st = hub.state();
+                // A human's own pause needs no telling.
+                if matches!(&rec.event, Event::Paused { reason } if reason == crate::mission::op::HUMAN_PAUSE)
+                {
+                    continue;
+                }
+                let Some((kind, reason)) = crate::notify::notice_for(&rec.event, &st) else {
+                    continue;
+                };
+                let notice = crate::notify::Notice {
+                    kind,
+                    reason,
+                    repo: repo.clone(),
+                    goal: st.goal.clone(),
+                    branch: st.branch.clone(),
+                    worktree: work.clone(),
+                };
+                if let Err(e) = crate::notify::run_command(&command, &notice, &never).await {
+                    let _ = hub.emit(Event::NotifyFailed { message: e });
+                }
+            }
+        });
+        Some((stop, task))
     }
 
     async fn steps(&self) -> Result<Outcome, RunError> {
@@ -394,7 +459,9 @@ impl Runner {
                     reason: format!("{gate}: {reason}"),
                 });
             }
-            if let Some(reason) = paused {
+            // A human's own pause is theirs to end (`mission unpause`), whoever started
+            // the run: wait for it instead of exiting.
+            if let Some(reason) = paused.filter(|r| r != crate::mission::op::HUMAN_PAUSE) {
                 return Some(Outcome::NeedsHuman { reason });
             }
         }

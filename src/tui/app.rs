@@ -151,6 +151,8 @@ pub struct App {
     /// Attached, and no live process runs the mission (killed, crashed, never resumed):
     /// the log's last word ("running") is not the truth.
     pub runner_stopped: bool,
+    /// Ring and notify (BEL, OSC 9/777) when the mission comes to need a human.
+    pub bell: bool,
     runs: HashMap<String, (Role, Option<String>)>,
     /// The latest agent run of each feature, for its transcript.
     pub feature_runs: HashMap<String, String>,
@@ -158,6 +160,14 @@ pub struct App {
 }
 
 impl App {
+    /// What the mission waits for a human about, if anything.
+    pub fn needs_human(&self) -> Option<String> {
+        if let Some((gate, reason)) = &self.state.gate {
+            return Some(format!("{gate}: {reason}"));
+        }
+        self.state.paused.as_ref().map(|p| format!("paused: {p}"))
+    }
+
     pub fn new(hosting: Hosting, limits: Limits) -> Self {
         App {
             state: MissionState::default(),
@@ -182,6 +192,7 @@ impl App {
             user_tests: HashMap::new(),
             runner_error: None,
             runner_stopped: false,
+            bell: true,
             runs: HashMap::new(),
             feature_runs: HashMap::new(),
             gate_seen: 0,

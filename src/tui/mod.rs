@@ -114,7 +114,20 @@ pub async fn run(
     let mut outcome = None;
     // `kill` or a closed SSH session: leave the terminal as it was and stop cleanly.
     let mut killed = std::pin::pin!(crate::control::termination());
+    // Rung once each time the mission comes to need a human (on attach too).
+    let mut alerted: Option<String> = None;
+    let in_tmux = std::env::var_os("TMUX").is_some();
     let result = loop {
+        let needs = app.needs_human();
+        if needs != alerted {
+            if let (true, Some(why)) = (app.bell, &needs) {
+                use std::io::Write;
+                let mut out = std::io::stdout();
+                let _ = out.write_all(&crate::notify::terminal_alert(why, in_tmux));
+                let _ = out.flush();
+            }
+            alerted = needs;
+        }
         if dirty {
             if let Err(e) = terminal.draw(|f| views::draw(f, &app, &theme)) {
                 break Err(e.into());

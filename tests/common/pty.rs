@@ -10,6 +10,8 @@ use super::{Sandbox, bin};
 
 pub struct Term {
     screen: Arc<Mutex<vt100::Parser>>,
+    /// Every byte the program wrote (bells and OSCs leave no mark on the screen).
+    raw: Arc<Mutex<Vec<u8>>>,
     writer: Box<dyn Write + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
     _master: Box<dyn portable_pty::MasterPty + Send>,
@@ -45,6 +47,8 @@ impl Term {
             0,
         )));
         let s = screen.clone();
+        let raw: Arc<Mutex<Vec<u8>>> = Arc::default();
+        let r = raw.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buf) {
@@ -52,14 +56,25 @@ impl Term {
                     break;
                 }
                 s.lock().unwrap().process(&buf[..n]);
+                r.lock().unwrap().extend_from_slice(&buf[..n]);
             }
         });
         Term {
             screen,
+            raw,
             writer,
             child,
             _master: pair.master,
         }
+    }
+
+    /// Whether the program has written `bytes` anywhere in its output.
+    pub fn wrote(&self, bytes: &[u8]) -> bool {
+        self.raw
+            .lock()
+            .unwrap()
+            .windows(bytes.len())
+            .any(|w| w == bytes)
     }
 
     pub fn contents(&self) -> String {

@@ -471,7 +471,9 @@ mod tests {
             "no <Esc> typed into the file"
         );
         // An unknown key name is refused, never typed.
-        s.launch("cat").unwrap();
+        s.launch("echo ready; exec cat").unwrap();
+        // Keys sent before the terminal has a foreground program raise no signal.
+        s.wait_for("t2", "ready", t).await.unwrap();
         let e = s.send_keys("t2", "<Escpae>").unwrap_err();
         assert!(e.contains("unknown key"), "{e}");
         // Ctrl-C kills cat: said as such, not as "exit 1".

@@ -56,12 +56,23 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         .map(|row| match row {
             Row::Milestone { index } => {
                 let m = &app.state.milestones[*index];
-                let (g, style) = milestone_glyph(m.phase, theme);
+                let repairing = app.state.is_repairing(m);
+                let (g, style) = if repairing {
+                    ("↻", theme.validating)
+                } else {
+                    milestone_glyph(m.phase, theme)
+                };
                 let mut spans = vec![
                     Span::styled(format!("{g} "), style),
                     Span::styled(format!("{} ", m.id), theme.title),
                     Span::styled(m.title.clone(), theme.text),
                 ];
+                if repairing {
+                    spans.push(Span::styled(
+                        format!(" fixing (round {})", m.fix_rounds + 1),
+                        theme.validating,
+                    ));
+                }
                 if m.fix_rounds > 0 {
                     spans.push(Span::styled(
                         format!(" ↻{}", m.fix_rounds),
