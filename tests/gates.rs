@@ -247,3 +247,33 @@ fn the_notify_command_hears_of_a_gate_and_of_the_end() {
         assert!(l["worktree"].as_str().unwrap().contains("create-a-flag"));
     }
 }
+
+#[test]
+fn a_human_pause_holds_even_an_auto_approved_headless_run() {
+    let sb = Sandbox::new();
+    let script = json!({"entries": [
+        entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
+        entry("worker", "Feature m1-f1:", vec![
+            turn(vec![call("run_command", json!({"command": "sleep 1"}))]),
+            turn(vec![call("write_file", json!({"path": "flag.txt", "content": "ok"})), done("wrote flag.txt")]),
+        ]),
+    ]});
+    mini_repo(&sb, script, "");
+    let mut child = sb.spawn_quiet(&["start", "Create a flag", "--headless", "--auto-approve"]);
+    sb.wait_for_status("the worker", |st| st["state"] == "running");
+    assert!(sb.run(&["pause"]).status.success());
+    sb.wait_for_status("the pause", |st| st["state"] == "paused");
+    // The run waits for the human who paused it instead of ending.
+    let waited = Instant::now();
+    while waited.elapsed() < Duration::from_secs(2) {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the runner exited on a human's pause"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = sb.run(&["unpause"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(child.wait().unwrap().success());
+    assert_eq!(sb.status()["state"], "completed");
+}
