@@ -9,16 +9,17 @@ use clap::{CommandFactory, Parser, Subcommand};
 use crate::config::{self, Config, ProviderKind};
 use crate::control;
 use crate::git::GitError;
-use crate::headless::Printer;
 use crate::layout::Layout;
+use crate::link::MissionLink;
+use crate::mission::narrate::Printer;
 use crate::mission::state::{FeaturePhase, Verdict};
 use crate::mission::{Handoff, MissionState, Op, Role, Status};
 use crate::pipeline::setup::{self, Session};
 use crate::pipeline::{Mode, Outcome};
 use crate::store;
+use crate::tui;
 use crate::tui::app::{App, Hosting};
 use crate::tui::theme::Theme;
-use crate::tui::{self, Link};
 
 /// Exit codes: 0 completed, 1 failed, 2 bad usage or config, 3 paused waiting for a human.
 pub const EXIT_FAILED: i32 = 1;
@@ -325,12 +326,17 @@ async fn run(cli: Cli) -> Result<i32> {
     }
 }
 
+/// `$XDG_CONFIG_HOME/mission/themes`: where the user's own themes are found by name.
+fn user_themes() -> Option<PathBuf> {
+    config::user_config_path().and_then(|p| p.parent().map(|d| d.join("themes")))
+}
+
 /// The console's theme when the console is wanted (a terminal, no `--headless`).
 fn console_theme(headless: bool, name: &str) -> Result<Option<Theme>> {
     if headless || !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Ok(None);
     }
-    Theme::load(name, Theme::color_allowed())
+    Theme::load_from(name, Theme::color_allowed(), user_themes().as_deref())
         .map(Some)
         .map_err(|e| anyhow!(e))
 }
@@ -366,16 +372,8 @@ async fn console(session: Session, theme: Theme) -> Result<i32> {
         let runner = runner.clone();
         tokio::spawn(async move { runner.run().await })
     };
-    let result = tui::run(
-        app,
-        theme,
-        layout.clone(),
-        Link::InProcess {
-            hub: hub.clone(),
-            runner: task,
-        },
-    )
-    .await;
+    let link = MissionLink::in_process(hub.clone(), task, layout.clone());
+    let result = tui::run(app, theme, link).await;
     control.abort();
     let _ = control.await;
     let _ = std::fs::remove_file(layout.socket());
@@ -429,7 +427,8 @@ async fn attach(dir: &Path, theme: &str) -> Result<i32> {
             "`mission attach` needs a terminal; use `mission status` or `mission log` in scripts"
         ));
     }
-    let theme = Theme::load(theme, Theme::color_allowed()).map_err(|e| anyhow!(e))?;
+    let theme = Theme::load_from(theme, Theme::color_allowed(), user_themes().as_deref())
+        .map_err(|e| anyhow!(e))?;
     let config = Config::load(&layout.config()).unwrap_or_default();
     let mut app = App::new(Hosting::Attached, config.limits());
     app.bell = config.notify.bell;
@@ -449,7 +448,7 @@ async fn attach(dir: &Path, theme: &str) -> Result<i32> {
             false,
         )
     });
-    tui::run(app, theme, layout, Link::Attached).await?;
+    tui::run(app, theme, MissionLink::attached(layout)).await?;
     Ok(0)
 }
 

@@ -1,7 +1,6 @@
 //! Telling a human the mission needs them (a gate, an escalation, a budget stop, a pause)
 //! or has ended, without anyone watching: the `[notify] command` run by the runner with
-//! one JSON argument, and a bell plus OSC 9 / OSC 777 desktop notifications from attached
-//! consoles (wrapped for tmux when `$TMUX` is set).
+//! one JSON argument. Attached consoles ring on their own (`tui::alert`).
 
 use std::time::Duration;
 
@@ -72,45 +71,9 @@ pub async fn run_command(
     }
 }
 
-/// BEL, then OSC 9 (iTerm2, Windows Terminal, kitty…) and OSC 777 (urxvt, foot, VTE)
-/// desktop notifications; inside tmux each OSC is wrapped for passthrough.
-pub fn terminal_alert(message: &str, in_tmux: bool) -> Vec<u8> {
-    let clean: String = message
-        .chars()
-        .filter(|c| !c.is_control() && *c != ';')
-        .take(200)
-        .collect();
-    let oscs = [
-        format!("\x1b]9;mission: {clean}\x07"),
-        format!("\x1b]777;notify;mission;{clean}\x07"),
-    ];
-    let mut out = b"\x07".to_vec();
-    for osc in oscs {
-        if in_tmux {
-            out.extend(b"\x1bPtmux;");
-            out.extend(osc.replace('\x1b', "\x1b\x1b").as_bytes());
-            out.extend(b"\x1b\\");
-        } else {
-            out.extend(osc.as_bytes());
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn alerts_ring_and_notify_and_survive_tmux() {
-        let plain = terminal_alert("plan: awaits\napproval; now", false);
-        assert!(plain.starts_with(b"\x07\x1b]9;mission: plan: awaitsapproval now\x07"));
-        let tmux = String::from_utf8(terminal_alert("x", true)).unwrap();
-        assert!(
-            tmux.contains("\x1bPtmux;\x1b\x1b]9;mission: x\x07\x1b\\"),
-            "{tmux:?}"
-        );
-    }
 
     #[tokio::test]
     async fn the_command_gets_one_json_argument_and_its_failure_is_reported() {

@@ -4,15 +4,19 @@
 pub mod budget;
 pub mod event;
 pub mod handoff;
+pub mod narrate;
 pub mod op;
+pub mod outcome;
 pub mod plan;
 pub mod state;
 pub mod status;
+pub mod transcript;
 
 pub use budget::Limits;
 pub use event::{Event, EventRecord, Failure, Finding, Gate, Role, TestResult};
 pub use handoff::{CommandRecord, DiffStat, Handoff, HandoffStatus, Usage, WorkerReport};
 pub use op::{Op, OpReply, decide};
+pub use outcome::Outcome;
 pub use plan::{Assertion, AssertionKind, FeaturePlan, MilestonePlan, Plan};
 pub use state::{MissionState, Phase, Policy, Step};
 pub use status::Status;

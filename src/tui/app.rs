@@ -7,7 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use tui_input::Input;
 
 use super::keymap::Action;
-use crate::headless::describe_event;
+use crate::mission::narrate::describe_event;
 use crate::mission::{CommandRecord, Event, EventRecord, Handoff, Limits, MissionState, Op, Role};
 
 const ACTIVITY_CAP: usize = 500;

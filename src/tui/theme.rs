@@ -118,13 +118,19 @@ impl Theme {
     /// A theme by name (embedded, or `$XDG_CONFIG_HOME/mission/themes/<name>.toml`) or by
     /// path. `color = false` (NO_COLOR) keeps only modifiers.
     pub fn load(name_or_path: &str, color: bool) -> Result<Theme, String> {
+        Self::load_from(name_or_path, color, None)
+    }
+
+    /// `load`, also looking for `<name>.toml` in `user_themes` (the user's config dir).
+    pub fn load_from(
+        name_or_path: &str,
+        color: bool,
+        user_themes: Option<&Path>,
+    ) -> Result<Theme, String> {
         if let Some((_, text)) = EMBEDDED.iter().find(|(n, _)| *n == name_or_path) {
             return Self::parse(text, color).map_err(|e| format!("theme {name_or_path}: {e}"));
         }
-        let user = crate::config::user_config_path().and_then(|p| {
-            p.parent()
-                .map(|d| d.join("themes").join(format!("{name_or_path}.toml")))
-        });
+        let user = user_themes.map(|d| d.join(format!("{name_or_path}.toml")));
         let path = match user {
             Some(p) if p.exists() => p,
             _ => Path::new(name_or_path).to_path_buf(),

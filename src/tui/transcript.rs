@@ -1,6 +1,6 @@
 //! Turns a transcript (`.mission/transcripts/<run>.jsonl`) into lines to read.
 
-use crate::llm::Message;
+use crate::mission::transcript::TranscriptEntry as Message;
 
 fn clip(s: &str, max: usize) -> String {
     if s.chars().count() > max {
@@ -53,6 +53,16 @@ pub fn lines(jsonl: &str) -> Vec<String> {
                     }
                 }
             }
+        } else if let Ok(v) = serde_json::from_str::<serde_json::Value>(raw)
+            && let Some(c) = v.get("context_compacted")
+        {
+            let n = |k: &str| c.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+            out.push(format!(
+                "· context compacted to fit the model: {} → {} tokens, {} old output(s) elided",
+                n("tokens_before"),
+                n("tokens_after"),
+                n("elided")
+            ));
         } else if let Ok(v) = serde_json::from_str::<serde_json::Value>(raw)
             && let Some(tools) = v.get("tools").and_then(|t| t.as_array())
         {

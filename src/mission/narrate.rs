@@ -1,7 +1,8 @@
-//! Plain progress lines, one per step: for `--headless`, pipes, CI and `mission log`.
+//! Narration: one line per event worth telling, shared by `--headless`, `mission log` and
+//! the console's activity feed.
 
-use crate::mission::event::Gate;
-use crate::mission::{Event, EventRecord, MissionState};
+use super::event::Gate;
+use super::{Event, EventRecord, MissionState};
 
 /// Folds events and turns each into a line worth printing (most are; turns are not).
 #[derive(Default)]

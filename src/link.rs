@@ -1,0 +1,250 @@
+//! How the console reaches a mission: one link with two ends — the runner in this
+//! process, or another process's runner reached over its control socket with its event
+//! log tailed. Following codex-rs's protocol, the console only sends `Op`s and folds the
+//! `Inbound` messages a link delivers; it never touches the runner, git or files itself.
+//!
+//! Every `Op` is answered by exactly one `Inbound::Reply` (refused or done); an op that
+//! changes the mission is also answered by the event it records (`approve` →
+//! `gate_approved`, `reject` → `gate_rejected`, `pause` → `paused`, `unpause` →
+//! `unpaused`, `say` → `message_said`, `abort` → `mission_failed`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::git::Git;
+use crate::hub::Hub;
+use crate::layout::Layout;
+use crate::mission::{EventRecord, Handoff, Op, OpReply, Outcome};
+use crate::pipeline::RunError;
+use crate::store;
+
+/// What reaches the console.
+#[derive(Debug)]
+pub enum Inbound {
+    Event(EventRecord),
+    /// The answer to an `Op` sent with `MissionLink::send`.
+    Reply(OpReply),
+    /// The in-process runner ended: how, or why it broke.
+    RunnerEnded(Result<Outcome, String>),
+}
+
+/// What the detail pane shows of a feature, read between frames.
+#[derive(Debug, Default)]
+pub struct FeatureRecords {
+    pub handoff: Option<Handoff>,
+    pub diff: Option<String>,
+    /// The run's transcript, as recorded (JSON lines).
+    pub transcript: Option<String>,
+}
+
+enum End {
+    InProcess {
+        hub: Hub,
+        runner: Option<tokio::task::JoinHandle<Result<Outcome, RunError>>>,
+    },
+    Attached,
+}
+
+pub struct MissionLink {
+    end: End,
+    layout: Layout,
+    tx: mpsc::UnboundedSender<Inbound>,
+    rx: mpsc::UnboundedReceiver<Inbound>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl MissionLink {
+    /// The runner is the task `runner`, publishing on `hub`.
+    pub fn in_process(
+        hub: Hub,
+        runner: tokio::task::JoinHandle<Result<Outcome, RunError>>,
+        layout: Layout,
+    ) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        MissionLink {
+            end: End::InProcess {
+                hub,
+                runner: Some(runner),
+            },
+            layout,
+            tx,
+            rx,
+            tasks: vec![],
+        }
+    }
+
+    /// Another process runs the mission in the repository of `layout`.
+    pub fn attached(layout: Layout) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        MissionLink {
+            end: End::Attached,
+            layout,
+            tx,
+            rx,
+            tasks: vec![],
+        }
+    }
+
+    /// Every event so far; from then on new ones arrive through `next`.
+    pub fn history(&mut self) -> anyhow::Result<Vec<EventRecord>> {
+        // Subscribe before reading the history, so nothing falls in between.
+        let live = match &self.end {
+            End::InProcess { hub, .. } => Some(hub.subscribe()),
+            End::Attached => None,
+        };
+        let history = store::load(&self.layout.events())?;
+        let last_seq = history.events.last().map_or(0, |e| e.seq);
+        let tx = self.tx.clone();
+        self.tasks.push(match live {
+            Some(mut live) => tokio::spawn(async move {
+                loop {
+                    match live.recv().await {
+                        Ok(rec) if rec.seq > last_seq => {
+                            if tx.send(Inbound::Event(rec)).is_err() {
+                                break;
+                            }
+                        }
+                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(_) => break,
+                    }
+                }
+            }),
+            None => tokio::spawn(tail(self.layout.events(), history.valid_len, tx)),
+        });
+        Ok(history.events)
+    }
+
+    /// Sends `op`; its answer arrives as `Inbound::Reply`.
+    pub fn send(&self, op: Op) {
+        let tx = self.tx.clone();
+        let reply = match &self.end {
+            End::InProcess { hub, .. } => Ok(crate::control::apply(hub, &op)),
+            End::Attached => Err(self.layout.clone()),
+        };
+        tokio::spawn(async move {
+            let reply = match reply {
+                Ok(r) => r,
+                Err(layout) => crate::control::send(&layout, &op)
+                    .await
+                    .unwrap_or_else(|e| OpReply::refused(e.to_string())),
+            };
+            let _ = tx.send(Inbound::Reply(reply));
+        });
+    }
+
+    /// The next message; `None` only once nothing can come any more.
+    pub async fn next(&mut self) -> Option<Inbound> {
+        if let End::InProcess { runner, .. } = &mut self.end
+            && let Some(task) = runner.as_mut()
+        {
+            tokio::select! {
+                m = self.rx.recv() => return m,
+                done = task => {
+                    *runner = None;
+                    return Some(Inbound::RunnerEnded(match done {
+                        Ok(r) => r.map_err(|e| e.to_string()),
+                        Err(e) => Err(format!("the runner task ended: {e}")),
+                    }));
+                }
+            }
+        }
+        self.rx.recv().await
+    }
+
+    /// A message already waiting, if any.
+    pub fn try_next(&mut self) -> Option<Inbound> {
+        self.rx.try_recv().ok()
+    }
+
+    /// For an attached console: whether a live process runs the mission. `None` in
+    /// process (the runner is this process).
+    pub fn runner_alive(&self) -> Option<bool> {
+        match self.end {
+            End::InProcess { .. } => None,
+            End::Attached => Some(store::live_runner(&self.layout.lock()).is_some()),
+        }
+    }
+
+    /// A feature's handoff, its diff (when `with_diff`) and the transcript of `run`.
+    pub fn feature(&self, feature: &str, with_diff: bool, run: Option<&str>) -> FeatureRecords {
+        let mut out = FeatureRecords::default();
+        if let Ok(text) = std::fs::read_to_string(self.layout.handoff(feature))
+            && let Ok(h) = serde_json::from_str::<Handoff>(&text)
+        {
+            if with_diff
+                && let Ok(git) = Git::open(&self.layout.repo)
+                && let Some(parent) = git.parent_of(&h.commit)
+                && let Ok(d) = git.diff_text(&parent, &h.commit)
+            {
+                out.diff = Some(d);
+            }
+            out.handoff = Some(h);
+        }
+        if let Some(run) = run
+            && let Ok(text) = std::fs::read_to_string(self.layout.transcript(run))
+        {
+            out.transcript = Some(text);
+        }
+        out
+    }
+
+    /// Stops what the link started; an in-process runner still running is stopped too.
+    pub async fn close(mut self) {
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+        if let End::InProcess {
+            runner: Some(r), ..
+        } = self.end
+        {
+            r.abort();
+            let _ = r.await;
+        }
+    }
+}
+
+/// Ctrl-C, `kill` or a closed SSH session: the console stops cleanly.
+pub async fn termination() {
+    crate::control::termination().await
+}
+
+/// Follows `events.jsonl` written by another process.
+async fn tail(path: PathBuf, mut offset: u64, tx: mpsc::UnboundedSender<Inbound>) {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let mut pending = Vec::new();
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let Ok(mut f) = tokio::fs::File::open(&path).await else {
+            continue;
+        };
+        let Ok(meta) = f.metadata().await else {
+            continue;
+        };
+        if meta.len() < offset {
+            offset = 0; // the log was replaced (a new mission): read it again
+            pending.clear();
+        }
+        if meta.len() == offset {
+            continue;
+        }
+        if f.seek(std::io::SeekFrom::Start(offset)).await.is_err() {
+            continue;
+        }
+        let mut buf = Vec::new();
+        let Ok(n) = f.read_to_end(&mut buf).await else {
+            continue;
+        };
+        offset += n as u64;
+        pending.extend_from_slice(&buf);
+        while let Some(i) = pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=i).collect();
+            if let Ok(rec) = serde_json::from_slice::<EventRecord>(&line)
+                && tx.send(Inbound::Event(rec)).is_err()
+            {
+                return;
+            }
+        }
+    }
+}
