@@ -1,0 +1,139 @@
+//! `mission doctor`: config, sandbox, keys, and each role's model asked a tiny question.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use super::*;
+
+pub(super) async fn doctor(dir: &Path) -> Result<i32> {
+    let layout = layout_of(dir)?;
+    let mut problems = 0;
+    println!("repository  {}", layout.repo.display());
+    if let Some(p) = config::user_config_path() {
+        println!(
+            "user config {}{}",
+            p.display(),
+            if p.exists() { "" } else { " (none)" }
+        );
+    }
+    println!(
+        "repo config {}{}",
+        layout.config().display(),
+        if layout.config().exists() {
+            ""
+        } else {
+            " (none)"
+        }
+    );
+    let cfg = match Config::load(&layout.config()) {
+        Ok(c) => {
+            println!("✔ config is valid");
+            c
+        }
+        Err(e) => {
+            println!("✘ {e}");
+            return Ok(EXIT_USAGE);
+        }
+    };
+    if !cfg.sandbox.enabled {
+        println!("· sandbox: off ([sandbox] enabled = false); commands can write anywhere you can");
+    } else {
+        let work = PathBuf::from("<worktree>");
+        let tmp = crate::worktree::temp_dir(&work);
+        match crate::agent::tools::sandbox::confinement(
+            &work,
+            &tmp,
+            &cfg.sandbox.writable,
+            std::slice::from_ref(&layout.repo),
+        ) {
+            Ok(c) => {
+                let launcher = crate::agent::tools::sandbox::Launcher {
+                    confine: Some(c),
+                    network: cfg.sandbox.network,
+                    ..Default::default()
+                };
+                println!("✔ sandbox: {}", launcher.describe());
+            }
+            Err(e) => println!(
+                "· sandbox: {e}; commands will run unconfined, and the harness checks .git and .mission/ after each one and restores them"
+            ),
+        }
+    }
+    let prices = crate::llm::pricing::Prices::new(cfg.prices.clone());
+    for role in Role::ALL.into_iter().filter(|r| *r != Role::Explorer) {
+        let needed = matches!(role, Role::Orchestrator | Role::Worker);
+        let client = match crate::pipeline::models::build_one(&cfg, &layout, role) {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                println!(
+                    "{} {role}: no model configured{}",
+                    if needed { "✘" } else { "·" },
+                    if needed {
+                        ""
+                    } else {
+                        " (it borrows the orchestrator's)"
+                    }
+                );
+                problems += usize::from(needed);
+                continue;
+            }
+            Err(e) => {
+                println!("✘ {role}: {e}");
+                problems += 1;
+                continue;
+            }
+        };
+        let label = client.label();
+        if !cfg.role_is_configured(role) {
+            println!("✔ {role}: {label}, the orchestrator's model (no [roles.{role}])");
+            continue;
+        }
+        if let Some(rc) = cfg.role(role)
+            && cfg.provider_kind(&rc.provider) != Some(ProviderKind::Scripted)
+            && prices.of(&rc.model).is_none()
+        {
+            println!(
+                "· {role}: no price known for {}; add [prices.\"{}\"] to count its cost",
+                rc.model, rc.model
+            );
+        }
+        // A tiny real request: is the model there, does the key work?
+        let msgs = [crate::llm::Message::User {
+            text: "Reply with the word OK.".into(),
+        }];
+        let req = crate::llm::Request {
+            system: "You are a health check.",
+            messages: &msgs,
+            tools: &[],
+            on_retry: None,
+            on_spent: None,
+        };
+        let started = std::time::Instant::now();
+        match tokio::time::timeout(std::time::Duration::from_secs(60), client.complete(req)).await {
+            Ok(Ok(r)) => println!(
+                "✔ {role}: {label} answered in {:.1}s ({} tokens in, {} out)",
+                started.elapsed().as_secs_f64(),
+                r.usage.tokens_in,
+                r.usage.tokens_out
+            ),
+            Ok(Err(e))
+                if cfg
+                    .role(role)
+                    .and_then(|rc| cfg.provider_kind(&rc.provider))
+                    == Some(ProviderKind::Scripted) =>
+            {
+                println!("✔ {role}: {label} (scripted; {e})");
+            }
+            Ok(Err(e)) => {
+                println!("✘ {role}: {e}");
+                problems += 1;
+            }
+            Err(_) => {
+                println!("✘ {role}: {label} did not answer within 60s");
+                problems += 1;
+            }
+        }
+    }
+    Ok(if problems == 0 { 0 } else { EXIT_USAGE })
+}

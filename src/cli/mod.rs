@@ -1,0 +1,393 @@
+//! The `mission` command line: parsing and dispatch; hosting a run, printing records and
+//! `doctor` live beside it.
+
+mod doctor;
+mod host;
+mod show;
+
+use doctor::doctor;
+use host::*;
+use show::*;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow};
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::config::{self, Config, ProviderKind};
+use crate::control;
+use crate::git::GitError;
+use crate::layout::Layout;
+use crate::link::MissionLink;
+use crate::mission::narrate::Printer;
+use crate::mission::state::{FeaturePhase, Verdict};
+use crate::mission::{Handoff, MissionState, Op, Role, Status};
+use crate::pipeline::setup::{self, Session};
+use crate::pipeline::{Mode, Outcome};
+use crate::store;
+use crate::tui;
+use crate::tui::app::{App, Hosting};
+use crate::tui::theme::Theme;
+
+/// Exit codes: 0 completed, 1 failed, 2 bad usage or config, 3 paused waiting for a human.
+pub const EXIT_FAILED: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_NEEDS_HUMAN: i32 = 3;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mission",
+    version,
+    about = "Run a long, autonomous, multi-agent coding mission on a git repository, and supervise it from a terminal",
+    long_about = "Run a long, autonomous, multi-agent coding mission on a git repository.\n\n\
+An orchestrator plans milestones and a validation contract; workers build one feature each, \
+serially, each ending with a structured handoff and a git commit; validators check every \
+milestone and failures come back as corrective features.\n\n\
+Everything the mission does is recorded in .mission/events.jsonl in the repository.\n\n\
+Exit codes: 0 completed, 1 failed, 2 bad usage or config, 3 paused waiting for a human.",
+    after_help = "Try it offline first:  mission demo"
+)]
+pub struct Cli {
+    /// The repository to work on (default: the current directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Console theme: dark, light, high-contrast, or a path to a .toml file.
+    /// NO_COLOR turns colours off.
+    #[arg(long, global = true, value_name = "THEME", default_value = "dark")]
+    theme: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the bundled offline demo: a real crate, scripted models, real commits.
+    Demo {
+        /// Print progress lines instead of the console.
+        #[arg(long)]
+        headless: bool,
+        /// No pauses between model calls (for tests and the impatient).
+        #[arg(long)]
+        fast: bool,
+    },
+    /// Write a commented .mission/mission.toml.
+    Init,
+    /// Start a mission towards GOAL on a new branch mission/<slug>.
+    Start {
+        goal: String,
+        /// Print progress lines instead of the console.
+        #[arg(long, conflicts_with = "detach")]
+        headless: bool,
+        /// Run in the background; see it with `mission status`.
+        #[arg(long)]
+        detach: bool,
+        /// Pass every gate without asking; anything else that needs a human exits with 3.
+        #[arg(long)]
+        auto_approve: bool,
+    },
+    /// Continue a mission after a stop, a pause or a crash.
+    Resume {
+        #[arg(long)]
+        headless: bool,
+        #[arg(long)]
+        auto_approve: bool,
+    },
+    /// Open the console on a mission run by another process.
+    Attach,
+    /// Show the mission's state.
+    Status {
+        /// The stable JSON snapshot.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop starting new agent turns until `mission unpause`.
+    Pause,
+    /// Let a paused mission go on.
+    Unpause,
+    /// Approve what the mission waits for (plan, milestone, escalation).
+    Approve,
+    /// Reject what the mission waits for, saying what to change.
+    Reject {
+        #[arg(long)]
+        note: String,
+    },
+    /// Send the orchestrator a message it reads before its next decision.
+    Say { text: String },
+    /// Give up on the mission: it ends as failed after the step in progress.
+    Abort {
+        /// Why, for the log and the report.
+        #[arg(long)]
+        note: String,
+    },
+    /// Print a feature's structured handoff.
+    Handoff {
+        feature_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the event log.
+    Log {
+        /// Raw events.jsonl lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check config, keys and providers.
+    Doctor,
+    /// Print shell completions.
+    Completions { shell: clap_complete::Shell },
+    /// Measure the hot paths on this machine and print the numbers.
+    ///
+    /// Appending to the log with fsync (on the filesystem of the repo's .mission/),
+    /// loading and folding a long synthetic mission, drawing console frames, and what the
+    /// sandbox adds to starting a command.
+    Bench {
+        /// Spend ~0.15 s per measurement instead of ~1 s.
+        #[arg(long)]
+        quick: bool,
+    },
+    /// Run a command that may write only beneath the given directories (Landlock).
+    /// The runner starts every agent and contract command this way.
+    #[command(name = "sandbox-exec", hide = true)]
+    SandboxExec {
+        /// A directory the command may write in (repeatable).
+        #[arg(long = "write", value_name = "DIR")]
+        write: Vec<PathBuf>,
+        /// Only loopback: a network namespace of its own.
+        #[arg(long)]
+        no_network: bool,
+        /// The program and its arguments.
+        #[arg(last = true, required = true)]
+        command: Vec<std::ffi::OsString>,
+    },
+}
+
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    // Before any thread exists: the rules bind the thread that execs.
+    if let Command::SandboxExec {
+        write,
+        no_network,
+        command,
+    } = &cli.command
+    {
+        let why = crate::agent::tools::sandbox::exec_confined(
+            write,
+            !no_network,
+            &command[0],
+            &command[1..],
+        );
+        eprintln!("mission sandbox-exec: {why}");
+        return 126;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return EXIT_FAILED;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", error_text(&e));
+            if is_usage_error(&e) {
+                EXIT_USAGE
+            } else if is_resumable(&e) {
+                eprintln!(
+                    "the mission is intact: once that is dealt with, `mission resume` continues"
+                );
+                EXIT_NEEDS_HUMAN
+            } else {
+                EXIT_FAILED
+            }
+        }
+    }
+}
+
+/// A stop a human can fix and resume from (a held lock, a full disk, a git error): exit
+/// 3, not 1 — the mission has not failed.
+fn is_resumable(e: &anyhow::Error) -> bool {
+    use crate::pipeline::RunError;
+    let store = |s: &store::StoreError| s.is_resumable();
+    let run = |r: &RunError| match r {
+        RunError::Store(s) => store(s),
+        RunError::Git(_) | RunError::Write { .. } => true,
+        RunError::Other(_) => false,
+    };
+    e.chain().any(|c| {
+        c.downcast_ref::<store::StoreError>().is_some_and(store)
+            || c.downcast_ref::<RunError>().is_some_and(run)
+            || match c.downcast_ref::<setup::SetupError>() {
+                Some(setup::SetupError::Store(s)) => store(s),
+                Some(setup::SetupError::Run(r)) => run(r),
+                Some(setup::SetupError::Git(_) | setup::SetupError::Worktree(_)) => true,
+                _ => false,
+            }
+    })
+}
+
+fn is_usage_error(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<config::ConfigError>().is_some()
+            || matches!(
+                c.downcast_ref::<GitError>(),
+                Some(GitError::NotARepo { .. } | GitError::NoCommits)
+            )
+            || matches!(
+                c.downcast_ref::<setup::SetupError>(),
+                Some(
+                    setup::SetupError::Config(_)
+                        | setup::SetupError::Refused(_)
+                        | setup::SetupError::Model(_)
+                        | setup::SetupError::Worktree(
+                            crate::worktree::WorktreeError::InsideRepo { .. }
+                                | crate::worktree::WorktreeError::NoBase
+                        )
+                        | setup::SetupError::Git(GitError::NotARepo { .. } | GitError::NoCommits)
+                )
+            )
+    })
+}
+
+/// The error and its causes, each said once (our messages often quote their cause).
+fn error_text(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
+async fn run(cli: Cli) -> Result<i32> {
+    let dir = cli.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let theme = cli.theme.clone();
+    match cli.command {
+        Command::Demo { headless, fast } => demo(cli.dir.as_deref(), headless, fast, &theme).await,
+        Command::Init => init(&dir),
+        Command::Start {
+            goal,
+            headless,
+            detach,
+            auto_approve,
+        } => {
+            if detach {
+                return detach_start(&dir, &goal, auto_approve);
+            }
+            let theme = console_theme(headless, &theme)?;
+            let session = setup::start(&dir, &goal, Mode { auto_approve })?;
+            match theme {
+                Some(t) => console(session, t).await,
+                None => drive(session).await,
+            }
+        }
+        Command::Resume {
+            headless,
+            auto_approve,
+        } => {
+            let theme = console_theme(headless, &theme)?;
+            let session = setup::resume(&dir, Mode { auto_approve })?;
+            match theme {
+                Some(t) => console(session, t).await,
+                None => drive(session).await,
+            }
+        }
+        Command::Attach => attach(&dir, &theme).await,
+        Command::Status { json } => status(&dir, json),
+        Command::Pause => op(&dir, Op::Pause).await,
+        Command::Unpause => op(&dir, Op::Unpause).await,
+        Command::Approve => op(&dir, Op::Approve).await,
+        Command::Reject { note } => op(&dir, Op::Reject { note }).await,
+        Command::Say { text } => op(&dir, Op::Say { text }).await,
+        Command::Abort { note } => op(&dir, Op::Abort { note }).await,
+        Command::Handoff { feature_id, json } => handoff(&dir, &feature_id, json),
+        Command::Log { json } => log(&dir, json),
+        Command::Doctor => doctor(&dir).await,
+        Command::Bench { quick } => {
+            // The log's filesystem when there is a mission here, else the temp dir's.
+            let mission_dir = setup::repo_root(&dir)
+                .map(|r| Layout::new(&r).dir)
+                .ok()
+                .filter(|d| d.is_dir());
+            let scratch = mission_dir.unwrap_or_else(std::env::temp_dir);
+            crate::bench::run(&scratch, quick).await?;
+            Ok(0)
+        }
+        Command::SandboxExec { .. } => unreachable!("handled before the runtime starts"),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "mission",
+                &mut std::io::stdout(),
+            );
+            Ok(0)
+        }
+    }
+}
+
+async fn runner_alive(layout: &Layout) -> bool {
+    control::send(layout, &Op::Ping)
+        .await
+        .map(|r| r.ok)
+        .unwrap_or(false)
+}
+
+fn layout_of(dir: &Path) -> Result<Layout> {
+    Ok(Layout::new(&setup::repo_root(dir)?))
+}
+
+fn init(dir: &Path) -> Result<i32> {
+    let layout = layout_of(dir)?;
+    let path = layout.config();
+    if path.exists() {
+        return Err(anyhow!(
+            "{} exists already; edit it instead",
+            path.display()
+        ));
+    }
+    std::fs::create_dir_all(&layout.dir).with_context(|| layout.dir.display().to_string())?;
+    std::fs::write(&path, config::TEMPLATE).with_context(|| path.display().to_string())?;
+    crate::git::Git::open(&layout.repo)?.exclude_mission_dir()?;
+    println!("wrote {}", path.display());
+    Ok(0)
+}
+
+fn load_state(layout: &Layout) -> Result<MissionState> {
+    let loaded = store::load(&layout.events())?;
+    if loaded.events.is_empty() {
+        return Err(anyhow!(
+            "no mission in {} yet; start one with `mission start \"<goal>\"` or try `mission demo`",
+            layout.repo.display()
+        ));
+    }
+    Ok(MissionState::from_events(&loaded.events))
+}
+
+async fn op(dir: &Path, op: Op) -> Result<i32> {
+    let layout = layout_of(dir)?;
+    let abort = matches!(op, Op::Abort { .. });
+    let reply = control::send(&layout, &op).await?;
+    if reply.ok {
+        println!("{}", reply.message);
+        // With no runner to end it, the abandoned mission's worktree goes now; a live
+        // runner removes it when it stops.
+        if abort && !runner_alive(&layout).await {
+            let st = load_state(&layout)?;
+            let config = Config::load(&layout.config()).unwrap_or_default();
+            after_run(&layout, &config, &st);
+        }
+        Ok(0)
+    } else {
+        eprintln!("refused: {}", reply.message);
+        Ok(EXIT_FAILED)
+    }
+}

@@ -1,0 +1,197 @@
+//! Printing records: `status`, `handoff`, `log`.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow};
+
+use super::*;
+
+pub(super) fn status(dir: &Path, json: bool) -> Result<i32> {
+    let layout = layout_of(dir)?;
+    let st = load_state(&layout)?;
+    let limit = Config::load(&layout.config())
+        .ok()
+        .and_then(|c| c.budget.max_cost_usd);
+    let mut status = Status::from_state(&st, limit);
+    let config = Config::load(&layout.config()).unwrap_or_default();
+    status.worktree = setup::work_dir(&config, &layout, &st).display().to_string();
+    let pid = store::live_runner(&layout.lock());
+    status.runner = crate::mission::status::RunnerStatus {
+        alive: pid.is_some(),
+        pid,
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+        return Ok(0);
+    }
+    println!("Goal    {}", st.goal);
+    println!(
+        "State   {} · branch {} · {} events",
+        status.state.as_str().replace('_', " "),
+        st.branch,
+        st.events
+    );
+    println!("Where   {}", status.worktree);
+    let finished = st.completed.is_some() || st.failed.is_some();
+    match status.runner.pid {
+        Some(pid) => println!("Runner  alive (pid {pid})"),
+        None if finished => {}
+        None => println!(
+            "Runner  stopped — nothing runs this mission now; `mission resume` continues it"
+        ),
+    }
+    if let Some(a) = &st.active {
+        println!("Agent   {} ({}) — {}", a.role, a.model, a.task);
+    }
+    if let Some((gate, reason)) = &st.gate {
+        println!("Waiting {gate}: {reason}");
+    }
+    if let Some(p) = &st.paused {
+        println!("Paused  {p}");
+    }
+    for m in &st.milestones {
+        let state = if st.is_repairing(m) {
+            format!("fixing (round {})", m.fix_rounds + 1)
+        } else {
+            m.phase.as_str().to_string()
+        };
+        println!(
+            "\n{} {} — {state}, {} fix round(s)",
+            m.id, m.title, m.fix_rounds
+        );
+        for f in &m.features {
+            let glyph = match f.phase {
+                FeaturePhase::Pending => "·",
+                FeaturePhase::Running => "▶",
+                FeaturePhase::Done => "✔",
+                FeaturePhase::Failed => "✘",
+            };
+            println!(
+                "  {glyph} {:<12} {}{}{}",
+                f.plan.id,
+                f.plan.title,
+                if f.corrective { " (corrective)" } else { "" },
+                f.commit
+                    .as_deref()
+                    .map(|c| format!("  {}", &c[..8.min(c.len())]))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    let c = &status.contract;
+    println!(
+        "\nContract {} assertions: {} passed, {} failed, {} pending",
+        c.assertions, c.passed, c.failed, c.pending
+    );
+    for a in st
+        .assertions
+        .iter()
+        .filter(|a| a.verdict == Verdict::Failed)
+    {
+        println!("  ✘ {} {}", a.assertion.id, a.assertion.text);
+    }
+    let b = &status.budget;
+    println!(
+        "Budget   {} tokens in, {} out, ${:.2}{}",
+        b.tokens_in,
+        b.tokens_out,
+        b.cost_usd,
+        b.limit_usd
+            .map(|l| format!(" of ${l:.2}"))
+            .unwrap_or_default()
+    );
+    Ok(0)
+}
+
+pub(super) fn handoff(dir: &Path, feature: &str, json: bool) -> Result<i32> {
+    let layout = layout_of(dir)?;
+    let path = layout.handoff(feature);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(_) => {
+            let st = load_state(&layout)?;
+            let known: Vec<String> = st
+                .milestones
+                .iter()
+                .flat_map(|m| &m.features)
+                .filter(|f| f.commit.is_some())
+                .map(|f| f.plan.id.clone())
+                .collect();
+            return Err(anyhow!(
+                "no handoff for `{feature}`; features with handoffs: {}",
+                if known.is_empty() {
+                    "none yet".into()
+                } else {
+                    known.join(", ")
+                }
+            ));
+        }
+    };
+    if json {
+        println!("{text}");
+        return Ok(0);
+    }
+    let h: Handoff = serde_json::from_str(&text).with_context(|| path.display().to_string())?;
+    println!(
+        "{} (attempt {}) — {}",
+        h.feature_id,
+        h.attempt,
+        h.report.status.as_str()
+    );
+    println!(
+        "commit {}  ·  {} file(s), +{} −{}",
+        h.commit, h.diff_stat.files_changed, h.diff_stat.insertions, h.diff_stat.deletions
+    );
+    println!("\n{}\n", h.report.summary);
+    println!("Commands");
+    for c in &h.commands {
+        let verdict = match (c.timed_out, c.exit_code) {
+            (true, _) => "timed out".to_string(),
+            (false, Some(code)) => format!("exit {code}"),
+            (false, None) => "killed".into(),
+        };
+        println!(
+            "  {:>9}  {:>6.1}s  {}",
+            verdict,
+            c.duration_ms as f64 / 1000.0,
+            c.command
+        );
+    }
+    println!("Files\n  {}", h.files_changed.join("\n  "));
+    for (title, items) in [
+        ("Issues", &h.report.issues),
+        ("Deviations", &h.report.deviations),
+    ] {
+        if !items.is_empty() {
+            println!("{title}");
+            for i in items {
+                println!("  - {i}");
+            }
+        }
+    }
+    println!(
+        "Tokens {} in, {} out",
+        h.usage.tokens_in, h.usage.tokens_out
+    );
+    Ok(0)
+}
+
+pub(super) fn log(dir: &Path, json: bool) -> Result<i32> {
+    let layout = layout_of(dir)?;
+    let loaded = store::load(&layout.events())?;
+    let mut printer = Printer::default();
+    for rec in &loaded.events {
+        if json {
+            println!("{}", serde_json::to_string(rec)?);
+        } else if let Some(line) = printer.line(rec) {
+            println!("{line}");
+        }
+    }
+    if let Some(t) = loaded.torn_tail {
+        eprintln!(
+            "(a torn last line was skipped: {})",
+            t.chars().take(60).collect::<String>()
+        );
+    }
+    Ok(0)
+}
