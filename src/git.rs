@@ -39,10 +39,7 @@ impl GitError {
     }
 }
 
-/// A commit's short form for humans; never panics on a short or odd id.
-pub fn short(sha: &str) -> &str {
-    sha.get(..8).unwrap_or(sha)
-}
+pub use crate::mission::narrate::short;
 
 /// The trailer that ties a commit to its feature, so a commit made just before a crash
 /// is recognised on resume instead of being made twice.

@@ -79,10 +79,38 @@ impl std::fmt::Display for Gate {
 }
 
 /// Something a reviewer (or the harness's own handoff check) found in a feature.
+/// How bad a finding is: `high` fails the review; `medium` and `low` are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    High,
+    Medium,
+    Low,
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+        }
+    }
+}
+
+/// Who reviewed a feature: the harness's own handoff check, or a review agent (its
+/// model's label).
+pub const HARNESS_REVIEWER: &str = "harness";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
-    /// `high` findings fail the review; `medium` and `low` are reported.
-    pub severity: String,
+    pub severity: Severity,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -44,8 +44,10 @@ pub fn describe_event(rec: &EventRecord, st: &MissionState) -> Option<(String, S
     describe(&rec.event, st, agent_label)
 }
 
-fn short(sha: &str) -> &str {
-    &sha[..sha.len().min(8)]
+/// A commit's short form for humans (the one formatter for it); never panics on a short
+/// or odd id.
+pub fn short(sha: &str) -> &str {
+    sha.get(..8).unwrap_or(sha)
 }
 
 fn exit(code: Option<i32>, timed_out: bool) -> String {
@@ -282,14 +284,14 @@ fn describe(
             findings,
             ..
         } => {
-            let who = if reviewer == "harness" {
+            let who = if reviewer == super::HARNESS_REVIEWER {
                 "handoff check"
             } else {
                 "review"
             };
             let first = findings
                 .iter()
-                .find(|f| f.severity == "high")
+                .find(|f| f.severity == super::Severity::High)
                 .or(findings.first())
                 .map(|f| format!(" — {}: {}", f.severity, one_line(&f.message, 80)))
                 .unwrap_or_default();

@@ -125,6 +125,4 @@ pub(super) fn write_report(r: &Runner) -> Result<String, RunError> {
     Ok(path.display().to_string())
 }
 
-fn short(sha: &str) -> &str {
-    &sha[..sha.len().min(8)]
-}
+use crate::mission::narrate::short;

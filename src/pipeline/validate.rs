@@ -13,7 +13,10 @@ use super::{Runner, StepStop, agents_md};
 use crate::agent::tools::command::run_shell;
 use crate::agent::tools::{Access, submit};
 use crate::mission::state::{FeaturePhase, FeatureState, MilestoneState};
-use crate::mission::{AssertionKind, Event, Failure, Finding, Handoff, HandoffStatus, Role};
+use crate::mission::{
+    AssertionKind, Event, Failure, Finding, HARNESS_REVIEWER, Handoff, HandoffStatus, Role,
+    Severity,
+};
 
 pub(super) async fn run(r: &Runner, milestone: &str, round: u32) -> Result<(), StepStop> {
     r.hub.emit(Event::ValidationStarted {
@@ -147,7 +150,7 @@ pub fn handoff_findings(h: &Handoff, verdict_commands: &[String]) -> Vec<Finding
     let mut out = vec![];
     for c in h.commands.iter().filter(|c| !c.restored.is_empty()) {
         out.push(Finding {
-            severity: "high".into(),
+            severity: Severity::High,
             path: None,
             line: None,
             message: format!(
@@ -173,7 +176,11 @@ pub fn handoff_findings(h: &Handoff, verdict_commands: &[String]) -> Vec<Finding
                 let verdict = verdict_commands.iter().any(|v| v == &c.command)
                     || is_test_or_build(&c.command);
                 out.push(Finding {
-                    severity: if verdict { "high" } else { "low" }.into(),
+                    severity: if verdict {
+                        Severity::High
+                    } else {
+                        Severity::Low
+                    },
                     path: None,
                     line: None,
                     message: format!("the handoff says done, but `{}` last {how}", c.command),
@@ -181,10 +188,13 @@ pub fn handoff_findings(h: &Handoff, verdict_commands: &[String]) -> Vec<Finding
             }
         }
     }
-    let path_like = regex::Regex::new(
-        r"[A-Za-z0-9_./-]+\.(rs|toml|md|py|js|ts|tsx|go|java|c|h|cpp|json|ya?ml|sh|txt)\b",
-    )
-    .expect("a valid pattern");
+    static PATH_LIKE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"[A-Za-z0-9_./-]+\.(rs|toml|md|py|js|ts|tsx|go|java|c|h|cpp|json|ya?ml|sh|txt)\b",
+        )
+        .expect("a valid pattern")
+    });
+    let path_like = &*PATH_LIKE;
     for m in path_like.find_iter(&h.report.summary) {
         let named = m.as_str().trim_start_matches("./");
         let touched = h
@@ -194,7 +204,7 @@ pub fn handoff_findings(h: &Handoff, verdict_commands: &[String]) -> Vec<Finding
         if named.contains('/') && !touched && !out.iter().any(|f| f.path.as_deref() == Some(named))
         {
             out.push(Finding {
-                severity: "medium".into(),
+                severity: Severity::Medium,
                 path: Some(named.to_string()),
                 line: None,
                 message: format!("the handoff names {named}, which the diff does not touch"),
@@ -234,7 +244,7 @@ async fn reviews(
     let verdict_commands = verdict_commands(r, &st);
     for f in done
         .iter()
-        .filter(|f| !f.reviews.iter().any(|rv| rv.reviewer == "harness"))
+        .filter(|f| !f.reviews.iter().any(|rv| rv.reviewer == HARNESS_REVIEWER))
     {
         let Some(h) = read_handoff(r, &f.plan.id) else {
             continue;
@@ -244,8 +254,8 @@ async fn reviews(
             milestone: milestone.to_string(),
             round,
             feature_id: f.plan.id.clone(),
-            reviewer: "harness".into(),
-            pass: !findings.iter().any(|x| x.severity == "high"),
+            reviewer: HARNESS_REVIEWER.into(),
+            pass: !findings.iter().any(|x| x.severity == Severity::High),
             findings,
         })?;
     }
@@ -253,7 +263,7 @@ async fn reviews(
     let fresh: Vec<&FeatureState> = done
         .iter()
         .copied()
-        .filter(|f| !f.reviews.iter().any(|rv| rv.reviewer != "harness"))
+        .filter(|f| !f.reviews.iter().any(|rv| rv.reviewer != HARNESS_REVIEWER))
         .collect();
     if r.clients.contains_key(&Role::Reviewer) {
         let limit = r.config.validation.review_concurrency.max(1);
@@ -287,7 +297,7 @@ async fn reviews(
         // The high findings, or everything a failing review said when none is high.
         let mut open: Vec<&Finding> = failing
             .iter()
-            .flat_map(|rv| rv.findings.iter().filter(|x| x.severity == "high"))
+            .flat_map(|rv| rv.findings.iter().filter(|x| x.severity == Severity::High))
             .collect();
         if open.is_empty() {
             open = failing.iter().flat_map(|rv| rv.findings.iter()).collect();
@@ -326,7 +336,7 @@ async fn reviews(
             .collect();
         let reviewed = by
             .iter()
-            .all(|f| f.reviews.iter().any(|rv| rv.reviewer != "harness"));
+            .all(|f| f.reviews.iter().any(|rv| rv.reviewer != HARNESS_REVIEWER));
         if !by.is_empty()
             && reviewed
             && by.iter().all(|f| review_settled(f, m))
@@ -441,7 +451,7 @@ async fn review_one(
         .await?;
     let review = result.value;
     let pass = review.verdict == submit::Verdict::Pass
-        && !review.findings.iter().any(|x| x.severity == "high");
+        && !review.findings.iter().any(|x| x.severity == Severity::High);
     r.hub.emit(Event::ReviewSubmitted {
         milestone: m.id.clone(),
         round,
@@ -581,7 +591,7 @@ mod tests {
         );
         let f = handoff_findings(&h, &[]);
         assert_eq!(f.len(), 1);
-        assert_eq!(f[0].severity, "high");
+        assert_eq!(f[0].severity, Severity::High);
         assert!(
             f[0].message.contains("`cargo test` last exited with 101"),
             "{}",
@@ -596,10 +606,10 @@ mod tests {
         assert!(handoff_findings(&h, &[]).is_empty());
         // A `grep` that finds nothing is no verdict, unless the contract makes it one.
         let h = handoff(HandoffStatus::Done, "done", &[("grep -q x f", 1)]);
-        assert_eq!(handoff_findings(&h, &[])[0].severity, "low");
+        assert_eq!(handoff_findings(&h, &[])[0].severity, Severity::Low);
         assert_eq!(
             handoff_findings(&h, &["grep -q x f".into()])[0].severity,
-            "high"
+            Severity::High
         );
         // A partial handoff does not claim success.
         let h = handoff(HandoffStatus::Partial, "half", &[("cargo test", 101)]);

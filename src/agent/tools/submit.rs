@@ -366,16 +366,6 @@ pub fn parse_review(args: &serde_json::Value) -> Result<Review, String> {
         }
     }
     let r: Review = serde_json::from_value(args).map_err(|e| format!("invalid review: {e}"))?;
-    if let Some(f) = r
-        .findings
-        .iter()
-        .find(|f| !matches!(f.severity.as_str(), "high" | "medium" | "low"))
-    {
-        return Err(format!(
-            "invalid review: severity `{}` is not high, medium or low",
-            f.severity
-        ));
-    }
     Ok(r)
 }
 

@@ -229,7 +229,7 @@ fn feature<'a>(app: &'a App, theme: &Theme, f: &'a FeatureState) -> Vec<Line<'a>
                 lines.push(Line::styled("Reviews", theme.title));
             }
             for rv in &f.reviews {
-                let who = if rv.reviewer == "harness" {
+                let who = if rv.reviewer == crate::mission::HARNESS_REVIEWER {
                     "handoff check".to_string()
                 } else {
                     format!("review {}", rv.reviewer)
@@ -242,9 +242,9 @@ fn feature<'a>(app: &'a App, theme: &Theme, f: &'a FeatureState) -> Vec<Line<'a>
                     Span::styled(format!("{who}, round {}", rv.round), theme.text),
                 ]));
                 for x in &rv.findings {
-                    let style = match x.severity.as_str() {
-                        "high" => theme.danger,
-                        "medium" => theme.warn,
+                    let style = match x.severity {
+                        crate::mission::Severity::High => theme.danger,
+                        crate::mission::Severity::Medium => theme.warn,
                         _ => theme.dim,
                     };
                     let at = x.path.as_ref().map(|p| match x.line {

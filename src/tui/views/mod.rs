@@ -61,9 +61,7 @@ pub fn tokens(n: u64) -> String {
     }
 }
 
-pub fn short_sha(sha: &str) -> &str {
-    sha.get(..8).unwrap_or(sha)
-}
+pub use crate::mission::narrate::short as short_sha;
 
 /// A rectangle of `w`×`h` centred in `area`, clipped to it.
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
