@@ -1,8 +1,7 @@
 //! Bad input gets a clear error naming the problem and what to do, with exit code 2.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 fn stdout(out: &std::process::Output) -> String {

@@ -1,11 +1,10 @@
 //! Landlock write confinement of agent commands: `mission sandbox-exec` itself, and a
 //! worker whose command tries to write outside the repository and the temp directory.
 
-mod common;
 
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 /// Landlock needs Linux 5.13+ with it enabled; elsewhere the sandbox is off by necessity

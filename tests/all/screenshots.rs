@@ -1,10 +1,9 @@
 //! Not a test: makes `screenshots/*.txt` from a real, paced demo run in real PTYs.
 //! Run it with `scripts/screenshots.sh` (or `cargo test --test screenshots -- --ignored`).
 
-mod common;
 
-use common::pty::Term;
-use common::*;
+use crate::common::pty::Term;
+use crate::common::*;
 
 fn save(name: &str, screen: &str) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("screenshots");

@@ -2,12 +2,11 @@
 //! console waits at the plan gate, a second terminal attaches, pauses and approves,
 //! the first unpauses, the tree fills, and a handoff shows real commands and a diff.
 
-mod common;
 
 use std::time::Duration;
 
-use common::pty::Term;
-use common::*;
+use crate::common::pty::Term;
+use crate::common::*;
 
 #[test]
 fn demo_console_gate_attach_pause_approve_and_handoff() {

@@ -2,13 +2,12 @@
 //! window crossed mid-feature, a model repeating one failing call, a proxy that papers
 //! over a cut stream, an answer cut by the output limit mid-tool-call.
 
-mod common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::fake_llm::{Call, FakeLlm, Reply, anthropic_sse, openai_sse, script_responder};
-use common::*;
+use crate::common::fake_llm::{Call, FakeLlm, Reply, anthropic_sse, openai_sse, script_responder};
+use crate::common::*;
 use mission::llm::anthropic::AnthropicClient;
 use mission::llm::http::HttpSettings;
 use mission::llm::openai::OpenAiClient;

@@ -2,12 +2,11 @@
 //! cannot reach the human's checkout, `.git` or `.mission/`, nothing it starts outlives a
 //! killed runner, and only allowlisted variables reach its commands.
 
-mod common;
 
 use std::path::Path;
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 fn landlock_here() -> bool {

@@ -1,12 +1,11 @@
 //! Gates and steering over the control socket: a headless mission waits for
 //! `mission approve`, re-plans on `reject --note`, holds on `pause`, reads `say`.
 
-mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 /// The flag mission: the orchestrator plans it, one worker writes the flag.

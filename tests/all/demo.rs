@@ -1,9 +1,8 @@
 //! The real binary runs the whole demo: plan, real cargo runs, a real failure caught by a
 //! real check, a corrective feature, commits, report.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 
 #[test]
 fn demo_runs_to_completion_and_heals_itself() {

@@ -2,12 +2,11 @@
 //! the tree to the last committed feature, redoes only the interrupted step, and never
 //! commits a feature twice.
 
-mod common;
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 fn events(sb: &Sandbox) -> String {
     std::fs::read_to_string(sb.repo().join(".mission/events.jsonl")).unwrap_or_default()

@@ -2,13 +2,12 @@
 //! 429 then success, a stream cut midway, a 500 that persists, a 401, malformed tool
 //! arguments, a server that never answers; and whole missions over each API.
 
-mod common;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::fake_llm::{Call, FakeLlm, Reply, anthropic_sse, openai_sse, script_responder};
-use common::*;
+use crate::common::fake_llm::{Call, FakeLlm, Reply, anthropic_sse, openai_sse, script_responder};
+use crate::common::*;
 use mission::llm::anthropic::AnthropicClient;
 use mission::llm::http::HttpSettings;
 use mission::llm::openai::OpenAiClient;

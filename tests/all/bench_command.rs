@@ -1,8 +1,7 @@
 //! `mission bench --quick` measures every hot path and prints a number for each.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 
 #[test]
 fn bench_prints_a_number_for_every_hot_path() {

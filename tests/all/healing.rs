@@ -1,8 +1,7 @@
 //! Escalation, guardrails and budgets on small shell-only missions.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 fn plan_entry() -> serde_json::Value {

@@ -1,13 +1,12 @@
 //! The record survives anything (RELIABILITY.md): a crash after every single event, a
 //! full disk, a hostile client on the control socket, bad configs, corrupt logs.
 
-mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 /// Two features, a command check and a reviewer-free validation: ~40 events, shell only.

@@ -1,0 +1,22 @@
+//! Every integration test in one binary (linking one test binary per file costs CI
+//! minutes on 2 cores; codex-rs keeps one per crate). Each file is a suite; `common`
+//! runs the real binary in isolation. The console's snapshot tests stay in
+//! `tests/tui_snapshots.rs` (their snapshot names follow that file).
+
+mod common;
+
+mod architecture;
+mod bench_command;
+mod cli_errors;
+mod console_pty;
+mod demo;
+mod gates;
+mod healing;
+mod isolation;
+mod log_props;
+mod providers;
+mod real_models;
+mod reliability;
+mod resume;
+mod sandbox;
+mod screenshots;
