@@ -356,13 +356,3 @@ pub enum Event {
 fn none_more(n: &usize) -> bool {
     *n == 0
 }
-
-impl Event {
-    /// The snake_case `type` written to the log.
-    pub fn type_name(&self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
-            .unwrap_or_default()
-    }
-}

@@ -1,6 +1,5 @@
 //! `mission bench --quick` measures every hot path and prints a number for each.
 
-
 use crate::common::*;
 
 #[test]

@@ -1,6 +1,5 @@
 //! Bad input gets a clear error naming the problem and what to do, with exit code 2.
 
-
 use crate::common::*;
 use serde_json::json;
 

@@ -2,7 +2,6 @@
 //! console waits at the plan gate, a second terminal attaches, pauses and approves,
 //! the first unpauses, the tree fills, and a handoff shows real commands and a diff.
 
-
 use std::time::Duration;
 
 use crate::common::pty::Term;

@@ -1,7 +1,6 @@
 //! The real binary runs the whole demo: plan, real cargo runs, a real failure caught by a
 //! real check, a corrective feature, commits, report.
 
-
 use crate::common::*;
 
 #[test]

@@ -1,7 +1,6 @@
 //! Gates and steering over the control socket: a headless mission waits for
 //! `mission approve`, re-plans on `reject --note`, holds on `pause`, reads `say`.
 
-
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 

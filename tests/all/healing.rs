@@ -1,6 +1,5 @@
 //! Escalation, guardrails and budgets on small shell-only missions.
 
-
 use crate::common::*;
 use serde_json::json;
 

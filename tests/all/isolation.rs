@@ -2,7 +2,6 @@
 //! cannot reach the human's checkout, `.git` or `.mission/`, nothing it starts outlives a
 //! killed runner, and only allowlisted variables reach its commands.
 
-
 use std::path::Path;
 use std::process::Command;
 

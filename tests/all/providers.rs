@@ -2,7 +2,6 @@
 //! 429 then success, a stream cut midway, a 500 that persists, a 401, malformed tool
 //! arguments, a server that never answers; and whole missions over each API.
 
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,6 @@
 //! window crossed mid-feature, a model repeating one failing call, a proxy that papers
 //! over a cut stream, an answer cut by the output limit mid-tool-call.
 
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

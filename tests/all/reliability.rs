@@ -1,7 +1,6 @@
 //! The record survives anything (RELIABILITY.md): a crash after every single event, a
 //! full disk, a hostile client on the control socket, bad configs, corrupt logs.
 
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;

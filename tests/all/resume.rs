@@ -2,7 +2,6 @@
 //! the tree to the last committed feature, redoes only the interrupted step, and never
 //! commits a feature twice.
 
-
 use std::io::Write;
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,6 @@
 //! Landlock write confinement of agent commands: `mission sandbox-exec` itself, and a
 //! worker whose command tries to write outside the repository and the temp directory.
 
-
 use std::path::Path;
 
 use crate::common::*;
