@@ -170,9 +170,7 @@ impl MissionLink {
     /// A feature's handoff, its diff (when `with_diff`) and the transcript of `run`.
     pub fn feature(&self, feature: &str, with_diff: bool, run: Option<&str>) -> FeatureRecords {
         let mut out = FeatureRecords::default();
-        if let Ok(text) = std::fs::read_to_string(self.layout.handoff(feature))
-            && let Ok(h) = serde_json::from_str::<Handoff>(&text)
-        {
+        if let Ok(Some(h)) = store::read_handoff(&self.layout, feature) {
             if with_diff
                 && let Ok(git) = Git::open(&self.layout.repo)
                 && let Some(parent) = git.parent_of(&h.commit)

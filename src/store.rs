@@ -320,6 +320,33 @@ impl Drop for MissionLock {
     }
 }
 
+/// Writes a feature's handoff (`.mission/handoffs/<feature>.json`): the one writer.
+pub fn write_handoff(
+    layout: &crate::layout::Layout,
+    h: &crate::mission::Handoff,
+) -> std::io::Result<PathBuf> {
+    let path = layout.handoff(&h.feature_id);
+    let json = serde_json::to_string_pretty(h).map_err(std::io::Error::other)?;
+    write_private(&path, json.as_bytes())?;
+    Ok(path)
+}
+
+/// Reads a feature's handoff: `Ok(None)` when there is none yet, `Err` naming the file
+/// when it does not parse. The one reader.
+pub fn read_handoff(
+    layout: &crate::layout::Layout,
+    feature: &str,
+) -> std::result::Result<Option<crate::mission::Handoff>, String> {
+    let path = layout.handoff(feature);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| format!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
 /// The pid of the live runner holding the mission, if any: the pid file names it and the
 /// process is still there running `mission` (a killed runner leaves its pid behind).
 pub fn live_runner(pid_file: &Path) -> Option<u32> {

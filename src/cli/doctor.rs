@@ -63,7 +63,7 @@ pub(super) async fn doctor(dir: &Path) -> Result<i32> {
     let prices = crate::llm::pricing::Prices::new(cfg.prices.clone());
     for role in Role::ALL.into_iter().filter(|r| *r != Role::Explorer) {
         let needed = matches!(role, Role::Orchestrator | Role::Worker);
-        let client = match crate::pipeline::models::build_one(&cfg, &layout, role) {
+        let client = match crate::llm::factory::build_one(&cfg, &layout, role) {
             Ok(Some(c)) => c,
             Ok(None) => {
                 println!(

@@ -21,7 +21,7 @@ use crate::layout::Layout;
 use crate::link::MissionLink;
 use crate::mission::narrate::Printer;
 use crate::mission::state::{FeaturePhase, Verdict};
-use crate::mission::{Handoff, MissionState, Op, Role, Status};
+use crate::mission::{MissionState, Op, Role, Status};
 use crate::pipeline::setup::{self, Session};
 use crate::pipeline::{Mode, Outcome};
 use crate::store;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 
 use super::*;
 
@@ -105,10 +105,9 @@ pub(super) fn status(dir: &Path, json: bool) -> Result<i32> {
 
 pub(super) fn handoff(dir: &Path, feature: &str, json: bool) -> Result<i32> {
     let layout = layout_of(dir)?;
-    let path = layout.handoff(feature);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(_) => {
+    let h = match store::read_handoff(&layout, feature).map_err(|e| anyhow!(e))? {
+        Some(h) => h,
+        None => {
             let st = load_state(&layout)?;
             let known: Vec<String> = st
                 .milestones
@@ -128,10 +127,9 @@ pub(super) fn handoff(dir: &Path, feature: &str, json: bool) -> Result<i32> {
         }
     };
     if json {
-        println!("{text}");
+        println!("{}", serde_json::to_string_pretty(&h)?);
         return Ok(0);
     }
-    let h: Handoff = serde_json::from_str(&text).with_context(|| path.display().to_string())?;
     println!(
         "{} (attempt {}) — {}",
         h.feature_id,
@@ -145,11 +143,7 @@ pub(super) fn handoff(dir: &Path, feature: &str, json: bool) -> Result<i32> {
     println!("\n{}\n", h.report.summary);
     println!("Commands");
     for c in &h.commands {
-        let verdict = match (c.timed_out, c.exit_code) {
-            (true, _) => "timed out".to_string(),
-            (false, Some(code)) => format!("exit {code}"),
-            (false, None) => "killed".into(),
-        };
+        let verdict = crate::mission::narrate::exit(c.exit_code, c.timed_out);
         println!(
             "  {:>9}  {:>6.1}s  {}",
             verdict,

@@ -2,6 +2,7 @@
 //! and usage out. `scripted` replays a JSON script (demo and tests).
 
 pub mod anthropic;
+pub mod factory;
 pub mod http;
 pub mod openai;
 pub mod pricing;

@@ -50,7 +50,9 @@ pub fn short(sha: &str) -> &str {
     sha.get(..8).unwrap_or(sha)
 }
 
-fn exit(code: Option<i32>, timed_out: bool) -> String {
+/// How a command ended, in two words (the one formatter for it): `exit 0`, `timed out`,
+/// `killed`.
+pub fn exit(code: Option<i32>, timed_out: bool) -> String {
     match (timed_out, code) {
         (true, _) => "timed out".into(),
         (false, Some(c)) => format!("exit {c}"),

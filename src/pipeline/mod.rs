@@ -1,7 +1,6 @@
 //! The mission loop: ask the domain what comes next (`MissionState::next_step`), do it
 //! with the right role, record what happened. Roles live in their own files.
 
-pub mod models;
 mod orchestrator;
 pub mod prompts;
 mod report;
@@ -23,7 +22,7 @@ use crate::llm::LlmClient;
 use crate::mission::{Event, Gate, Limits, Policy, Role, Step};
 use crate::store::StoreError;
 
-pub use models::Clients;
+pub use crate::llm::factory::Clients;
 pub use prompts::Prompts;
 
 #[derive(Debug, thiserror::Error)]

@@ -224,10 +224,7 @@ pub(super) async fn fix(r: &Runner, milestone: &str, round: u32) -> Result<(), S
 pub(super) fn handoff_digest<'a>(r: &Runner, ids: impl Iterator<Item = &'a str>) -> String {
     let mut out = String::new();
     for id in ids {
-        let Ok(text) = std::fs::read_to_string(r.layout.handoff(id)) else {
-            continue;
-        };
-        let Ok(h) = serde_json::from_str::<crate::mission::Handoff>(&text) else {
+        let Ok(Some(h)) = crate::store::read_handoff(&r.layout, id) else {
             continue;
         };
         let cmds: Vec<String> = h
@@ -237,7 +234,7 @@ pub(super) fn handoff_digest<'a>(r: &Runner, ids: impl Iterator<Item = &'a str>)
                 format!(
                     "`{}` → {}",
                     c.command,
-                    c.exit_code.map_or("killed".into(), |c| c.to_string())
+                    crate::mission::narrate::exit(c.exit_code, c.timed_out)
                 )
             })
             .collect();

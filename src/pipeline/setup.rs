@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Mode, RunError, Runner, models, worker};
+use super::{Mode, RunError, Runner, worker};
 use crate::config::{Config, ConfigError};
 use crate::git::{FEATURE_TRAILER, Git, GitError};
 use crate::hub::Hub;
@@ -55,7 +55,7 @@ pub fn repo_root(dir: &Path) -> Result<PathBuf, SetupError> {
 struct Opened {
     layout: Layout,
     config: Config,
-    clients: models::Clients,
+    clients: crate::llm::factory::Clients,
     lock: MissionLock,
     loaded: store::Loaded,
     git: Git,
@@ -68,7 +68,7 @@ fn open(dir: &Path) -> Result<Opened, SetupError> {
     let root = repo_root(dir)?;
     let layout = Layout::new(&root);
     let config = Config::load(&layout.config())?;
-    let clients = models::build(&config, &layout)?;
+    let clients = crate::llm::factory::build(&config, &layout)?;
     let git = Git::open(&root)?;
     git.head()?;
     layout

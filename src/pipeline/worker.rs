@@ -196,14 +196,9 @@ pub(super) fn record_commit(r: &Runner, mut handoff: Handoff, base: &str) -> Res
     let (stat, files) = r.git(|g| g.diff_stat(base, &handoff.commit))?;
     handoff.diff_stat = stat.clone();
     handoff.files_changed = files.clone();
-    let path = r.layout.handoff(&handoff.feature_id);
-    let json = serde_json::to_string_pretty(&handoff)
-        .map_err(|e| super::RunError::Other(e.to_string()))?;
-    crate::store::write_private(&path, json.as_bytes()).map_err(|source| {
-        super::RunError::Write {
-            path: path.to_path_buf(),
-            source,
-        }
+    crate::store::write_handoff(&r.layout, &handoff).map_err(|source| super::RunError::Write {
+        path: r.layout.handoff(&handoff.feature_id),
+        source,
     })?;
     r.hub.emit(Event::FeatureCommitted {
         feature_id: handoff.feature_id,

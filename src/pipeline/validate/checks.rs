@@ -60,10 +60,9 @@ pub(super) async fn commands(
             });
             continue;
         }
-        let verdict = match (out.timed_out, out.exit_code) {
-            (true, _) => format!("timed out after {}s", timeout.as_secs()),
-            (false, Some(c)) => format!("exit {c}"),
-            (false, None) => "killed by a signal".into(),
+        let verdict = match out.timed_out {
+            true => format!("timed out after {}s", timeout.as_secs()),
+            false => crate::mission::narrate::exit(out.exit_code, false),
         };
         failures.push(Failure {
             assertion_id,

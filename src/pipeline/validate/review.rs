@@ -4,7 +4,9 @@
 use super::*;
 
 pub(super) fn read_handoff(r: &Runner, feature: &str) -> Option<Handoff> {
-    serde_json::from_str(&std::fs::read_to_string(r.layout.handoff(feature)).ok()?).ok()
+    crate::store::read_handoff(&r.layout, feature)
+        .ok()
+        .flatten()
 }
 
 /// Has this feature's review been answered? A failed review counts as answered once a
@@ -181,8 +183,7 @@ pub(super) async fn review_one(
                 t.push_str(&format!(
                     "command: `{}` → {}\n",
                     c.command,
-                    c.exit_code
-                        .map_or("killed".to_string(), |x| format!("exit {x}"))
+                    crate::mission::narrate::exit(c.exit_code, c.timed_out)
                 ));
             }
             for i in &h.report.issues {

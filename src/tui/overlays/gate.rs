@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 
 use super::super::app::App;
 use super::super::theme::Theme;
-use super::super::views::centered;
+use super::centered;
 use crate::mission::Gate;
 
 pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {

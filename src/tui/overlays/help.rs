@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 
 use super::super::keymap::BINDINGS;
 use super::super::theme::Theme;
-use super::super::views::centered;
+use super::centered;
 
 pub fn render(theme: &Theme, area: Rect, buf: &mut Buffer) {
     let rect = centered(area, 76, BINDINGS.len() as u16 + 4);

@@ -9,7 +9,7 @@ use tui_input::Input;
 
 use super::super::app::InputKind;
 use super::super::theme::Theme;
-use super::super::views::centered;
+use super::centered;
 
 pub fn render(
     kind: InputKind,

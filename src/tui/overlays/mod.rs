@@ -32,3 +32,15 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) -> Option<
     }
     cursor
 }
+
+/// A rectangle of `w`×`h` centred in `area`, clipped to it.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}

@@ -7,7 +7,7 @@ mod header;
 mod tree;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Layout};
 
 use super::app::App;
 use super::overlays;
@@ -62,15 +62,3 @@ pub fn tokens(n: u64) -> String {
 }
 
 pub use crate::mission::narrate::short as short_sha;
-
-/// A rectangle of `w`×`h` centred in `area`, clipped to it.
-pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
-    let w = w.min(area.width);
-    let h = h.min(area.height);
-    Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    }
-}

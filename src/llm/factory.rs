@@ -4,14 +4,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::anthropic::{self, AnthropicClient};
+use super::http::HttpSettings;
+use super::openai::{self, OpenAiClient};
+use super::pricing::Prices;
+use super::scripted::{Script, ScriptedClient};
+use super::{LlmClient, LlmError};
 use crate::config::{Config, ProviderConfig, ProviderKind};
 use crate::layout::Layout;
-use crate::llm::anthropic::{self, AnthropicClient};
-use crate::llm::http::HttpSettings;
-use crate::llm::openai::{self, OpenAiClient};
-use crate::llm::pricing::Prices;
-use crate::llm::scripted::{Script, ScriptedClient};
-use crate::llm::{LlmClient, LlmError};
 use crate::mission::Role;
 
 pub type Clients = BTreeMap<Role, Arc<dyn LlmClient>>;
