@@ -286,13 +286,22 @@ impl Runner {
         );
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
+            // Once told to stop, only what is already queued is handled.
+            let mut stopping = false;
             loop {
-                let rec = tokio::select! {
-                    r = rx.recv() => r,
-                    _ = &mut stopped => match rx.try_recv() {
+                let rec = if stopping {
+                    match rx.try_recv() {
                         Ok(r) => Ok(r),
                         Err(_) => break,
-                    },
+                    }
+                } else {
+                    tokio::select! {
+                        r = rx.recv() => r,
+                        _ = &mut stopped => {
+                            stopping = true;
+                            continue;
+                        }
+                    }
                 };
                 let rec = match rec {
                     Ok(r) => r,
