@@ -3,6 +3,7 @@
 pub mod command;
 pub mod fs;
 pub mod groups;
+mod netns;
 pub mod paths;
 pub mod protect;
 pub mod pty;

@@ -1,0 +1,223 @@
+//! Values that parse but cannot work: each refused with the file, line, column and key.
+
+use super::*;
+
+impl Config {
+    pub(super) fn check(&self, sources: &[Source]) -> Result<(), ConfigError> {
+        let err = |table: &str, key: &str, message: String| locate(sources, table, key, message);
+        for role in Role::ALL {
+            if let Some(rc) = self.role(role) {
+                if self.provider_kind(&rc.provider).is_none() {
+                    return Err(err(
+                        &format!("roles.{role}"),
+                        "provider",
+                        format!(
+                            "unknown provider `{}`: add a [providers.{}] table with `kind`, or use anthropic, openai or scripted",
+                            rc.provider, rc.provider
+                        ),
+                    ));
+                }
+                if rc.model.trim().is_empty() {
+                    return Err(err(
+                        &format!("roles.{role}"),
+                        "model",
+                        "must not be empty".into(),
+                    ));
+                }
+            }
+        }
+        for (name, p) in &self.providers {
+            if self.provider_kind(name).is_none() {
+                return Err(err(
+                    &format!("providers.{name}"),
+                    "kind",
+                    format!(
+                        "provider `{name}` needs `kind = \"anthropic\" | \"openai\" | \"scripted\"`"
+                    ),
+                ));
+            }
+            if let Some(url) = &p.base_url {
+                let host = url
+                    .strip_prefix("http://")
+                    .or_else(|| url.strip_prefix("https://"))
+                    .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
+                match host {
+                    None => {
+                        return Err(err(
+                            &format!("providers.{name}"),
+                            "base_url",
+                            format!("`{url}` is not an http(s) URL"),
+                        ));
+                    }
+                    Some(h) if h.is_empty() || h.starts_with(':') => {
+                        return Err(err(
+                            &format!("providers.{name}"),
+                            "base_url",
+                            format!("`{url}` names no host, e.g. http://127.0.0.1:11434/v1"),
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+            let table = format!("providers.{name}");
+            if p.timeout_secs == Some(0) {
+                return Err(err(&table, "timeout_secs", "must be at least 1".into()));
+            }
+            if p.request_timeout_secs == Some(0) {
+                return Err(err(
+                    &table,
+                    "request_timeout_secs",
+                    "must be at least 1".into(),
+                ));
+            }
+            if p.max_output_tokens == Some(0) {
+                return Err(err(
+                    &table,
+                    "max_output_tokens",
+                    "must be at least 1".into(),
+                ));
+            }
+            if p.max_retries.is_some_and(|r| r > 20) {
+                return Err(err(&table, "max_retries", "at most 20".into()));
+            }
+            let used = Role::ALL
+                .iter()
+                .any(|r| self.role(*r).is_some_and(|rc| rc.provider == *name));
+            if used
+                && let Some(var) = &p.api_key_env
+                && std::env::var_os(var).is_none_or(|v| v.is_empty())
+            {
+                return Err(err(
+                    &table,
+                    "api_key_env",
+                    format!(
+                        "the environment variable `{var}` is not set; export it (keys are read from the environment only), or remove api_key_env for a server that needs no key"
+                    ),
+                ));
+            }
+        }
+        for (model, price) in &self.prices {
+            let all = [
+                Some(price.input_per_mtok),
+                Some(price.output_per_mtok),
+                price.cache_read_per_mtok,
+                price.cache_write_per_mtok,
+            ];
+            if all.iter().flatten().any(|v| !(v.is_finite() && *v >= 0.0)) {
+                return Err(err(
+                    &format!("prices.\"{model}\""),
+                    "input_per_mtok",
+                    format!("prices of `{model}` must be zero or positive numbers"),
+                ));
+            }
+        }
+        for (model, m) in &self.models {
+            if m.context_window.is_some_and(|w| w < 1024) {
+                return Err(err(
+                    &format!("models.\"{model}\""),
+                    "context_window",
+                    "must be at least 1024 tokens".into(),
+                ));
+            }
+        }
+        if self.budget.max_tokens == Some(0) {
+            return Err(err("budget", "max_tokens", "must be at least 1".into()));
+        }
+        if self.validation.max_fix_rounds > 100 {
+            return Err(err(
+                "validation",
+                "max_fix_rounds",
+                format!(
+                    "{} is not a sensible number of fix rounds; at most 100",
+                    self.validation.max_fix_rounds
+                ),
+            ));
+        }
+        if self.validation.review_concurrency == 0 {
+            return Err(err(
+                "validation",
+                "review_concurrency",
+                "must be at least 1".into(),
+            ));
+        }
+        if self.limits.output_cap_bytes < 256 {
+            return Err(err(
+                "limits",
+                "output_cap_bytes",
+                "must be at least 256 (agents read command output through it)".into(),
+            ));
+        }
+        if let Some(c) = self.budget.max_cost_usd
+            && !(c.is_finite() && c > 0.0)
+        {
+            return Err(err(
+                "budget",
+                "max_cost_usd",
+                format!("must be a positive number, got {c}"),
+            ));
+        }
+        for (role, usd) in &self.budget.per_role_usd {
+            if !Role::ALL.iter().any(|r| r.as_str() == role) {
+                return Err(err(
+                    "budget",
+                    "per_role_usd",
+                    format!("unknown role `{role}` (orchestrator, worker, reviewer, user_tester)"),
+                ));
+            }
+            if !(usd.is_finite() && *usd > 0.0) {
+                return Err(err(
+                    "budget",
+                    "per_role_usd",
+                    format!("{role}: must be positive, got {usd}"),
+                ));
+            }
+        }
+        if self.validation.command_timeout_secs == 0 {
+            return Err(err(
+                "validation",
+                "command_timeout_secs",
+                "must be at least 1".into(),
+            ));
+        }
+        for w in &self.sandbox.writable {
+            if !(w.starts_with('/') || w.starts_with("~/")) {
+                return Err(err(
+                    "sandbox",
+                    "writable",
+                    format!("`{w}` must be an absolute path or start with `~/`"),
+                ));
+            }
+            let path = match (w.strip_prefix("~/"), std::env::var_os("HOME")) {
+                (Some(rest), Some(h)) => PathBuf::from(h).join(rest),
+                _ => PathBuf::from(w),
+            };
+            if !path.is_dir() {
+                return Err(err(
+                    "sandbox",
+                    "writable",
+                    format!("`{w}` is not an existing directory; create it or remove it"),
+                ));
+            }
+        }
+        if let Some(d) = &self.worktree.dir
+            && !(d.starts_with('/') || d.starts_with("~/"))
+        {
+            return Err(err(
+                "worktree",
+                "dir",
+                format!("`{d}` must be an absolute path or start with `~/`"),
+            ));
+        }
+        if self.limits.max_turns == 0 {
+            return Err(err("limits", "max_turns", "must be at least 1".into()));
+        }
+        if self.limits.feature_attempts == 0 {
+            return Err(err(
+                "limits",
+                "feature_attempts",
+                "must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}

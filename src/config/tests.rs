@@ -1,0 +1,71 @@
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse_str(Path::new("m.toml"), text)
+}
+
+#[test]
+fn validators_borrow_a_real_orchestrator_model_but_not_a_script() {
+    let real = parse(
+        "[roles.orchestrator]\nprovider = \"anthropic\"\nmodel = \"big\"\n\
+         [roles.worker]\nprovider = \"openai\"\nmodel = \"small\"\n\
+         [roles.user_tester]\nprovider = \"openai\"\nmodel = \"qa\"\n",
+    )
+    .unwrap();
+    assert_eq!(real.role(Role::Reviewer).unwrap().model, "big");
+    assert_eq!(real.role(Role::UserTester).unwrap().model, "qa");
+    assert!(!real.role_is_configured(Role::Reviewer));
+    assert!(real.role_is_configured(Role::UserTester));
+    let scripted = parse(
+        "[roles.orchestrator]\nprovider = \"scripted\"\nmodel = \"o\"\n\
+         [roles.worker]\nprovider = \"scripted\"\nmodel = \"w\"\n",
+    )
+    .unwrap();
+    assert!(scripted.role(Role::Reviewer).is_none());
+    assert!(scripted.role(Role::UserTester).is_none());
+}
+
+#[test]
+fn unknown_key_names_file_line_and_key() {
+    let e = parse("[validation]\ncommands = []\nmax_fix_round = 2\n").unwrap_err();
+    assert_eq!((e.line, e.key.as_str()), (3, "max_fix_round"), "{e}");
+    assert!(e.to_string().starts_with("m.toml:3:"), "{e}");
+}
+
+#[test]
+fn bad_value_names_the_key() {
+    let e = parse("[validation]\nmax_fix_rounds = \"three\"\n").unwrap_err();
+    assert_eq!((e.line, e.key.as_str()), (2, "max_fix_rounds"), "{e}");
+}
+
+#[test]
+fn unknown_provider_is_located() {
+    let e = parse("[roles.worker]\nprovider = \"nope\"\nmodel = \"x\"\n").unwrap_err();
+    assert_eq!(e.line, 2, "{e}");
+    assert!(e.message.contains("unknown provider `nope`"), "{e}");
+}
+
+#[test]
+fn negative_budget_is_refused() {
+    let e = parse("[budget]\nmax_cost_usd = -1.0\n").unwrap_err();
+    assert_eq!((e.line, e.key.as_str()), (2, "budget.max_cost_usd"), "{e}");
+}
+
+#[test]
+fn defaults_and_merge() {
+    let c = parse("").unwrap();
+    assert_eq!(c.validation.max_fix_rounds, 3);
+    assert!(c.gates.approve_plan);
+    let mut a: toml::Table =
+        toml::from_str("[validation]\nmax_fix_rounds = 1\ncommands = [\"a\"]").unwrap();
+    let b: toml::Table = toml::from_str("[validation]\nmax_fix_rounds = 5").unwrap();
+    merge(&mut a, b);
+    let c: Config = a.try_into().unwrap();
+    assert_eq!(c.validation.max_fix_rounds, 5);
+    assert_eq!(c.validation.commands, vec!["a".to_string()]);
+}
+
+#[test]
+fn the_init_template_parses() {
+    parse(TEMPLATE).unwrap();
+}
