@@ -28,7 +28,15 @@ pub(super) async fn doctor(dir: &Path) -> Result<i32> {
     );
     let cfg = match Config::load(&layout.config()) {
         Ok(c) => {
-            println!("✔ config is valid");
+            let any =
+                layout.config().exists() || config::user_config_path().is_some_and(|p| p.exists());
+            if any {
+                println!("✔ config is valid");
+            } else {
+                println!(
+                    "· no config file: defaults only; `mission init` writes one to choose models in"
+                );
+            }
             c
         }
         Err(e) => {
@@ -61,6 +69,8 @@ pub(super) async fn doctor(dir: &Path) -> Result<i32> {
         }
     }
     let prices = crate::llm::pricing::Prices::new(cfg.prices.clone());
+    // The same cause (one missing key behind several roles) is explained once.
+    let mut said: Vec<String> = vec![];
     for role in Role::ALL.into_iter().filter(|r| *r != Role::Explorer) {
         let needed = matches!(role, Role::Orchestrator | Role::Worker);
         let client = match crate::llm::factory::build_one(&cfg, &layout, role) {
@@ -79,7 +89,14 @@ pub(super) async fn doctor(dir: &Path) -> Result<i32> {
                 continue;
             }
             Err(e) => {
-                println!("✘ {role}: {e}");
+                let e = e.to_string();
+                match said.iter().position(|s| *s == e) {
+                    Some(_) => println!("✘ {role}: the same problem as above"),
+                    None => {
+                        println!("✘ {role}: {e}");
+                        said.push(e);
+                    }
+                }
                 problems += 1;
                 continue;
             }

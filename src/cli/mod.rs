@@ -44,7 +44,9 @@ An orchestrator plans milestones and a validation contract; workers build one fe
 serially, each ending with a structured handoff and a git commit; validators check every \
 milestone and failures come back as corrective features.\n\n\
 Everything the mission does is recorded in .mission/events.jsonl in the repository.\n\n\
-Exit codes: 0 completed, 1 failed, 2 bad usage or config, 3 paused waiting for a human.",
+The agents work in a git worktree of the mission's own; your checkout is never touched.\n\n\
+Exit codes: 0 completed, 1 failed (abandoned), 2 bad usage or config, 3 stopped for \
+something a human can fix and resume from (a gate, a pause, a budget, a full disk…).",
     after_help = "Try it offline first:  mission demo"
 )]
 pub struct Cli {
@@ -74,6 +76,8 @@ enum Command {
     Init,
     /// Start a mission towards GOAL on a new branch mission/<slug>.
     Start {
+        /// What the mission should achieve, in a sentence or two ("Add a --json flag to
+        /// the report command"). The orchestrator plans from it.
         goal: String,
         /// Print progress lines instead of the console.
         #[arg(long, conflicts_with = "detach")]
@@ -87,8 +91,10 @@ enum Command {
     },
     /// Continue a mission after a stop, a pause or a crash.
     Resume {
+        /// Print progress lines instead of the console.
         #[arg(long)]
         headless: bool,
+        /// Pass every gate without asking; anything else that needs a human exits with 3.
         #[arg(long)]
         auto_approve: bool,
     },
@@ -108,11 +114,15 @@ enum Command {
     Approve,
     /// Reject what the mission waits for, saying what to change.
     Reject {
+        /// What to change: the orchestrator reads it before it plans again.
         #[arg(long)]
         note: String,
     },
     /// Send the orchestrator a message it reads before its next decision.
-    Say { text: String },
+    Say {
+        /// The message (at most 8 KiB).
+        text: String,
+    },
     /// Give up on the mission: it ends as failed after the step in progress.
     Abort {
         /// Why, for the log and the report.
@@ -121,7 +131,9 @@ enum Command {
     },
     /// Print a feature's structured handoff.
     Handoff {
+        /// The feature's id, as `mission status` lists them (e.g. m1-f2).
         feature_id: String,
+        /// The handoff as JSON, for scripts.
         #[arg(long)]
         json: bool,
     },
@@ -358,6 +370,8 @@ fn init(dir: &Path) -> Result<i32> {
     std::fs::write(&path, config::TEMPLATE).with_context(|| path.display().to_string())?;
     crate::git::Git::open(&layout.repo)?.exclude_mission_dir()?;
     println!("wrote {}", path.display());
+    println!("next: choose each role's provider and model in it ([roles.*]), export the API keys,");
+    println!("      check with `mission doctor`, then `mission start \"<goal>\"`");
     Ok(0)
 }
 
@@ -365,8 +379,13 @@ fn load_state(layout: &Layout) -> Result<MissionState> {
     let loaded = store::load(&layout.events())?;
     if loaded.events.is_empty() {
         return Err(anyhow!(
-            "no mission in {} yet; start one with `mission start \"<goal>\"` or try `mission demo`",
-            layout.repo.display()
+            "no mission in {} yet; {}",
+            layout.repo.display(),
+            if layout.config().exists() {
+                "start one with `mission start \"<goal>\"` or try `mission demo`"
+            } else {
+                "`mission init` writes a config to choose models in, then `mission start \"<goal>\"`; or try `mission demo`"
+            }
         ));
     }
     Ok(MissionState::from_events(&loaded.events))

@@ -51,6 +51,8 @@ pub async fn run(
             return Err(e.into());
         }
     };
+    // After a dropped SSH session the old shell's text must not show through blank cells.
+    let _ = terminal.clear();
     let mut input = ratatui::crossterm::event::EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut dirty = true;
@@ -73,9 +75,14 @@ pub async fn run(
             alerted = needs;
         }
         if dirty {
+            // Synchronized output (DECSET 2026): terminals that know it show the frame
+            // whole; the rest ignore the two sequences.
+            use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+            let _ = ratatui::crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate);
             if let Err(e) = terminal.draw(|f| views::draw(f, &app, &theme)) {
                 break Err(e.into());
             }
+            let _ = ratatui::crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate);
             dirty = false;
         }
         let mut commands = vec![];
@@ -86,7 +93,10 @@ pub async fn run(
                     commands = app.on_key(key);
                     dirty = true;
                 }
-                Some(Ok(TermEvent::Resize(..))) => dirty = true,
+                Some(Ok(TermEvent::Resize(..))) => {
+                    let _ = terminal.clear();
+                    dirty = true;
+                }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => break Err(e.into()),
                 None => break Ok(()),
