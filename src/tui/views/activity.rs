@@ -3,6 +3,7 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
+
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
 use super::super::app::{ActivityKind, App};
@@ -31,11 +32,14 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                 ActivityKind::Bad => theme.danger,
                 ActivityKind::Files => theme.corrective,
             };
-            Line::from(vec![
-                Span::styled(format!("{:>6} ", super::duration(at)), theme.dim),
-                Span::styled(format!("{:<12} ", a.label), theme.key),
-                Span::styled(a.text.clone(), style),
-            ])
+            super::fit_line(
+                vec![
+                    Span::styled(format!("{:>6} ", super::duration(at)), theme.dim),
+                    Span::styled(format!("{:<12} ", a.label), theme.key),
+                    Span::styled(a.text.clone(), style),
+                ],
+                inner.width,
+            )
         })
         .collect();
     Paragraph::new(lines).render(inner, buf);

@@ -72,7 +72,11 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     if let Some(e) = &app.runner_error {
         spans.push(Span::styled(format!("  runner stopped: {e}"), theme.danger));
     }
-    Paragraph::new(vec![title, Line::from(spans)]).render(area, buf);
+    Paragraph::new(vec![
+        super::fit_line(title.spans, area.width),
+        super::fit_line(spans, area.width),
+    ])
+    .render(area, buf);
 }
 
 pub fn render_footer(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
@@ -109,5 +113,5 @@ pub fn render_footer(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             if *ok { theme.ok } else { theme.danger },
         ));
     }
-    Paragraph::new(Line::from(spans)).render(area, buf);
+    Paragraph::new(super::fit_line(spans, area.width)).render(area, buf);
 }

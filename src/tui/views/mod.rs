@@ -62,3 +62,36 @@ pub fn tokens(n: u64) -> String {
 }
 
 pub use crate::mission::narrate::short as short_sha;
+
+/// `spans` cut to `width` columns, the cut marked with `…` (never a word silently
+/// sheared off at the edge of an 80-column terminal).
+pub fn fit_line(
+    spans: Vec<ratatui::text::Span<'static>>,
+    width: u16,
+) -> ratatui::text::Line<'static> {
+    let width = width as usize;
+    let total: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    if total <= width || width == 0 {
+        return ratatui::text::Line::from(spans);
+    }
+    let mut left = width.saturating_sub(1);
+    let mut out = vec![];
+    let mut last_style = ratatui::style::Style::default();
+    for s in spans {
+        if left == 0 {
+            break;
+        }
+        let n = s.content.chars().count();
+        last_style = s.style;
+        if n <= left {
+            left -= n;
+            out.push(s);
+        } else {
+            let cut: String = s.content.chars().take(left).collect();
+            out.push(ratatui::text::Span::styled(cut, s.style));
+            left = 0;
+        }
+    }
+    out.push(ratatui::text::Span::styled("…", last_style));
+    ratatui::text::Line::from(out)
+}
