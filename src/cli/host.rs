@@ -34,6 +34,7 @@ pub(super) async fn console(session: Session, theme: Theme) -> Result<i32> {
     let config = runner.config.clone();
     let mut app = App::new(Hosting::InProcess, runner.config.limits());
     app.bell = runner.config.notify.bell;
+    app.prices = crate::llm::factory::role_prices(&runner.config);
     // Confinement as configured is the quiet case; only its absence is worth the line.
     let notes: Vec<String> = notes
         .into_iter()
@@ -114,6 +115,7 @@ pub(super) async fn attach(dir: &Path, theme: &str) -> Result<i32> {
     let config = Config::load(&layout.config()).unwrap_or_default();
     let mut app = App::new(Hosting::Attached, config.limits());
     app.bell = config.notify.bell;
+    app.prices = crate::llm::factory::role_prices(&config);
     let alive = runner_alive(&layout).await;
     let st = load_state(&layout)?;
     app.runner_stopped = !alive;

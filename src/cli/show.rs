@@ -15,6 +15,8 @@ pub(super) fn status(dir: &Path, json: bool) -> Result<i32> {
     let mut status = Status::from_state(&st, limit);
     let config = Config::load(&layout.config()).unwrap_or_default();
     status.worktree = setup::work_dir(&config, &layout, &st).display().to_string();
+    let prices = crate::llm::factory::role_prices(&config);
+    status.estimate = crate::mission::estimate::estimate(&st, &|r| prices.get(&r).copied());
     let pid = store::live_runner(&layout.lock());
     status.runner = crate::mission::status::RunnerStatus {
         alive: pid.is_some(),
@@ -42,6 +44,17 @@ pub(super) fn status(dir: &Path, json: bool) -> Result<i32> {
     }
     if let Some(a) = &st.active {
         println!("Agent   {} ({}) — {}", a.role, a.model, a.task);
+    }
+    if let Some(e) = &status.estimate {
+        println!(
+            "Plan    ~{} tokens likely{}",
+            e.tokens,
+            if e.cost_usd_high > 0.0 {
+                format!(", ${:.2}–${:.2}", e.cost_usd_low, e.cost_usd_high)
+            } else {
+                String::new()
+            }
+        );
     }
     if let Some((gate, reason)) = &st.gate {
         println!("Waiting {gate}: {reason}");

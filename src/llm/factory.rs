@@ -136,3 +136,20 @@ fn http_settings(
         prices,
     })
 }
+
+/// USD per input and per output token of each role's model, where the price is known
+/// (scripted models cost nothing): for the plan's estimate.
+pub fn role_prices(cfg: &Config) -> BTreeMap<Role, (f64, f64)> {
+    let prices = Prices::new(cfg.prices.clone());
+    Role::ALL
+        .into_iter()
+        .filter_map(|role| {
+            let rc = cfg.role(role)?;
+            if cfg.provider_kind(&rc.provider) == Some(ProviderKind::Scripted) {
+                return Some((role, (0.0, 0.0)));
+            }
+            let p = prices.of(&rc.model)?;
+            Some((role, (p.input_per_mtok / 1e6, p.output_per_mtok / 1e6)))
+        })
+        .collect()
+}

@@ -2,6 +2,7 @@
 //! git crate, so every consumer (runner, headless printer, status, TUI) shares it.
 
 pub mod budget;
+pub mod estimate;
 pub mod event;
 pub mod handoff;
 pub mod narrate;

@@ -25,6 +25,9 @@ pub struct Status {
     /// Whether a live process runs the mission, whatever the last recorded state says
     /// (the caller, who can look at processes, fills it in).
     pub runner: RunnerStatus,
+    /// What the plan will likely cost, once there is one (the caller knows the prices).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<super::estimate::Estimate>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -149,6 +152,7 @@ impl Status {
             }),
             worktree: st.worktree.clone().unwrap_or_default(),
             runner: RunnerStatus::default(),
+            estimate: None,
         }
     }
 }

@@ -153,6 +153,8 @@ pub struct App {
     pub runner_stopped: bool,
     /// Ring and notify (BEL, OSC 9/777) when the mission comes to need a human.
     pub bell: bool,
+    /// USD per input and output token of each role's model, for the plan's estimate.
+    pub prices: std::collections::BTreeMap<Role, (f64, f64)>,
     runs: HashMap<String, (Role, Option<String>)>,
     /// The latest agent run of each feature, for its transcript.
     pub feature_runs: HashMap<String, String>,
@@ -160,6 +162,11 @@ pub struct App {
 }
 
 impl App {
+    /// What the plan will likely cost (once there is a plan).
+    pub fn estimate(&self) -> Option<crate::mission::estimate::Estimate> {
+        crate::mission::estimate::estimate(&self.state, &|r| self.prices.get(&r).copied())
+    }
+
     /// What the mission waits for a human about, if anything.
     pub fn needs_human(&self) -> Option<String> {
         if let Some((gate, reason)) = &self.state.gate {
@@ -193,6 +200,7 @@ impl App {
             runner_error: None,
             runner_stopped: false,
             bell: true,
+            prices: Default::default(),
             runs: HashMap::new(),
             feature_runs: HashMap::new(),
             gate_seen: 0,

@@ -24,7 +24,13 @@ fn plan_gate_waits_for_a_human_over_the_socket() {
     mini_repo(&sb, script, "");
     let mut child = sb.spawn(&["start", "Create a flag", "--headless"]);
 
-    sb.wait_for_status("the plan gate", |st| st["state"] == "awaiting_approval");
+    let st = sb.wait_for_status("the plan gate", |st| st["state"] == "awaiting_approval");
+    // What the plan will likely cost is there before anyone approves it.
+    assert!(st["estimate"]["tokens"].as_u64().unwrap() > 0, "{st:#}");
+    assert_eq!(
+        st["estimate"]["cost_usd_high"], 0.0,
+        "scripted models cost nothing"
+    );
     let sock = sb.repo().join(".mission/control.sock");
     assert_eq!(
         std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777,

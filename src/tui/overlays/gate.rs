@@ -15,6 +15,12 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let Some((gate, reason)) = &app.state.gate else {
         return;
     };
+    // Below the header: what the mission is and that it waits stay in view.
+    let area = Rect {
+        y: area.y + 2.min(area.height),
+        height: area.height.saturating_sub(2),
+        ..area
+    };
     let rect = centered(
         area,
         area.width.saturating_sub(4).min(110),
@@ -23,6 +29,23 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let mut lines = vec![Line::styled(reason.clone(), theme.warn), Line::raw("")];
     let title = match gate {
         Gate::Plan => {
+            if let Some(e) = app.estimate() {
+                lines.insert(
+                    1,
+                    Line::styled(
+                        format!(
+                            "Estimate: ~{} tokens, {}",
+                            super::super::views::tokens(e.tokens),
+                            if e.cost_usd_high > 0.0 {
+                                format!("${:.2}–${:.2}", e.cost_usd_low, e.cost_usd_high)
+                            } else {
+                                "no cost known for these models".to_string()
+                            }
+                        ),
+                        theme.title,
+                    ),
+                );
+            }
             if let Some(plan) = &app.state.plan {
                 for m in &plan.milestones {
                     lines.push(Line::from(vec![
