@@ -1,5 +1,5 @@
 //! Not a test: makes `screenshots/*.txt` from a real, paced demo run in real PTYs.
-//! Run it with `scripts/screenshots.sh` (or `cargo test --test screenshots -- --ignored`).
+//! Run it with `scripts/screenshots.sh` (or `cargo test --test all screenshots -- --ignored`).
 
 use crate::common::pty::Term;
 use crate::common::*;

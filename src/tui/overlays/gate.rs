@@ -36,10 +36,10 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                         format!(
                             "Estimate: ~{} tokens, {}",
                             super::super::views::tokens(e.tokens),
-                            if e.cost_usd_high > 0.0 {
+                            if e.cost_usd_high > 0.0 || !app.prices.is_empty() {
                                 format!("${:.2}–${:.2}", e.cost_usd_low, e.cost_usd_high)
                             } else {
-                                "no cost known for these models".to_string()
+                                "no price known for these models".to_string()
                             }
                         ),
                         theme.title,
