@@ -370,14 +370,7 @@ fn rebuild_handoff(
     attempt: u32,
     commit: &str,
 ) -> Option<Handoff> {
-    let report = events.iter().rev().find_map(|e| match &e.event {
-        Event::HandoffSubmitted {
-            feature_id,
-            attempt: a,
-            report,
-        } if feature_id == feature && *a == attempt => Some(report.clone()),
-        _ => None,
-    })?;
+    let report = handed_off(events, feature, attempt)?;
     let run_id = events.iter().rev().find_map(|e| match &e.event {
         Event::AgentStarted {
             run_id,

@@ -339,23 +339,6 @@ fn mission_script() -> serde_json::Value {
     ]})
 }
 
-/// Points the mini repo's orchestrator and worker at `[providers.fake]`, each on its own
-/// model name.
-fn use_fake_models(sb: &Sandbox) {
-    let cfg = sb.repo().join(".mission/mission.toml");
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace(
-            "provider = \"scripted\"\nmodel = \"o\"",
-            "provider = \"fake\"\nmodel = \"orch-model\"",
-        )
-        .replace(
-            "provider = \"scripted\"\nmodel = \"w\"",
-            "provider = \"fake\"\nmodel = \"work-model\"",
-        );
-    std::fs::write(&cfg, text).unwrap();
-}
-
 fn run_mission_over(kind: &str, fake: &FakeLlm) -> Sandbox {
     let sb = Sandbox::new();
     let config = format!(

@@ -89,18 +89,7 @@ fn small_window_mission(kind: &str) -> (Sandbox, FakeLlm) {
     std::fs::write(sb.repo().join("big.txt"), big).unwrap();
     let git = mission::git::Git::open(&sb.repo()).unwrap();
     git.commit_all("a big file").unwrap();
-    let cfg = sb.repo().join(".mission/mission.toml");
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace(
-            "provider = \"scripted\"\nmodel = \"o\"",
-            "provider = \"fake\"\nmodel = \"orch-model\"",
-        )
-        .replace(
-            "provider = \"scripted\"\nmodel = \"w\"",
-            "provider = \"fake\"\nmodel = \"work-model\"",
-        );
-    std::fs::write(&cfg, text).unwrap();
+    use_fake_models(&sb);
     (sb, fake)
 }
 

@@ -10,6 +10,7 @@ pub mod pty;
 pub mod sandbox;
 pub mod submit;
 pub mod web;
+mod writable;
 
 use std::path::PathBuf;
 use std::time::Duration;

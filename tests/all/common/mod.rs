@@ -277,3 +277,20 @@ pub fn transcripts_containing(sb: &Sandbox, needle: &str) -> Vec<String> {
     }
     hits
 }
+
+/// Points the mini repo's orchestrator and worker at `[providers.fake]`, each on its own
+/// model name.
+pub fn use_fake_models(sb: &Sandbox) {
+    let cfg = sb.repo().join(".mission/mission.toml");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace(
+            "provider = \"scripted\"\nmodel = \"o\"",
+            "provider = \"fake\"\nmodel = \"orch-model\"",
+        )
+        .replace(
+            "provider = \"scripted\"\nmodel = \"w\"",
+            "provider = \"fake\"\nmodel = \"work-model\"",
+        );
+    std::fs::write(&cfg, text).unwrap();
+}
