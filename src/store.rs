@@ -262,11 +262,12 @@ impl EventLog {
     }
 }
 
-/// Held for as long as a process may write the log: a `flock` on `events.jsonl` itself,
-/// so deleting a file cannot let a second runner in (the appender also checks that the
-/// path still is the file it holds). The kernel drops the lock when its holder dies, so a
-/// lock left by a killed runner is simply taken over. `lock` beside it only names the
-/// holder's pid, for messages and for noticing a crash.
+/// Held for as long as a process may write the log: a `flock` on the `.mission/`
+/// directory itself, so deleting or archiving a file inside cannot let a second runner in
+/// (and the appender checks that `events.jsonl` still is the file it holds). The kernel
+/// drops the lock when its holder dies, so a lock left by a killed runner is simply taken
+/// over. `lock` beside it only names the holder's pid, for messages and for noticing a
+/// crash.
 #[derive(Debug)]
 pub struct MissionLock {
     _log: File,
@@ -276,13 +277,8 @@ pub struct MissionLock {
 }
 
 pub fn acquire_lock(events: &Path, pid_file: &Path) -> Result<MissionLock> {
-    let log = OpenOptions::new()
-        .create(true)
-        .read(true)
-        .append(true)
-        .mode(0o600)
-        .open(events)
-        .map_err(io(events))?;
+    let dir = events.parent().unwrap_or(Path::new("."));
+    let log = File::open(dir).map_err(io(dir))?;
     let previous = std::fs::read_to_string(pid_file)
         .unwrap_or_default()
         .trim()
@@ -474,8 +470,13 @@ mod tests {
         assert_eq!(held.stale_pid, None);
         let err = acquire_lock(&ev, &p).unwrap_err();
         assert!(matches!(err, StoreError::Locked { .. }), "{err}");
-        // Deleting the pid file lets nobody in: the lock is on the log itself.
+        // Deleting the pid file or archiving the log lets nobody in: the lock is on the
+        // directory.
         std::fs::remove_file(&p).unwrap();
+        let err = acquire_lock(&ev, &p).unwrap_err();
+        assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+        std::fs::write(&ev, "").unwrap();
+        std::fs::rename(&ev, dir.path().join("archived.jsonl")).unwrap();
         let err = acquire_lock(&ev, &p).unwrap_err();
         assert!(matches!(err, StoreError::Locked { .. }), "{err}");
         drop(held);

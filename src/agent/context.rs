@@ -26,16 +26,14 @@ const TABLE: &[(&str, u64)] = &[
     ("gpt-4.1", 1_000_000),
     ("gpt-4o", 128_000),
     ("gpt-4-turbo", 128_000),
-    ("gpt-4", 8_192),
     ("gpt-3.5-turbo", 16_385),
     ("o1", 200_000),
     ("o3", 200_000),
     ("o4", 200_000),
     ("gemini-", 1_000_000),
-    ("deepseek", 64_000),
-    ("qwen", 32_768),
-    ("llama", 8_192),
-    ("mistral", 32_000),
+    // Families whose window varies by version (llama 3 vs 3.1, qwen 2 vs 2.5…) are left
+    // out: a wrong guess would compact a 128k model at 6k; their window is learned from
+    // the provider's first "too long" answer or set in [models."name"].
 ];
 
 impl Windows {

@@ -295,6 +295,10 @@ impl AgentRun<'_> {
                     (r.content, r.is_error)
                 };
                 let mut content = content;
+                // A change to the files is progress: earlier failures do not repeat it.
+                if !is_error && matches!(call.name.as_str(), "write_file" | "edit_file") {
+                    failing.clear();
+                }
                 if is_error {
                     let key = (call.name.clone(), call.arguments.to_string());
                     let entry = failing.entry(key).or_insert_with(|| (content.clone(), 0));

@@ -214,7 +214,7 @@ impl LlmClient for AnthropicClient {
     async fn complete(&self, req: Request<'_>) -> Result<Response, LlmError> {
         let s = &self.settings;
         // Raised when `max_tokens` cuts a tool call: the retry gets more room.
-        let room = std::sync::atomic::AtomicU32::new(s.max_output_tokens);
+        let room = http::Room::new(Some(s.max_output_tokens));
         let mut headers = HeaderMap::new();
         headers.insert("anthropic-version", HeaderValue::from_static("2023-06-01"));
         if let Some(key) = &s.api_key {
@@ -225,9 +225,15 @@ impl LlmClient for AnthropicClient {
             headers.insert("x-api-key", v);
         }
         http::with_retries(s, req.on_retry, req.on_spent, || async {
-            let max_tokens = room.load(std::sync::atomic::Ordering::Relaxed);
+            let max_tokens = room.now().unwrap_or(s.max_output_tokens);
             let body = body(&s.model, max_tokens, &req);
-            let mut stream = http::post_sse(&self.client, s, headers.clone(), &body).await?;
+            let mut stream = match http::post_sse(&self.client, s, headers.clone(), &body).await {
+                Ok(st) => st,
+                Err(Failure::Fatal(e)) if room.refused() => {
+                    return Err(s.retry(format!("{e}; retrying with the usual max_tokens")));
+                }
+                Err(f) => return Err(f),
+            };
             let mut acc = Acc::default();
             let streamed = async {
                 while let Some(ev) = http::next_event(&mut stream, s).await? {
@@ -242,15 +248,9 @@ impl LlmClient for AnthropicClient {
             let cut = acc.stop_reason.as_deref() == Some("max_tokens")
                 && acc.tools.iter().any(|t| !parse_arguments(&t.3).is_object());
             match streamed {
-                Ok(()) if cut => {
-                    room.store(
-                        max_tokens.saturating_mul(2).min(64_000),
-                        std::sync::atomic::Ordering::Relaxed,
-                    );
-                    Err(s
-                        .retry("max_tokens cut the answer mid-tool-call; retrying with more room")
-                        .with_spent(acc.usage))
-                }
+                Ok(()) if cut && room.grow(max_tokens) => Err(s
+                    .retry("max_tokens cut the answer mid-tool-call; retrying with more room")
+                    .with_spent(acc.usage)),
                 Ok(()) => Ok(acc.finish()),
                 // `message_start` already reported the input tokens of this attempt.
                 Err(f) => Err(f.with_spent(acc.usage)),

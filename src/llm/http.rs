@@ -223,6 +223,54 @@ fn retry_after(h: &HeaderMap) -> Option<Duration> {
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(120.0)))
 }
 
+/// The output limit of one call. When it cuts an answer mid-tool-call it is doubled once
+/// for the retry; if the model refuses the raised limit (its own maximum is lower) it goes
+/// back; a cut with no room left to give is handed to the model as it is (the agent loop
+/// tells it the arguments were cut, so it can write in smaller pieces).
+pub struct Room {
+    base: Option<u32>,
+    state: std::sync::Mutex<(Option<u32>, bool, bool)>,
+}
+
+impl Room {
+    pub fn new(base: Option<u32>) -> Self {
+        Room {
+            base,
+            state: std::sync::Mutex::new((base, false, false)),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (Option<u32>, bool, bool)> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The limit to ask for now.
+    pub fn now(&self) -> Option<u32> {
+        self.lock().0
+    }
+
+    /// An answer was cut: whether a retry gets more room (else hand the answer back).
+    pub fn grow(&self, first: u32) -> bool {
+        let mut st = self.lock();
+        if st.1 || st.2 {
+            return false;
+        }
+        st.0 = Some(st.0.map_or(first, |n| n.saturating_mul(2)));
+        st.1 = true;
+        true
+    }
+
+    /// The request failed for good: if it asked for more room, go back and try again.
+    pub fn refused(&self) -> bool {
+        let mut st = self.lock();
+        if !st.1 {
+            return false;
+        }
+        *st = (self.base, false, true);
+        true
+    }
+}
+
 /// Called with a line to show when an attempt failed and another follows.
 pub type RetryObserver<'a> = Option<&'a (dyn Fn(String) + Sync)>;
 

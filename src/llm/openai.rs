@@ -221,7 +221,7 @@ impl LlmClient for OpenAiClient {
     async fn complete(&self, req: Request<'_>) -> Result<Response, LlmError> {
         let s = &self.settings;
         // Raised when the output limit cuts a tool call: the retry gets more room.
-        let room = std::sync::Mutex::new(s.output_cap_configured.then_some(s.max_output_tokens));
+        let room = http::Room::new(s.output_cap_configured.then_some(s.max_output_tokens));
         let mut headers = HeaderMap::new();
         if let Some(key) = &s.api_key {
             let mut v = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
@@ -231,9 +231,14 @@ impl LlmClient for OpenAiClient {
             headers.insert(AUTHORIZATION, v);
         }
         http::with_retries(s, req.on_retry, req.on_spent, || async {
-            let cap = *room.lock().unwrap_or_else(|p| p.into_inner());
-            let body = body(&s.model, cap.map(|n| (n, s.url.as_str())), &req);
-            let mut stream = http::post_sse(&self.client, s, headers.clone(), &body).await?;
+            let body = body(&s.model, room.now().map(|n| (n, s.url.as_str())), &req);
+            let mut stream = match http::post_sse(&self.client, s, headers.clone(), &body).await {
+                Ok(st) => st,
+                Err(Failure::Fatal(e)) if room.refused() => {
+                    return Err(s.retry(format!("{e}; retrying with the usual output limit")));
+                }
+                Err(f) => return Err(f),
+            };
             let mut acc = Acc::default();
             let mut done = false;
             while let Some(ev) = http::next_event(&mut stream, s).await? {
@@ -248,12 +253,11 @@ impl LlmClient for OpenAiClient {
             }
             match acc.whole() {
                 Ok(()) => Ok(acc.finish(&req)),
-                Err((more_room, why)) => {
-                    if more_room {
-                        let mut r = room.lock().unwrap_or_else(|p| p.into_inner());
-                        *r = Some(r.map_or(16_384, |n| n.saturating_mul(2)).min(65_536));
-                    }
-                    Err(s.retry(why))
+                Err((true, _)) if !room.grow(16_384) => Ok(acc.finish(&req)),
+                Err((_, why)) => {
+                    // What the broken answer used is billed all the same.
+                    let spent = acc.usage.clone().unwrap_or_default();
+                    Err(s.retry(why).with_spent(spent))
                 }
             }
         })

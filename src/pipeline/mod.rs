@@ -260,7 +260,8 @@ impl Runner {
         let result = self.steps().await;
         if let Some((stop, task)) = notifier {
             let _ = stop.send(());
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(12), task).await;
+            // Long enough for the last notices (each command has 10 s).
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(25), task).await;
         }
         result
     }
@@ -292,6 +293,7 @@ impl Runner {
                 let rec = if stopping {
                     match rx.try_recv() {
                         Ok(r) => Ok(r),
+                        Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => continue,
                         Err(_) => break,
                     }
                 } else {

@@ -261,8 +261,11 @@ fn recover(
         notes.push(format!("switched back to the mission branch {}", st.branch));
     }
     let head = r.git(|g| g.head())?;
-    // Nothing committed since the log's last word: handed-off work may wait uncommitted.
-    let untouched = head == expected;
+    // Nothing committed by the harness since the log's last word (the worker's own
+    // commits fold in): handed-off work may wait uncommitted.
+    let untouched = head == expected
+        || (r.git(|g| g.descends_from(&head, &expected))
+            && r.git(|g| g.trailer(&head, FEATURE_TRAILER)).is_none());
     let running = st
         .milestones
         .iter()
