@@ -526,3 +526,27 @@ fn attached_consoles_quit_without_asking() {
     }
     assert_eq!(app.on_key(key(KeyCode::Char('q'))), vec![Command::Quit]);
 }
+
+#[test]
+fn the_detail_pane_never_scrolls_past_its_end() {
+    let mut app = app_from(&mid_mission());
+    for _ in 0..40 {
+        app.on_key(key(KeyCode::PageDown));
+    }
+    let theme = Theme::load("dark", true).unwrap();
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| mission::tui::views::draw(f, &app, &theme))
+        .unwrap();
+    let screen: String = format!("{}", t.backend());
+    // The last lines of the feature's detail are still there, not a blank pane.
+    let detail: Vec<&str> = screen
+        .lines()
+        .skip(4)
+        .take(12)
+        .map(|l| l.split('│').nth(3).unwrap_or(""))
+        .collect();
+    assert!(
+        detail.iter().any(|l| !l.trim().is_empty()),
+        "blank detail pane after 40 PgDn:\n{screen}"
+    );
+}

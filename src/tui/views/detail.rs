@@ -62,10 +62,35 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     } else {
         inner
     };
+    // Never scrolled past the end: a blank pane says nothing.
+    let width = content.width.max(1) as usize;
+    let rows: usize = lines.iter().map(|l| wrapped_rows(l, width)).sum();
+    let last = rows.saturating_sub(content.height as usize);
+    let scroll = (app.scroll as usize).min(last) as u16;
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
-        .scroll((app.scroll, 0))
+        .scroll((scroll, 0))
         .render(content, buf);
+}
+
+/// Rows a line takes when wrapped at word boundaries into `width` columns (as the
+/// paragraph wraps it), so that scrolling stops at the real end.
+fn wrapped_rows(line: &Line, width: usize) -> usize {
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    let (mut rows, mut used) = (1, 0);
+    for word in text.split_inclusive(' ') {
+        let mut n = word.chars().count();
+        if used + n > width && used > 0 {
+            rows += 1;
+            used = 0;
+        }
+        while n > width {
+            rows += 1;
+            n -= width;
+        }
+        used += n;
+    }
+    rows
 }
 
 fn kv<'a>(theme: &Theme, key: &'a str, value: impl Into<Span<'a>>) -> Line<'a> {
