@@ -142,6 +142,9 @@ enum Command {
         /// Raw events.jsonl lines.
         #[arg(long)]
         json: bool,
+        /// Keep printing new events as they come, like `tail -f` (Ctrl-C stops).
+        #[arg(long, short = 'f')]
+        follow: bool,
     },
     /// Check config, keys and providers.
     Doctor,
@@ -321,7 +324,7 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Say { text } => op(&dir, Op::Say { text }).await,
         Command::Abort { note } => op(&dir, Op::Abort { note }).await,
         Command::Handoff { feature_id, json } => handoff(&dir, &feature_id, json),
-        Command::Log { json } => log(&dir, json),
+        Command::Log { json, follow } => log(&dir, json, follow).await,
         Command::Doctor => doctor(&dir).await,
         Command::Bench { quick } => {
             // The log's filesystem when there is a mission here, else the temp dir's.

@@ -183,16 +183,20 @@ pub(super) fn handoff(dir: &Path, feature: &str, json: bool) -> Result<i32> {
     Ok(0)
 }
 
-pub(super) fn log(dir: &Path, json: bool) -> Result<i32> {
+pub(super) async fn log(dir: &Path, json: bool, follow: bool) -> Result<i32> {
     let layout = layout_of(dir)?;
     let loaded = store::load(&layout.events())?;
     let mut printer = Printer::default();
-    for rec in &loaded.events {
+    let mut print = |rec: &crate::mission::EventRecord| -> Result<()> {
         if json {
             println!("{}", serde_json::to_string(rec)?);
         } else if let Some(line) = printer.line(rec) {
             println!("{line}");
         }
+        Ok(())
+    };
+    for rec in &loaded.events {
+        print(rec)?;
     }
     if let Some(t) = loaded.torn_tail {
         eprintln!(
@@ -200,5 +204,26 @@ pub(super) fn log(dir: &Path, json: bool) -> Result<i32> {
             t.chars().take(60).collect::<String>()
         );
     }
-    Ok(0)
+    if !follow {
+        return Ok(0);
+    }
+    // Follow the log as the console does when attached: the link tails the file.
+    let mut link = MissionLink::attached(layout);
+    let seen = loaded.events.last().map_or(0, |e| e.seq);
+    link.history()?;
+    let mut stop = std::pin::pin!(crate::link::termination());
+    loop {
+        tokio::select! {
+            _ = &mut stop => return Ok(0),
+            msg = link.next() => match msg {
+                Some(crate::link::Inbound::Event(rec)) if rec.seq > seen => {
+                    print(&rec)?;
+                    use std::io::Write;
+                    let _ = std::io::stdout().flush();
+                }
+                Some(_) => {}
+                None => return Ok(0),
+            },
+        }
+    }
 }

@@ -281,3 +281,44 @@ fn a_human_pause_holds_even_an_auto_approved_headless_run() {
     assert!(child.wait().unwrap().success());
     assert_eq!(sb.status()["state"], "completed");
 }
+
+#[test]
+fn log_follow_prints_events_as_they_come() {
+    let sb = Sandbox::new();
+    mini_repo(&sb, flag_script(), "");
+    let mut runner = sb.spawn_quiet(&["start", "Create a flag", "--headless"]);
+    sb.wait_for_status("the plan gate", |st| st["state"] == "awaiting_approval");
+    let mut follower = sb.spawn(&["log", "--follow"]);
+    assert!(sb.run(&["approve"]).status.success());
+    assert!(runner.wait().unwrap().success());
+    // The follower keeps following: read until the end shows, then stop it.
+    let mut out = follower.stdout.take().unwrap();
+    let mut seen = String::new();
+    let start = Instant::now();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    while !seen.contains("mission completed") {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "followed: {seen}"
+        );
+        if let Ok(b) = rx.recv_timeout(Duration::from_millis(100)) {
+            seen.push_str(&String::from_utf8_lossy(&b));
+        }
+    }
+    assert!(follower.try_wait().unwrap().is_none(), "still following");
+    follower.kill().unwrap();
+    let _ = follower.wait();
+    assert!(
+        seen.contains("approved") && seen.contains("m1-f1"),
+        "{seen}"
+    );
+}
