@@ -185,7 +185,6 @@ pub(super) fn handoff(dir: &Path, feature: &str, json: bool) -> Result<i32> {
 
 pub(super) async fn log(dir: &Path, json: bool, follow: bool) -> Result<i32> {
     let layout = layout_of(dir)?;
-    let loaded = store::load(&layout.events())?;
     let mut printer = Printer::default();
     let mut print = |rec: &crate::mission::EventRecord| -> Result<()> {
         if json {
@@ -195,31 +194,37 @@ pub(super) async fn log(dir: &Path, json: bool, follow: bool) -> Result<i32> {
         }
         Ok(())
     };
-    for rec in &loaded.events {
-        print(rec)?;
-    }
-    if let Some(t) = loaded.torn_tail {
-        eprintln!(
-            "(a torn last line was skipped: {})",
-            t.chars().take(60).collect::<String>()
-        );
-    }
     if !follow {
+        let loaded = store::load(&layout.events())?;
+        for rec in &loaded.events {
+            print(rec)?;
+        }
+        if let Some(t) = loaded.torn_tail {
+            eprintln!(
+                "(a torn last line was skipped: {})",
+                t.chars().take(60).collect::<String>()
+            );
+        }
         return Ok(0);
     }
-    // Follow the log as the console does when attached: the link tails the file.
+    // Follow the log as the console does when attached: the link reads the history and
+    // tails the file from exactly where that read ended, so no event falls in between.
     let mut link = MissionLink::attached(layout);
-    let seen = loaded.events.last().map_or(0, |e| e.seq);
-    link.history()?;
+    let history = link.history()?;
+    for rec in &history {
+        print(rec)?;
+    }
+    let mut seen = history.last().map_or(0, |e| e.seq);
     let mut stop = std::pin::pin!(crate::link::termination());
     loop {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
         tokio::select! {
             _ = &mut stop => return Ok(0),
             msg = link.next() => match msg {
                 Some(crate::link::Inbound::Event(rec)) if rec.seq > seen => {
+                    seen = rec.seq;
                     print(&rec)?;
-                    use std::io::Write;
-                    let _ = std::io::stdout().flush();
                 }
                 Some(_) => {}
                 None => return Ok(0),
