@@ -11,13 +11,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use std::collections::VecDeque;
+
+use tokio::sync::{broadcast, mpsc};
 
 use crate::git::Git;
 use crate::hub::Hub;
 use crate::layout::Layout;
 use crate::mission::{EventRecord, Handoff, Op, OpReply, Outcome};
-use crate::pipeline::RunError;
 use crate::store;
 
 /// What reaches the console.
@@ -42,7 +43,10 @@ pub struct FeatureRecords {
 enum End {
     InProcess {
         hub: Hub,
-        runner: Option<tokio::task::JoinHandle<Result<Outcome, RunError>>>,
+        runner: Option<tokio::task::JoinHandle<Result<Outcome, String>>>,
+        /// The hub's events after `after` (set by `history`).
+        live: Option<broadcast::Receiver<EventRecord>>,
+        after: u64,
     },
     Attached,
 }
@@ -53,13 +57,15 @@ pub struct MissionLink {
     tx: mpsc::UnboundedSender<Inbound>,
     rx: mpsc::UnboundedReceiver<Inbound>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Delivered before anything else: the runner's last events, then its end.
+    pending: VecDeque<Inbound>,
 }
 
 impl MissionLink {
     /// The runner is the task `runner`, publishing on `hub`.
     pub fn in_process(
         hub: Hub,
-        runner: tokio::task::JoinHandle<Result<Outcome, RunError>>,
+        runner: tokio::task::JoinHandle<Result<Outcome, String>>,
         layout: Layout,
     ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -67,11 +73,14 @@ impl MissionLink {
             end: End::InProcess {
                 hub,
                 runner: Some(runner),
+                live: None,
+                after: 0,
             },
             layout,
             tx,
             rx,
             tasks: vec![],
+            pending: VecDeque::new(),
         }
     }
 
@@ -84,35 +93,26 @@ impl MissionLink {
             tx,
             rx,
             tasks: vec![],
+            pending: VecDeque::new(),
         }
     }
 
     /// Every event so far; from then on new ones arrive through `next`.
     pub fn history(&mut self) -> anyhow::Result<Vec<EventRecord>> {
         // Subscribe before reading the history, so nothing falls in between.
-        let live = match &self.end {
-            End::InProcess { hub, .. } => Some(hub.subscribe()),
-            End::Attached => None,
-        };
+        if let End::InProcess { hub, live, .. } = &mut self.end {
+            *live = Some(hub.subscribe());
+        }
         let history = store::load(&self.layout.events())?;
         let last_seq = history.events.last().map_or(0, |e| e.seq);
-        let tx = self.tx.clone();
-        self.tasks.push(match live {
-            Some(mut live) => tokio::spawn(async move {
-                loop {
-                    match live.recv().await {
-                        Ok(rec) if rec.seq > last_seq => {
-                            if tx.send(Inbound::Event(rec)).is_err() {
-                                break;
-                            }
-                        }
-                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                        Err(_) => break,
-                    }
-                }
-            }),
-            None => tokio::spawn(tail(self.layout.events(), history.valid_len, tx)),
-        });
+        match &mut self.end {
+            End::InProcess { after, .. } => *after = last_seq,
+            End::Attached => self.tasks.push(tokio::spawn(tail(
+                self.layout.events(),
+                history.valid_len,
+                self.tx.clone(),
+            ))),
+        }
         Ok(history.events)
     }
 
@@ -134,28 +134,67 @@ impl MissionLink {
         });
     }
 
-    /// The next message; `None` only once nothing can come any more.
+    /// The next message; `None` only once nothing can come any more. An in-process
+    /// runner's end comes after every event it published.
     pub async fn next(&mut self) -> Option<Inbound> {
-        if let End::InProcess { runner, .. } = &mut self.end
-            && let Some(task) = runner.as_mut()
-        {
+        loop {
+            if let Some(m) = self.pending.pop_front() {
+                return Some(m);
+            }
+            let End::InProcess {
+                runner,
+                live,
+                after,
+                ..
+            } = &mut self.end
+            else {
+                return self.rx.recv().await;
+            };
             tokio::select! {
+                biased;
                 m = self.rx.recv() => return m,
-                done = task => {
+                got = live_event(live) => match got {
+                    Ok(rec) if rec.seq > *after => {
+                        *after = rec.seq;
+                        return Some(Inbound::Event(rec));
+                    }
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => *live = None,
+                },
+                done = async { runner.as_mut().expect("guarded").await }, if runner.is_some() => {
                     *runner = None;
-                    return Some(Inbound::RunnerEnded(match done {
-                        Ok(r) => r.map_err(|e| e.to_string()),
+                    while let Some(rec) = drain_one(live) {
+                        if rec.seq > *after {
+                            *after = rec.seq;
+                            self.pending.push_back(Inbound::Event(rec));
+                        }
+                    }
+                    self.pending.push_back(Inbound::RunnerEnded(match done {
+                        Ok(r) => r,
                         Err(e) => Err(format!("the runner task ended: {e}")),
                     }));
                 }
             }
         }
-        self.rx.recv().await
     }
 
     /// A message already waiting, if any.
     pub fn try_next(&mut self) -> Option<Inbound> {
-        self.rx.try_recv().ok()
+        if let Some(m) = self.pending.pop_front() {
+            return Some(m);
+        }
+        if let Ok(m) = self.rx.try_recv() {
+            return Some(m);
+        }
+        if let End::InProcess { live, after, .. } = &mut self.end {
+            while let Some(rec) = drain_one(live) {
+                if rec.seq > *after {
+                    *after = rec.seq;
+                    return Some(Inbound::Event(rec));
+                }
+            }
+        }
+        None
     }
 
     /// For an attached console: whether a live process runs the mission. `None` in
@@ -199,6 +238,28 @@ impl MissionLink {
         {
             r.abort();
             let _ = r.await;
+        }
+    }
+}
+
+/// The next event of the hub, or never when there is no subscription.
+async fn live_event(
+    live: &mut Option<broadcast::Receiver<EventRecord>>,
+) -> Result<EventRecord, broadcast::error::RecvError> {
+    match live {
+        Some(l) => l.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// An event already published, skipping over a lag.
+fn drain_one(live: &mut Option<broadcast::Receiver<EventRecord>>) -> Option<EventRecord> {
+    let l = live.as_mut()?;
+    loop {
+        match l.try_recv() {
+            Ok(rec) => return Some(rec),
+            Err(broadcast::error::TryRecvError::Lagged(_)) => continue,
+            Err(_) => return None,
         }
     }
 }

@@ -23,8 +23,18 @@ pub(super) fn console_theme(headless: bool, name: &str) -> Result<Option<Theme>>
         .map_err(|e| anyhow!(e))
 }
 
-/// Runs the mission in this process under the console.
-pub(super) async fn console(session: Session, theme: Theme) -> Result<i32> {
+/// What shows a run hosted in this process.
+pub(super) enum Front {
+    /// The console.
+    Console(Box<Theme>),
+    /// One plain line per step (`--headless`, no terminal).
+    Lines,
+}
+
+/// Hosts a run in this process — one lifecycle whatever shows it: serve the control
+/// socket, run the mission as a task, let the front follow it through a `MissionLink`
+/// until the mission or the human ends it, then clean up and say where things stand.
+pub(super) async fn host(session: Session, front: Front) -> Result<i32> {
     let Session {
         runner,
         lock,
@@ -32,49 +42,153 @@ pub(super) async fn console(session: Session, theme: Theme) -> Result<i32> {
     } = session;
     let layout = runner.layout.clone();
     let config = runner.config.clone();
-    let mut app = App::new(Hosting::InProcess, runner.config.limits());
-    app.bell = runner.config.notify.bell;
-    app.prices = crate::llm::factory::role_prices(&runner.config);
-    // Confinement as configured is the quiet case; only its absence is worth the line.
-    let notes: Vec<String> = notes
-        .into_iter()
-        .chain(
-            runner
-                .sandbox_problem
-                .is_some()
-                .then(|| runner.sandbox_note()),
-        )
-        .collect();
-    if !notes.is_empty() {
-        app.status = Some((notes.join("; "), true));
-    }
+    let sandbox_problem = runner.sandbox_problem.is_some();
+    let sandbox_note = runner.sandbox_note();
     let hub = runner.hub.clone();
     let control = control::serve(hub.clone(), &layout.socket())?;
     let runner = std::sync::Arc::new(runner);
+    // The front sees how the run ended as text; the full error comes back here so its
+    // exit code (3: resumable, 1: failed) is right.
+    let (ended_tx, mut ended_rx) = tokio::sync::oneshot::channel();
     let task = {
         let runner = runner.clone();
-        tokio::spawn(async move { runner.run().await })
+        tokio::spawn(async move {
+            let result = runner.run().await;
+            let seen = result.as_ref().map(Clone::clone).map_err(|e| e.to_string());
+            let _ = ended_tx.send(result);
+            seen
+        })
     };
     let link = MissionLink::in_process(hub.clone(), task, layout.clone());
-    let result = tui::run(app, theme, link).await;
+    let front_result = match front {
+        Front::Console(theme) => {
+            let mut app = App::new(Hosting::InProcess, config.limits());
+            app.bell = config.notify.bell;
+            app.prices = crate::llm::factory::role_prices(&config);
+            // Confinement as configured is the quiet case; only its absence is worth
+            // the line.
+            let notes: Vec<String> = notes
+                .into_iter()
+                .chain(sandbox_problem.then_some(sandbox_note))
+                .collect();
+            if !notes.is_empty() {
+                app.status = Some((notes.join("; "), true));
+            }
+            tui::run(app, *theme, link).await.map(drop)
+        }
+        Front::Lines => {
+            for n in &notes {
+                println!("note: {n}");
+            }
+            println!("note: {sandbox_note}");
+            print_lines(link).await
+        }
+    };
     control.abort();
     let _ = control.await;
     let _ = std::fs::remove_file(layout.socket());
     runner.end_commands();
     let st = hub.state();
     after_run(&layout, &config, &st);
+    drop(runner);
     drop(lock);
-    result?;
-    print_where(&layout, &st);
-    Ok(match st.phase() {
-        crate::mission::Phase::Completed => 0,
-        crate::mission::Phase::Failed => EXIT_FAILED,
-        crate::mission::Phase::AwaitingApproval | crate::mission::Phase::Paused => EXIT_NEEDS_HUMAN,
-        _ => {
-            println!("stopped; `mission resume` continues where it left off");
-            130
+    front_result?;
+    let outcome = match ended_rx.try_recv() {
+        Ok(result) => result?,
+        // The front ended first (the human quit, or a signal): the state says where it
+        // stands.
+        Err(_) => match st.phase() {
+            crate::mission::Phase::Completed => Outcome::Completed {
+                report: st.completed.clone().unwrap_or_default(),
+            },
+            crate::mission::Phase::Failed => Outcome::Failed {
+                reason: st.failed.clone().unwrap_or_default(),
+            },
+            crate::mission::Phase::AwaitingApproval | crate::mission::Phase::Paused => {
+                Outcome::NeedsHuman {
+                    reason: st
+                        .paused
+                        .clone()
+                        .or_else(|| st.gate.as_ref().map(|(g, r)| format!("{g}: {r}")))
+                        .unwrap_or_default(),
+                }
+            }
+            _ => {
+                println!("stopped; `mission resume` continues where it left off");
+                return Ok(130);
+            }
+        },
+    };
+    print_closing(&layout, &st, &outcome);
+    Ok(outcome.exit_code())
+}
+
+/// Plain lines: every new event narrated, until the runner ends or a signal stops it.
+async fn print_lines(mut link: MissionLink) -> Result<()> {
+    let history = link.history()?;
+    let mut printer = Printer::new(MissionState::from_events(&history));
+    let mut stop = std::pin::pin!(crate::link::termination());
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            msg = link.next() => match msg {
+                Some(crate::link::Inbound::Event(rec)) => {
+                    if let Some(line) = printer.line(&rec) {
+                        println!("{line}");
+                    }
+                }
+                Some(crate::link::Inbound::Reply(_)) => {}
+                Some(crate::link::Inbound::RunnerEnded(_)) | None => break,
+            },
         }
-    })
+    }
+    // Events published just before the end are still queued: print them too.
+    while let Some(msg) = link.try_next() {
+        if let crate::link::Inbound::Event(rec) = msg
+            && let Some(line) = printer.line(&rec)
+        {
+            println!("{line}");
+        }
+    }
+    link.close().await;
+    Ok(())
+}
+
+/// The last lines of a hosted run: how it ended and what to do next.
+fn print_closing(layout: &Layout, st: &MissionState, outcome: &Outcome) {
+    println!();
+    match outcome {
+        Outcome::Completed { report } => {
+            println!("Mission completed.");
+            println!("  repository  {}", layout.repo.display());
+            println!("  branch      {}", st.branch);
+            if layout.work != layout.repo && layout.work.exists() {
+                println!("  worktree    {}", layout.work.display());
+            }
+            println!("  report      {report}");
+            println!(
+                "  review it with `git log -p {b}` or `git diff HEAD...{b}`; merge it with `git merge {b}`",
+                b = st.branch
+            );
+        }
+        Outcome::Failed { reason } => {
+            println!("Mission failed: {reason}");
+            println!(
+                "  branch      {} (kept; its worktree is removed)",
+                st.branch
+            );
+        }
+        Outcome::NeedsHuman { reason } => {
+            println!("The mission needs a human: {reason}");
+            if st.gate.is_some() {
+                println!(
+                    "  act with `mission approve` or `mission reject --note \"…\"`, then `mission resume`"
+                );
+            } else {
+                println!("  deal with the cause above, then `mission resume` continues");
+            }
+        }
+    }
 }
 
 /// An abandoned mission's worktree goes (its branch stays); anything else keeps it.
@@ -86,18 +200,6 @@ pub(super) fn after_run(layout: &Layout, config: &Config, st: &MissionState) {
         && let Some(note) = setup::retire_worktree(&git, config, layout, st)
     {
         println!("{note}");
-    }
-}
-
-pub(super) fn print_where(layout: &Layout, st: &MissionState) {
-    println!("mission: {}", st.phase().as_str().replace('_', " "));
-    println!("  repository  {}", layout.repo.display());
-    println!("  branch      {}", st.branch);
-    if layout.work != layout.repo && layout.work.exists() {
-        println!("  worktree    {}", layout.work.display());
-    }
-    if let Some(r) = &st.completed {
-        println!("  report      {r}");
     }
 }
 
@@ -136,85 +238,6 @@ pub(super) async fn attach(dir: &Path, theme: &str) -> Result<i32> {
     Ok(0)
 }
 
-/// Runs the mission to its end (or to a point where it needs a human who isn't there),
-/// printing one line per step.
-pub(super) async fn drive(session: Session) -> Result<i32> {
-    let Session {
-        runner,
-        lock,
-        notes,
-    } = session;
-    for n in &notes {
-        println!("note: {n}");
-    }
-    println!("note: {}", runner.sandbox_note());
-    let hub = runner.hub.clone();
-    let control = control::serve(hub.clone(), &runner.layout.socket())?;
-    let mut rx = hub.subscribe();
-    let mut printer = Printer::new(hub.state());
-    drop(hub);
-    let print = tokio::spawn(async move {
-        loop {
-            match rx.recv().await {
-                Ok(rec) => {
-                    if let Some(line) = printer.line(&rec) {
-                        println!("{line}");
-                    }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(_) => break,
-            }
-        }
-    });
-    let result = tokio::select! {
-        r = runner.run() => Some(r),
-        _ = control::termination() => None,
-    };
-    control.abort();
-    let _ = control.await;
-    let _ = std::fs::remove_file(runner.layout.socket());
-    runner.end_commands();
-    let (layout, st) = (runner.layout.clone(), runner.hub.state());
-    after_run(&layout, &runner.config, &st);
-    drop(runner);
-    let _ = print.await;
-    drop(lock);
-    let Some(result) = result else {
-        println!("stopped; `mission resume` continues where it left off");
-        return Ok(130);
-    };
-    let outcome = result?;
-    match &outcome {
-        Outcome::Completed { report } => {
-            println!();
-            println!("Mission completed.");
-            println!("  repository  {}", layout.repo.display());
-            println!("  branch      {}", st.branch);
-            if layout.work != layout.repo {
-                println!("  worktree    {}", layout.work.display());
-            }
-            println!("  report      {report}");
-            println!(
-                "  review it with `git log -p {b}` or `git diff HEAD...{b}`; merge it with `git merge {b}`",
-                b = st.branch
-            );
-        }
-        Outcome::Failed { reason } => println!("Mission failed: {reason}"),
-        Outcome::NeedsHuman { reason } => {
-            println!();
-            println!("The mission needs a human: {reason}");
-            if st.gate.is_some() {
-                println!(
-                    "  act with `mission approve` or `mission reject --note \"…\"`, then `mission resume`"
-                );
-            } else {
-                println!("  deal with the cause above, then `mission resume` continues");
-            }
-        }
-    }
-    Ok(outcome.exit_code())
-}
-
 pub(super) async fn demo(
     dir: Option<&Path>,
     headless: bool,
@@ -230,7 +253,7 @@ pub(super) async fn demo(
     let code = match console_theme(headless, theme)? {
         // In the console, the plan gate waits for you to press `a`.
         Some(t) => {
-            console(
+            host(
                 setup::start(
                     &repo,
                     crate::demo::GOAL,
@@ -238,16 +261,15 @@ pub(super) async fn demo(
                         auto_approve: false,
                     },
                 )?,
-                t,
+                Front::Console(Box::new(t)),
             )
             .await?
         }
         None => {
-            drive(setup::start(
-                &repo,
-                crate::demo::GOAL,
-                Mode { auto_approve: true },
-            )?)
+            host(
+                setup::start(&repo, crate::demo::GOAL, Mode { auto_approve: true })?,
+                Front::Lines,
+            )
             .await?
         }
     };

@@ -300,8 +300,8 @@ async fn run(cli: Cli) -> Result<i32> {
             let theme = console_theme(headless, &theme)?;
             let session = setup::start(&dir, &goal, Mode { auto_approve })?;
             match theme {
-                Some(t) => console(session, t).await,
-                None => drive(session).await,
+                Some(t) => host(session, Front::Console(Box::new(t))).await,
+                None => host(session, Front::Lines).await,
             }
         }
         Command::Resume {
@@ -311,8 +311,8 @@ async fn run(cli: Cli) -> Result<i32> {
             let theme = console_theme(headless, &theme)?;
             let session = setup::resume(&dir, Mode { auto_approve })?;
             match theme {
-                Some(t) => console(session, t).await,
-                None => drive(session).await,
+                Some(t) => host(session, Front::Console(Box::new(t))).await,
+                None => host(session, Front::Lines).await,
             }
         }
         Command::Attach => attach(&dir, &theme).await,

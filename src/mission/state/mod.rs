@@ -162,7 +162,6 @@ pub struct MissionState {
     pub plan: Option<Plan>,
     pub plan_approved: bool,
     pub contract_frozen: bool,
-    /// A contract amendment waiting for a human.
     /// A contract amendment waiting for a human: the milestone it came from, the changes.
     pub pending_amendment: Option<(String, Vec<Assertion>)>,
     pub plan_rejections: Vec<String>,
