@@ -6,7 +6,20 @@ use serde::{Deserialize, Serialize};
 use super::handoff::{DiffStat, Usage, WorkerReport};
 use super::plan::{FeaturePlan, Plan};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Orchestrator,
@@ -27,13 +40,7 @@ impl Role {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Orchestrator => "orchestrator",
-            Role::Worker => "worker",
-            Role::Reviewer => "reviewer",
-            Role::UserTester => "user_tester",
-            Role::Explorer => "explorer",
-        }
+        self.into()
     }
 }
 
@@ -80,7 +87,10 @@ impl std::fmt::Display for Gate {
 
 /// Something a reviewer (or the harness's own handoff check) found in a feature.
 /// How bad a finding is: `high` fails the review; `medium` and `low` are reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "lowercase")]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     High,
@@ -96,17 +106,51 @@ impl std::fmt::Display for Severity {
 
 impl Severity {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::High => "high",
-            Severity::Medium => "medium",
-            Severity::Low => "low",
+        self.into()
+    }
+}
+
+/// Who reviewed a feature. On the wire a string: `harness` for the harness's own
+/// mechanical handoff check, else the review agent's run id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum Reviewer {
+    Harness,
+    Agent(String),
+}
+
+impl Reviewer {
+    const HARNESS: &'static str = "harness";
+
+    pub fn is_harness(&self) -> bool {
+        matches!(self, Reviewer::Harness)
+    }
+}
+
+impl From<String> for Reviewer {
+    fn from(s: String) -> Self {
+        if s == Reviewer::HARNESS {
+            Reviewer::Harness
+        } else {
+            Reviewer::Agent(s)
         }
     }
 }
 
-/// Who reviewed a feature: the harness's own handoff check, or a review agent (its
-/// model's label).
-pub const HARNESS_REVIEWER: &str = "harness";
+impl From<Reviewer> for String {
+    fn from(r: Reviewer) -> Self {
+        r.to_string()
+    }
+}
+
+impl std::fmt::Display for Reviewer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reviewer::Harness => f.write_str(Reviewer::HARNESS),
+            Reviewer::Agent(run) => f.write_str(run),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
@@ -294,7 +338,7 @@ pub enum Event {
         milestone: String,
         round: u32,
         feature_id: String,
-        reviewer: String,
+        reviewer: Reviewer,
         pass: bool,
         findings: Vec<Finding>,
     },
@@ -355,4 +399,59 @@ pub enum Event {
 
 fn none_more(n: &usize) -> bool {
     *n == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names printed (`as_str`) are the names on the wire (serde), variant by variant.
+    #[test]
+    fn printed_names_are_the_wire_names() {
+        fn wire<T: Serialize>(v: T) -> String {
+            serde_json::to_value(v)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+        for r in Role::ALL {
+            assert_eq!(r.as_str(), wire(r));
+        }
+        for s in [Severity::High, Severity::Medium, Severity::Low] {
+            assert_eq!(s.as_str(), wire(s));
+        }
+        use crate::mission::{AssertionKind as K, HandoffStatus as H, Phase as P};
+        for k in [K::Command, K::Review, K::UserTest] {
+            assert_eq!(k.as_str(), wire(k));
+        }
+        for h in [H::Done, H::Partial, H::Blocked] {
+            assert_eq!(h.as_str(), wire(h));
+        }
+        for p in [
+            P::Planning,
+            P::AwaitingApproval,
+            P::Running,
+            P::Validating,
+            P::Paused,
+            P::Completed,
+            P::Failed,
+        ] {
+            assert_eq!(p.as_str(), wire(p));
+        }
+        use crate::mission::state::MilestonePhase as M;
+        for m in [M::Pending, M::Running, M::Validating, M::Passed, M::Failed] {
+            assert_eq!(m.as_str(), wire(m));
+        }
+    }
+
+    #[test]
+    fn the_harness_reviewer_is_the_string_harness_on_the_wire() {
+        let h: Reviewer = serde_json::from_str(r#""harness""#).unwrap();
+        assert!(h.is_harness());
+        assert_eq!(serde_json::to_string(&h).unwrap(), r#""harness""#);
+        let a: Reviewer = serde_json::from_str(r#""reviewer-7""#).unwrap();
+        assert_eq!(a, Reviewer::Agent("reviewer-7".into()));
+        assert_eq!(a.to_string(), "reviewer-7");
+    }
 }

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum HandoffStatus {
     Done,
@@ -12,11 +13,7 @@ pub enum HandoffStatus {
 
 impl HandoffStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            HandoffStatus::Done => "done",
-            HandoffStatus::Partial => "partial",
-            HandoffStatus::Blocked => "blocked",
-        }
+        self.into()
     }
 }
 

@@ -14,9 +14,7 @@ pub mod status;
 pub mod transcript;
 
 pub use budget::Limits;
-pub use event::{
-    Event, EventRecord, Failure, Finding, Gate, HARNESS_REVIEWER, Role, Severity, TestResult,
-};
+pub use event::{Event, EventRecord, Failure, Finding, Gate, Reviewer, Role, Severity, TestResult};
 pub use handoff::{CommandRecord, DiffStat, Handoff, HandoffStatus, Usage, WorkerReport};
 pub use op::{Op, OpReply, decide};
 pub use outcome::Outcome;

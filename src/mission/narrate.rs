@@ -286,7 +286,7 @@ fn describe(
             findings,
             ..
         } => {
-            let who = if reviewer == super::HARNESS_REVIEWER {
+            let who = if reviewer.is_harness() {
                 "handoff check"
             } else {
                 "review"

@@ -26,7 +26,8 @@ pub struct FeaturePlan {
     pub fulfills: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum AssertionKind {
     Command,
@@ -37,11 +38,7 @@ pub enum AssertionKind {
 impl AssertionKind {
     /// The name plans and the contract use.
     pub fn as_str(self) -> &'static str {
-        match self {
-            AssertionKind::Command => "command",
-            AssertionKind::Review => "review",
-            AssertionKind::UserTest => "user_test",
-        }
+        self.into()
     }
 }
 

@@ -12,7 +12,8 @@ use super::event::{Event, EventRecord, Failure, Gate, Role};
 use super::handoff::Usage;
 use super::plan::{Assertion, FeaturePlan, Plan};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Planning,
@@ -27,19 +28,12 @@ pub enum Phase {
 impl Phase {
     /// The name `status --json` uses.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Planning => "planning",
-            Phase::AwaitingApproval => "awaiting_approval",
-            Phase::Running => "running",
-            Phase::Validating => "validating",
-            Phase::Paused => "paused",
-            Phase::Completed => "completed",
-            Phase::Failed => "failed",
-        }
+        self.into()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum MilestonePhase {
     Pending,
@@ -51,13 +45,7 @@ pub enum MilestonePhase {
 
 impl MilestonePhase {
     pub fn as_str(self) -> &'static str {
-        match self {
-            MilestonePhase::Pending => "pending",
-            MilestonePhase::Running => "running",
-            MilestonePhase::Validating => "validating",
-            MilestonePhase::Passed => "passed",
-            MilestonePhase::Failed => "failed",
-        }
+        self.into()
     }
 }
 
@@ -99,7 +87,7 @@ pub struct FeatureState {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Review {
     pub round: u32,
-    pub reviewer: String,
+    pub reviewer: super::event::Reviewer,
     pub pass: bool,
     pub findings: Vec<super::event::Finding>,
 }

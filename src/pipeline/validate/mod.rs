@@ -23,8 +23,7 @@ use crate::agent::tools::command::run_shell;
 use crate::agent::tools::{Access, submit};
 use crate::mission::state::{FeaturePhase, FeatureState, MilestoneState};
 use crate::mission::{
-    AssertionKind, Event, Failure, Finding, HARNESS_REVIEWER, Handoff, HandoffStatus, Role,
-    Severity,
+    AssertionKind, Event, Failure, Finding, Handoff, HandoffStatus, Role, Severity,
 };
 
 pub(super) async fn run(r: &Runner, milestone: &str, round: u32) -> Result<(), StepStop> {

@@ -35,7 +35,7 @@ pub(super) async fn reviews(
     let verdict_commands = verdict_commands(r, &st);
     for f in done
         .iter()
-        .filter(|f| !f.reviews.iter().any(|rv| rv.reviewer == HARNESS_REVIEWER))
+        .filter(|f| !f.reviews.iter().any(|rv| rv.reviewer.is_harness()))
     {
         let Some(h) = read_handoff(r, &f.plan.id) else {
             continue;
@@ -45,7 +45,7 @@ pub(super) async fn reviews(
             milestone: milestone.to_string(),
             round,
             feature_id: f.plan.id.clone(),
-            reviewer: HARNESS_REVIEWER.into(),
+            reviewer: crate::mission::Reviewer::Harness,
             pass: !findings.iter().any(|x| x.severity == Severity::High),
             findings,
         })?;
@@ -54,7 +54,7 @@ pub(super) async fn reviews(
     let fresh: Vec<&FeatureState> = done
         .iter()
         .copied()
-        .filter(|f| !f.reviews.iter().any(|rv| rv.reviewer != HARNESS_REVIEWER))
+        .filter(|f| !f.reviews.iter().any(|rv| !rv.reviewer.is_harness()))
         .collect();
     if r.clients.contains_key(&Role::Reviewer) {
         let limit = r.config.validation.review_concurrency.max(1);
@@ -127,7 +127,7 @@ pub(super) async fn reviews(
             .collect();
         let reviewed = by
             .iter()
-            .all(|f| f.reviews.iter().any(|rv| rv.reviewer != HARNESS_REVIEWER));
+            .all(|f| f.reviews.iter().any(|rv| !rv.reviewer.is_harness()));
         if !by.is_empty()
             && reviewed
             && by.iter().all(|f| review_settled(f, m))
@@ -246,7 +246,7 @@ pub(super) async fn review_one(
         milestone: m.id.clone(),
         round,
         feature_id: f.plan.id.clone(),
-        reviewer: run_id,
+        reviewer: crate::mission::Reviewer::Agent(run_id),
         pass,
         findings: review.findings,
     })?;

@@ -254,7 +254,7 @@ fn feature<'a>(app: &'a App, theme: &Theme, f: &'a FeatureState) -> Vec<Line<'a>
                 lines.push(Line::styled("Reviews", theme.title));
             }
             for rv in &f.reviews {
-                let who = if rv.reviewer == crate::mission::HARNESS_REVIEWER {
+                let who = if rv.reviewer.is_harness() {
                     "handoff check".to_string()
                 } else {
                     format!("review {}", rv.reviewer)
