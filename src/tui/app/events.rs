@@ -1,0 +1,151 @@
+//! The console's half of the fold: each event updates the mission state and what the
+//! human sees of it (activity, handoffs, checks, the selection that follows the work).
+
+use super::*;
+
+impl App {
+    /// Folds one event; returns loads the host should do (a new handoff to show).
+    pub fn on_event(&mut self, rec: &EventRecord) -> Vec<Command> {
+        let mut cmds = vec![];
+        self.state.apply(rec);
+        if let Some((label, text)) = describe_event(rec, &self.state) {
+            let kind = match &rec.event {
+                Event::AgentTurn { .. } | Event::MessageSaid { .. } => ActivityKind::Said,
+                Event::FeatureCommitted { .. }
+                | Event::MilestonePassed { .. }
+                | Event::MissionCompleted { .. } => ActivityKind::Good,
+                Event::FeatureFailed { .. } | Event::MissionFailed { .. } => ActivityKind::Bad,
+                Event::ValidationFinished { passed: false, .. } => ActivityKind::Bad,
+                Event::CommandRan { exit_code, .. } if *exit_code != Some(0) => ActivityKind::Bad,
+                Event::CheckRan { exit_code, .. } if *exit_code != Some(0) => ActivityKind::Bad,
+                Event::ReviewSubmitted { pass: false, .. } => ActivityKind::Bad,
+                Event::FilesChanged { .. } => ActivityKind::Files,
+                _ => ActivityKind::Step,
+            };
+            self.push_activity(rec.ts, &label, &text, kind);
+        }
+        self.now = self.now.max(rec.ts);
+        match &rec.event {
+            Event::AgentStarted {
+                run_id,
+                role,
+                feature_id,
+                ..
+            } => {
+                self.runs
+                    .insert(run_id.clone(), (*role, feature_id.clone()));
+                if let Some(f) = feature_id {
+                    self.feature_runs.insert(f.clone(), run_id.clone());
+                    self.commands.insert(f.clone(), vec![]);
+                    self.transcripts.remove(f);
+                    if self.follow {
+                        self.selected = Some(f.clone());
+                    }
+                }
+            }
+            Event::AgentTurn {
+                run_id,
+                text: Some(text),
+                ..
+            } => match self.runs.get(run_id) {
+                Some((Role::Orchestrator, _)) => self.orchestrator_said = Some(text.clone()),
+                Some((_, Some(f))) => {
+                    self.agent_said.insert(f.clone(), text.clone());
+                }
+                _ => {}
+            },
+            Event::CommandRan {
+                run_id,
+                command,
+                exit_code,
+                duration_ms,
+                timed_out,
+                restored,
+            } => {
+                if let Some((_, Some(f))) = self.runs.get(run_id) {
+                    self.commands
+                        .entry(f.clone())
+                        .or_default()
+                        .push(CommandRecord {
+                            command: command.clone(),
+                            exit_code: *exit_code,
+                            duration_ms: *duration_ms,
+                            timed_out: *timed_out,
+                            restored: restored.clone(),
+                        });
+                }
+            }
+            Event::FeatureCommitted { feature_id, .. } => {
+                cmds.push(Command::Load {
+                    feature: feature_id.clone(),
+                });
+            }
+            Event::ValidationStarted { milestone, round } => {
+                // A round redone after a crash replaces its earlier, partial checks.
+                self.checks
+                    .entry(milestone.clone())
+                    .or_default()
+                    .retain(|c| c.round != *round);
+                if self.follow {
+                    self.selected = Some(milestone.clone());
+                }
+            }
+            Event::CheckRan {
+                milestone,
+                round,
+                assertion_id,
+                command,
+                exit_code,
+                duration_ms,
+                timed_out,
+                output_tail,
+            } => {
+                self.checks
+                    .entry(milestone.clone())
+                    .or_default()
+                    .push(CheckLine {
+                        round: *round,
+                        assertion_id: assertion_id.clone(),
+                        command: command.clone(),
+                        exit_code: *exit_code,
+                        duration_ms: *duration_ms,
+                        timed_out: *timed_out,
+                        output_tail: output_tail.clone(),
+                    });
+            }
+            Event::UserTestReported {
+                milestone, results, ..
+            } => {
+                self.user_tests.insert(milestone.clone(), results.clone());
+            }
+            Event::GateOpened { .. } => {
+                // A gate opens the approval overlay once, on top of whatever is shown.
+                if rec.seq > self.gate_seen
+                    && !self.overlays.iter().any(|o| matches!(o, Overlay::Gate))
+                {
+                    self.overlays.push(Overlay::Gate);
+                }
+                self.gate_seen = rec.seq;
+            }
+            Event::GateApproved { .. } | Event::GateRejected { .. } => {
+                // The gate's scroll was the plan's, not the detail pane's.
+                self.scroll = 0;
+                self.overlays.retain(|o| {
+                    !matches!(
+                        o,
+                        Overlay::Gate
+                            | Overlay::Input {
+                                kind: InputKind::Reject,
+                                ..
+                            }
+                    )
+                });
+            }
+            _ => {}
+        }
+        if self.selected.is_none() && !self.state.milestones.is_empty() {
+            self.selected = Some(self.state.milestones[0].id.clone());
+        }
+        cmds
+    }
+}

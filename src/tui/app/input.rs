@@ -1,0 +1,207 @@
+//! Keys: the top overlay gets a key first, then the keymap's action moves the view or
+//! becomes an `Op` for the runner.
+
+use super::*;
+
+impl App {
+    /// Handles a key; the top overlay gets it first, and some keys fall through.
+    pub fn on_key(&mut self, key: ratatui::crossterm::event::KeyEvent) -> Vec<Command> {
+        use ratatui::crossterm::event::KeyCode;
+        let action = crate::tui::keymap::action(key);
+        match self.overlays.last_mut() {
+            Some(Overlay::Input { kind, input }) => {
+                match key.code {
+                    KeyCode::Esc => {
+                        self.overlays.pop();
+                    }
+                    KeyCode::Enter => {
+                        let text = input.value().trim().to_string();
+                        if text.is_empty() {
+                            self.status =
+                                Some(("write something first (Esc cancels)".into(), false));
+                            return vec![];
+                        }
+                        let op = match kind {
+                            InputKind::Reject => Op::Reject { note: text },
+                            InputKind::Message => Op::Say { text },
+                        };
+                        self.overlays.pop();
+                        return vec![Command::Send(op)];
+                    }
+                    _ => {
+                        use tui_input::backend::crossterm::EventHandler;
+                        input.handle_event(&ratatui::crossterm::event::Event::Key(key));
+                    }
+                }
+                return vec![];
+            }
+            Some(Overlay::ConfirmQuit) => {
+                self.overlays.pop();
+                return match key.code {
+                    KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => vec![Command::Quit],
+                    _ => vec![],
+                };
+            }
+            Some(Overlay::Help) => {
+                if matches!(action, Some(Action::Back | Action::Help | Action::Quit)) {
+                    self.overlays.pop();
+                }
+                return vec![];
+            }
+            Some(Overlay::Gate) => match action {
+                Some(Action::Back) => {
+                    self.overlays.pop();
+                    return vec![];
+                }
+                Some(Action::Up) => {
+                    self.scroll_by(-1);
+                    return vec![];
+                }
+                Some(Action::Down) => {
+                    self.scroll_by(1);
+                    return vec![];
+                }
+                Some(Action::PageUp) => {
+                    self.scroll_by(-10);
+                    return vec![];
+                }
+                Some(Action::PageDown) => {
+                    self.scroll_by(10);
+                    return vec![];
+                }
+                // Approve, reject, message, pause, help and quit fall through.
+                _ => {}
+            },
+            None => {}
+        }
+        match action {
+            Some(a) => self.on_action(a),
+            None => vec![],
+        }
+    }
+
+    fn on_action(&mut self, action: Action) -> Vec<Command> {
+        match action {
+            Action::Up | Action::Down | Action::PageUp | Action::PageDown => {
+                let step: isize = match action {
+                    Action::Up => -1,
+                    Action::Down => 1,
+                    Action::PageUp => -10,
+                    _ => 10,
+                };
+                if self.focus == Focus::Detail
+                    || matches!(action, Action::PageUp | Action::PageDown)
+                {
+                    self.scroll_by(step);
+                    return vec![];
+                }
+                self.move_selection(step)
+            }
+            Action::Open => {
+                self.focus = if self.focus == Focus::Tree {
+                    Focus::Detail
+                } else {
+                    Focus::Tree
+                };
+                self.load_selected()
+            }
+            Action::NextTab | Action::PrevTab => {
+                self.tab = self
+                    .tab
+                    .shift(if action == Action::NextTab { 1 } else { -1 });
+                self.scroll = 0;
+                self.load_selected()
+            }
+            Action::TogglePause => {
+                if !self.mission_running() {
+                    return vec![];
+                }
+                vec![Command::Send(if self.state.paused.is_some() {
+                    Op::Unpause
+                } else {
+                    Op::Pause
+                })]
+            }
+            Action::Approve => {
+                if self.state.gate.is_some() {
+                    self.overlays.retain(|o| !matches!(o, Overlay::Gate));
+                    vec![Command::Send(Op::Approve)]
+                } else {
+                    self.status = Some(("nothing is waiting for approval".into(), false));
+                    vec![]
+                }
+            }
+            Action::Reject => {
+                if self.state.gate.is_some() {
+                    self.overlays.push(Overlay::Input {
+                        kind: InputKind::Reject,
+                        input: Input::default(),
+                    });
+                } else {
+                    self.status = Some(("nothing is waiting for approval".into(), false));
+                }
+                vec![]
+            }
+            Action::Message => {
+                if self.mission_running() {
+                    self.overlays.push(Overlay::Input {
+                        kind: InputKind::Message,
+                        input: Input::default(),
+                    });
+                }
+                vec![]
+            }
+            Action::Help => {
+                self.overlays.push(Overlay::Help);
+                vec![]
+            }
+            Action::Back => {
+                self.focus = Focus::Tree;
+                vec![]
+            }
+            Action::Quit => {
+                if self.hosting == Hosting::InProcess
+                    && self.mission_running()
+                    && self.runner_error.is_none()
+                {
+                    self.overlays.push(Overlay::ConfirmQuit);
+                    vec![]
+                } else {
+                    vec![Command::Quit]
+                }
+            }
+        }
+    }
+
+    fn scroll_by(&mut self, by: isize) {
+        self.scroll = (self.scroll as isize + by).clamp(0, u16::MAX as isize) as u16;
+    }
+
+    fn move_selection(&mut self, by: isize) -> Vec<Command> {
+        let rows = self.rows();
+        if rows.is_empty() {
+            return vec![];
+        }
+        let i = (self.selected_index() as isize + by).clamp(0, rows.len() as isize - 1) as usize;
+        self.selected = Some(self.row_id(&rows[i]));
+        self.follow = false;
+        self.scroll = 0;
+        self.load_selected()
+    }
+
+    fn load_selected(&self) -> Vec<Command> {
+        match self.selected_row() {
+            Some(Row::Feature { milestone, index })
+                if matches!(self.tab, Tab::Diff | Tab::Transcript) =>
+            {
+                vec![Command::Load {
+                    feature: self.state.milestones[milestone].features[index]
+                        .plan
+                        .id
+                        .clone(),
+                }]
+            }
+            _ => vec![],
+        }
+    }
+}
