@@ -129,6 +129,7 @@ impl Git {
         let oid = self
             .repo
             .commit(Some("HEAD"), &sig, &sig, message, &tree, &parent_refs)?;
+        tracing::info!(commit = %oid, subject = message.lines().next().unwrap_or(""), "git commit");
         Ok(oid.to_string())
     }
 
@@ -153,6 +154,7 @@ impl Git {
         let mut opts = git2::WorktreeAddOptions::new();
         opts.reference(Some(&reference));
         self.repo.worktree(name, path, Some(&opts))?;
+        tracing::info!(branch, path = %path.display(), "git worktree added");
         Ok(())
     }
 

@@ -41,6 +41,10 @@ impl Layout {
     pub fn lock(&self) -> PathBuf {
         self.dir.join("lock")
     }
+    /// The runner's diagnostic log (`runner.log`, rotated).
+    pub fn logs(&self) -> PathBuf {
+        self.dir.join("logs")
+    }
     pub fn socket(&self) -> PathBuf {
         self.dir.join("control.sock")
     }

@@ -13,6 +13,7 @@ pub mod hub;
 pub mod layout;
 pub mod link;
 pub mod llm;
+pub mod logging;
 pub mod mission;
 pub mod notify;
 pub mod pipeline;

@@ -2,6 +2,7 @@
 //! results back, until it calls its ending tool with arguments that parse.
 
 pub mod context;
+pub mod mcp;
 pub mod tools;
 
 use std::io::Write;
@@ -271,6 +272,7 @@ impl AgentRun<'_> {
                     (content, is_error)
                 } else {
                     let r = self.toolbox.call(&call.name, &call.arguments).await;
+                    tracing::debug!(run = %self.run_id, tool = %call.name, ok = !r.is_error, "{}", r.summary);
                     match &r.command {
                         Some(c) => {
                             commands.push(c.clone());

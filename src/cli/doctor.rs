@@ -152,5 +152,54 @@ pub(super) async fn doctor(dir: &Path) -> Result<i32> {
             }
         }
     }
+    problems += mcp_servers(&cfg, &layout).await;
     Ok(if problems == 0 { 0 } else { EXIT_USAGE })
+}
+
+/// Starts each MCP server, lists its tools, and stops it again. Returns the failures.
+async fn mcp_servers(cfg: &Config, layout: &Layout) -> usize {
+    use crate::agent::mcp::McpServers;
+    let mut problems = 0;
+    for (name, server) in &cfg.mcp.servers {
+        let launcher = crate::agent::tools::sandbox::Launcher {
+            env_pass: cfg.sandbox.env_pass.clone(),
+            never: cfg.secret_env_names(),
+            ..Default::default()
+        };
+        let one = std::iter::once((name.clone(), server.clone())).collect();
+        let servers = McpServers::new(
+            &one,
+            launcher,
+            layout.repo.clone(),
+            cfg.limits.output_cap_bytes,
+        );
+        let role = Role::ALL.into_iter().find(|r| server.serves(*r));
+        let offer = match role {
+            Some(r) => servers.offer(r).await,
+            None => {
+                println!("· mcp {name}: no role has it (`roles` is empty)");
+                continue;
+            }
+        };
+        match offer.failed.first() {
+            Some((_, e)) => {
+                println!("✘ mcp {name}: {e}");
+                problems += 1;
+            }
+            None => {
+                let tools: Vec<&str> = offer.specs.iter().map(|s| s.name.as_str()).collect();
+                println!(
+                    "✔ mcp {name}: {} tool(s): {}",
+                    tools.len(),
+                    if tools.is_empty() {
+                        "(none)".to_string()
+                    } else {
+                        tools.join(", ")
+                    }
+                );
+            }
+        }
+        servers.stop_all().await;
+    }
+    problems
 }

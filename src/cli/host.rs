@@ -44,6 +44,14 @@ pub(super) async fn host(session: Session, front: Front) -> Result<i32> {
     let config = runner.config.clone();
     let sandbox_problem = runner.sandbox_problem.is_some();
     let sandbox_note = runner.sandbox_note();
+    crate::logging::init(&layout.logs());
+    tracing::info!(
+        pid = std::process::id(),
+        repo = %layout.repo.display(),
+        worktree = %layout.work.display(),
+        sandbox = %sandbox_note,
+        "runner started"
+    );
     let hub = runner.hub.clone();
     let control = control::serve(hub.clone(), &layout.socket())?;
     let runner = std::sync::Arc::new(runner);
@@ -87,8 +95,10 @@ pub(super) async fn host(session: Session, front: Front) -> Result<i32> {
     control.abort();
     let _ = control.await;
     let _ = std::fs::remove_file(layout.socket());
+    runner.mcp.stop_all().await;
     runner.end_commands();
     let st = hub.state();
+    tracing::info!(phase = st.phase().as_str(), "runner stopped");
     after_run(&layout, &config, &st);
     drop(runner);
     drop(lock);

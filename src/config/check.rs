@@ -26,6 +26,60 @@ impl Config {
                 }
             }
         }
+        for (name, m) in &self.mcp.servers {
+            let table = format!("mcp.servers.{name}");
+            let bad_name = name.is_empty()
+                || name.contains("__")
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if bad_name {
+                return Err(err(
+                    "mcp.servers",
+                    name,
+                    format!(
+                        "server name `{name}`: use letters, digits, `-` and single `_` (its tools are named mcp__<server>__<tool>)"
+                    ),
+                ));
+            }
+            match (&m.url, m.command.is_empty()) {
+                (Some(_), false) => {
+                    return Err(err(
+                        &table,
+                        "url",
+                        "give either `command` (stdio) or `url` (streamable HTTP), not both".into(),
+                    ));
+                }
+                (None, true) => {
+                    return Err(err(
+                        &table,
+                        "command",
+                        "needs `command = [\"program\", \"arg\"…]` (stdio) or `url = \"http://…\"`"
+                            .into(),
+                    ));
+                }
+                (Some(url), true)
+                    if !(url.starts_with("http://") || url.starts_with("https://")) =>
+                {
+                    return Err(err(&table, "url", format!("`{url}` is not an http(s) URL")));
+                }
+                _ => {}
+            }
+            if m.url.is_some() && !m.env.is_empty() {
+                return Err(err(
+                    &table,
+                    "env",
+                    "`env` is for stdio servers (`command`); an HTTP server keeps its own".into(),
+                ));
+            }
+            if m.timeout_secs.is_some_and(|t| !(t.is_finite() && t > 0.0)) {
+                return Err(err(
+                    &table,
+                    "timeout_secs",
+                    "must be a positive number".into(),
+                ));
+            }
+        }
         for (name, p) in &self.providers {
             if self.provider_kind(name).is_none() {
                 return Err(err(

@@ -26,6 +26,7 @@ pub struct Config {
     pub sandbox: SandboxConfig,
     pub worktree: WorktreeConfig,
     pub notify: NotifyConfig,
+    pub mcp: McpConfig,
     /// USD per million tokens by model name, over the built-in table.
     pub prices: BTreeMap<String, crate::llm::pricing::Price>,
     /// Facts about models the harness cannot ask for, by model name.
@@ -131,6 +132,37 @@ impl Default for NotifyConfig {
             bell: true,
             command: vec![],
         }
+    }
+}
+
+/// MCP servers whose tools agents may call (`mcp__<server>__<tool>`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct McpConfig {
+    pub servers: BTreeMap<String, McpServerConfig>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct McpServerConfig {
+    /// A program and its arguments, spoken to over stdio (run in the sandbox).
+    pub command: Vec<String>,
+    /// Or a streamable-HTTP endpoint.
+    pub url: Option<String>,
+    /// Variables the server gets: its name → the name of the variable of this
+    /// environment that holds the value. Values are never written anywhere.
+    pub env: BTreeMap<String, String>,
+    /// The roles whose agents get its tools (default: every role).
+    pub roles: Option<Vec<Role>>,
+    /// Only these of its tools (default: all it lists).
+    pub tools: Option<Vec<String>>,
+    /// Seconds one call may take (default 60); a server that takes longer is restarted.
+    pub timeout_secs: Option<f64>,
+}
+
+impl McpServerConfig {
+    pub fn serves(&self, role: Role) -> bool {
+        self.roles.as_ref().is_none_or(|r| r.contains(&role))
     }
 }
 

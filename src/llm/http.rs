@@ -122,6 +122,7 @@ pub async fn post_sse(
     body: &serde_json::Value,
 ) -> Result<SseStream, Failure> {
     let send = client.post(&s.url).headers(headers).json(body).send();
+    let started = std::time::Instant::now();
     let resp = match tokio::time::timeout(s.idle_timeout, send).await {
         Err(_) => {
             return Err(s.retry(format!("no response within {}s", s.idle_timeout.as_secs())));
@@ -130,6 +131,13 @@ pub async fn post_sse(
         Ok(Ok(r)) => r,
     };
     let status = resp.status().as_u16();
+    // Never the body or the headers: they hold the prompt and the key.
+    tracing::info!(
+        model = %s.model,
+        status,
+        ms = started.elapsed().as_millis() as u64,
+        "provider response"
+    );
     if !resp.status().is_success() {
         let after = retry_after(resp.headers());
         let text = tokio::time::timeout(Duration::from_secs(5), resp.text())
@@ -301,9 +309,18 @@ where
         match result {
             Ok(mut r) => {
                 r.usage.cost_usd = s.prices.cost(&s.model, &r.usage);
+                tracing::debug!(
+                    model = %s.model,
+                    tokens_in = r.usage.tokens_in,
+                    tokens_out = r.usage.tokens_out,
+                    "model answered"
+                );
                 return Ok(r);
             }
-            Err(Failure::Fatal(e)) => return Err(e),
+            Err(Failure::Fatal(e)) => {
+                tracing::warn!(model = %s.model, error = %e, "model call failed");
+                return Err(e);
+            }
             Err(Failure::Retry {
                 after,
                 error,
@@ -341,6 +358,13 @@ where
                     });
                 }
                 let wait = after.unwrap_or_else(|| s.backoff(attempt));
+                tracing::warn!(
+                    model = %s.model,
+                    attempt,
+                    error = %error,
+                    wait_ms = wait.as_millis() as u64,
+                    "model call retried"
+                );
                 if let Some(o) = observer {
                     o(format!("{error}; retrying in {:.1}s", wait.as_secs_f64()));
                 }

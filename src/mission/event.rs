@@ -268,6 +268,12 @@ pub enum Event {
     NotifyFailed {
         message: String,
     },
+    /// An MCP server could not start, died or hung; its tools answer with an error and
+    /// the mission goes on.
+    McpServerFailed {
+        server: String,
+        error: String,
+    },
     AgentFinished {
         run_id: String,
         role: Role,

@@ -140,6 +140,9 @@ fn describe(
             ),
         ),
         Event::NotifyFailed { message } => (s("notify"), format!("✘ {message}")),
+        Event::McpServerFailed { server, error } => {
+            (s("mcp"), format!("✘ server `{server}`: {error}"))
+        }
         Event::ContextCompacted {
             tokens_before,
             tokens_after,

@@ -10,6 +10,7 @@ mod worker;
 
 use std::sync::{Arc, Mutex};
 
+use crate::agent::mcp::{McpServers, McpTools};
 use crate::agent::tools::groups::ProcessGroups;
 use crate::agent::tools::protect::Protected;
 use crate::agent::tools::sandbox::{self, Launcher};
@@ -68,6 +69,8 @@ pub struct Runner {
     pub sandbox_problem: Option<String>,
     /// Context windows of the models, learned ones included: shared by every agent.
     windows: crate::agent::context::Windows,
+    /// The configured MCP servers, started on first use.
+    pub mcp: Arc<McpServers>,
 }
 
 impl Runner {
@@ -125,7 +128,19 @@ impl Runner {
             protect: Some(Arc::new(protect)),
             groups: Some(Arc::new(ProcessGroups::new(layout.process_groups()))),
         };
+        tracing::info!(
+            sandbox = %launcher.describe(),
+            problem = sandbox_problem.as_deref().unwrap_or(""),
+            "sandbox set up"
+        );
+        let mcp = Arc::new(McpServers::new(
+            &config.mcp.servers,
+            launcher.clone(),
+            layout.work.clone(),
+            config.limits.output_cap_bytes,
+        ));
         Runner {
+            mcp,
             hub,
             layout,
             config,
@@ -152,7 +167,7 @@ impl Runner {
         }
     }
 
-    /// Ends every command still running (the runner is stopping).
+    /// Ends every command and MCP server still running (the runner is stopping).
     pub fn end_commands(&self) {
         if let Some(g) = &self.launcher.groups {
             g.kill_all();
@@ -172,7 +187,23 @@ impl Runner {
             .ok_or_else(|| RunError::Other(format!("no model configured for the {role}")))
     }
 
-    fn toolbox(&self, access: Access) -> Toolbox {
+    /// The tools of an agent of `role`: the built-in ones `access` allows, and those of
+    /// the MCP servers the role has (started now if not yet; a failure is recorded).
+    async fn toolbox(&self, role: Role, access: Access) -> Toolbox {
+        let mcp = if self.mcp.is_empty() {
+            None
+        } else {
+            let offer = self.mcp.offer(role).await;
+            for (server, error) in offer.failed {
+                if let Err(e) = self.hub.emit(Event::McpServerFailed { server, error }) {
+                    tracing::warn!(error = %e, "could not record an MCP failure");
+                }
+            }
+            Some(McpTools {
+                servers: self.mcp.clone(),
+                specs: offer.specs,
+            })
+        };
         // Roles that judge or plan may run commands only where nothing they run can
         // change the repository; their scratch space is their own TMPDIR.
         let read_only = matches!(access, Access::ReadAndRun | Access::Test)
@@ -203,6 +234,7 @@ impl Runner {
                     read_only.clone().unwrap_or_else(|| self.launcher.clone()),
                 )
             }),
+            mcp,
         }
     }
 

@@ -44,7 +44,7 @@ pub(super) async fn plan(r: &Runner) -> Result<(), StepStop> {
         ],
     );
     let run_id = r.run_id(Role::Orchestrator, "plan");
-    let toolbox = r.toolbox(Access::ReadAndRun);
+    let toolbox = r.toolbox(Role::Orchestrator, Access::ReadAndRun).await;
     let explore = Explore {
         r,
         goal: &goal,
@@ -173,7 +173,7 @@ pub(super) async fn fix(r: &Runner, milestone: &str, round: u32) -> Result<(), S
         Ok(fixes)
     };
     let run_id = r.run_id(Role::Orchestrator, &format!("fix-{milestone}-r{round}"));
-    let toolbox = r.toolbox(Access::ReadAndRun);
+    let toolbox = r.toolbox(Role::Orchestrator, Access::ReadAndRun).await;
     let result = r
         .agent(
             Role::Orchestrator,
@@ -352,7 +352,7 @@ async fn explore_one(e: &Explore<'_>, i: usize, question: &str) -> Result<String
         agents_md(&r.layout)
     );
     let run_id = r.run_id(Role::Explorer, &format!("q{}", i + 1));
-    let toolbox = r.toolbox(Access::ReadAndRun);
+    let toolbox = r.toolbox(Role::Explorer, Access::ReadAndRun).await;
     let ending = crate::agent::tools::spec(
         "submit_findings",
         "End with what you found: concrete files, functions, commands and risks.",

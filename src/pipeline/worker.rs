@@ -81,7 +81,7 @@ pub(super) async fn run(r: &Runner, milestone: &str, feature: &str) -> Result<()
         ],
     );
     let run_id = r.run_id(Role::Worker, feature);
-    let toolbox = r.toolbox(Access::Write);
+    let toolbox = r.toolbox(Role::Worker, Access::Write).await;
     let result = {
         let mut run = r.agent(
             Role::Worker,

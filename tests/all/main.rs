@@ -14,6 +14,7 @@ mod gates;
 mod healing;
 mod isolation;
 mod log_props;
+mod mcp;
 mod providers;
 mod real_models;
 mod reliability;

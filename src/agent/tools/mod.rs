@@ -57,6 +57,8 @@ pub struct Toolbox {
     pub output_cap: usize,
     /// Terminal sessions, for `Access::Test`.
     pub sessions: Option<pty::Sessions>,
+    /// Tools of the MCP servers this role has.
+    pub mcp: Option<super::mcp::McpTools>,
 }
 
 fn parse<T: DeserializeOwned>(tool: &str, args: &Value) -> Result<T, String> {
@@ -167,6 +169,11 @@ impl Toolbox {
     }
 
     pub async fn call(&self, name: &str, args: &Value) -> ToolResult {
+        if let Some(m) = &self.mcp
+            && m.specs.iter().any(|s| s.name == name)
+        {
+            return m.servers.call(name, args).await;
+        }
         let allowed = match name {
             "read_file" | "list_files" | "search" => true,
             "run_command" => self.commands.is_some(),

@@ -87,6 +87,7 @@ impl MissionState {
             | Event::CheckRan { .. }
             | Event::ContextCompacted { .. }
             | Event::NotifyFailed { .. }
+            | Event::McpServerFailed { .. }
             | Event::AgentStuck { .. }
             | Event::ModelRetried { .. } => {}
             Event::AgentFinished {

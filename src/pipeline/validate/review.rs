@@ -227,7 +227,7 @@ pub(super) async fn review_one(
         ],
     );
     let run_id = r.run_id(Role::Reviewer, &f.plan.id);
-    let toolbox = r.toolbox(Access::ReadAndRun);
+    let toolbox = r.toolbox(Role::Reviewer, Access::ReadAndRun).await;
     let result = r
         .agent(
             Role::Reviewer,

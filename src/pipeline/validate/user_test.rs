@@ -51,7 +51,7 @@ pub(super) async fn user_tests(
         Ok(rep)
     };
     let run_id = r.run_id(Role::UserTester, &m.id);
-    let toolbox = r.toolbox(Access::Test);
+    let toolbox = r.toolbox(Role::UserTester, Access::Test).await;
     let result = r
         .agent(
             Role::UserTester,
