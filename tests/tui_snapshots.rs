@@ -3,8 +3,8 @@
 
 use mission::mission::event::Gate;
 use mission::mission::{
-    CommandRecord, DiffStat, Event, EventRecord, Handoff, HandoffStatus, Limits, Op, Plan, Role,
-    Usage, WorkerReport,
+    CommandRecord, DiffStat, Event, EventRecord, Handoff, HandoffStatus, Limits, McpCallRecord, Op,
+    Plan, Role, Usage, WorkerReport,
 };
 use mission::tui::app::{App, Command, Hosting, Tab};
 use mission::tui::theme::Theme;
@@ -268,6 +268,14 @@ fn app_from(script: &Script) -> App {
                 restored: vec![],
             },
         ],
+        mcp_calls: vec![McpCallRecord {
+            server: "docs".into(),
+            tool: "search".into(),
+            arguments: r#"{"query":"median"}"#.into(),
+            ok: true,
+            result: "median: the middle value of a sorted list".into(),
+            duration_ms: 300,
+        }],
         files_changed: vec!["src/lib.rs".into(), "src/stats.rs".into()],
         diff_stat: DiffStat {
             files_changed: 2,

@@ -26,7 +26,7 @@ use super::tools::sandbox::Launcher;
 use super::tools::{ToolResult, spec};
 use crate::config::McpServerConfig;
 use crate::llm::ToolSpec;
-use crate::mission::Role;
+use crate::mission::{McpCallRecord, Role};
 
 /// Tools of MCP servers are named `mcp__<server>__<tool>`.
 pub const PREFIX: &str = "mcp__";
@@ -185,6 +185,14 @@ impl McpServers {
         let params = CallToolRequestParams::new(tool.to_string()).with_arguments(arguments);
         let answer = tokio::time::timeout(timeout, peer.call_tool(params)).await;
         let took = start.elapsed();
+        let record = |ok: bool, result: &str| McpCallRecord {
+            server: name.to_string(),
+            tool: tool.to_string(),
+            arguments: shorten(&args.to_string(), 200),
+            ok,
+            result: shorten(result.lines().next().unwrap_or(""), 200),
+            duration_ms: took.as_millis() as u64,
+        };
         tracing::info!(
             server = name,
             tool,
@@ -196,6 +204,7 @@ impl McpServers {
             Ok(Ok(result)) => {
                 let content = render(&result, self.output_cap);
                 let is_error = result.is_error == Some(true);
+                let mcp = Some(record(!is_error, &content));
                 ToolResult {
                     summary: format!(
                         "{full_name} ({:.1}s){}",
@@ -205,18 +214,25 @@ impl McpServers {
                     content,
                     is_error,
                     command: None,
+                    mcp,
                 }
             }
-            Ok(Err(ServiceError::McpError(e))) => failure(
-                full_name,
-                format!("MCP server `{name}` refused the call: {}", e.message),
-            ),
+            Ok(Err(ServiceError::McpError(e))) => {
+                let why = format!("MCP server `{name}` refused the call: {}", e.message);
+                ToolResult {
+                    mcp: Some(record(false, &why)),
+                    ..failure(full_name, why)
+                }
+            }
             Ok(Err(e)) => {
                 let why = format!(
                     "MCP server `{name}` stopped answering ({e}); it is restarted on the next call"
                 );
                 self.restart_later(server).await;
-                failure(full_name, why)
+                ToolResult {
+                    mcp: Some(record(false, &why)),
+                    ..failure(full_name, why)
+                }
             }
             Err(_) => {
                 let why = format!(
@@ -224,7 +240,10 @@ impl McpServers {
                     timeout.as_secs_f64()
                 );
                 self.restart_later(server).await;
-                failure(full_name, why)
+                ToolResult {
+                    mcp: Some(record(false, &why)),
+                    ..failure(full_name, why)
+                }
             }
         }
     }
@@ -406,6 +425,15 @@ impl McpServers {
     }
 }
 
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max).collect();
+    out.push('…');
+    out
+}
+
 fn allowed(config: &McpServerConfig, tool: &str) -> bool {
     config
         .tools
@@ -419,6 +447,7 @@ fn failure(name: &str, why: String) -> ToolResult {
         content: why,
         is_error: true,
         command: None,
+        mcp: None,
     }
 }
 

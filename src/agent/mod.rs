@@ -77,6 +77,7 @@ const FILL_TARGET: f64 = 0.5;
 pub struct AgentResult<T> {
     pub value: T,
     pub commands: Vec<CommandRecord>,
+    pub mcp_calls: Vec<crate::mission::McpCallRecord>,
     pub usage: Usage,
 }
 
@@ -115,6 +116,7 @@ impl AgentRun<'_> {
         self.record(&serde_json::json!({"system": self.system, "tools": tools.iter().map(|t| &t.name).collect::<Vec<_>>()}));
         self.record(&messages[0]);
         let mut commands = vec![];
+        let mut mcp_calls = vec![];
         let mut usage = Usage::default();
         let label = self.llm.label();
         let model = label.split_once('/').map_or(label.as_str(), |(_, m)| m);
@@ -272,6 +274,9 @@ impl AgentRun<'_> {
                     (content, is_error)
                 } else {
                     let r = self.toolbox.call(&call.name, &call.arguments).await;
+                    if let Some(m) = &r.mcp {
+                        mcp_calls.push(m.clone());
+                    }
                     tracing::debug!(run = %self.run_id, tool = %call.name, ok = !r.is_error, "{}", r.summary);
                     match &r.command {
                         Some(c) => {
@@ -332,6 +337,7 @@ impl AgentRun<'_> {
                 return Ok(AgentResult {
                     value,
                     commands,
+                    mcp_calls,
                     usage,
                 });
             }

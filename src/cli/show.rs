@@ -164,6 +164,20 @@ pub(super) fn handoff(dir: &Path, feature: &str, json: bool) -> Result<i32> {
             c.command
         );
     }
+    if !h.mcp_calls.is_empty() {
+        println!("MCP calls");
+        for m in &h.mcp_calls {
+            println!(
+                "  {}  {:>6.1}s  {}/{} {} → {}",
+                if m.ok { "✔" } else { "✘" },
+                m.duration_ms as f64 / 1000.0,
+                m.server,
+                m.tool,
+                m.arguments,
+                m.result
+            );
+        }
+    }
     println!("Files\n  {}", h.files_changed.join("\n  "));
     for (title, items) in [
         ("Issues", &h.report.issues),

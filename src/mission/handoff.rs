@@ -42,6 +42,19 @@ pub struct CommandRecord {
     pub restored: Vec<String>,
 }
 
+/// A call to a tool of an MCP server, as the handoff keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct McpCallRecord {
+    pub server: String,
+    pub tool: String,
+    /// The arguments as JSON, shortened.
+    pub arguments: String,
+    pub ok: bool,
+    /// The first line of the answer (or of the error), shortened.
+    pub result: String,
+    pub duration_ms: u64,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiffStat {
     pub files_changed: usize,
@@ -85,6 +98,9 @@ pub struct Handoff {
     #[serde(flatten)]
     pub report: WorkerReport,
     pub commands: Vec<CommandRecord>,
+    /// Calls to MCP servers' tools.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mcp_calls: Vec<McpCallRecord>,
     pub files_changed: Vec<String>,
     pub diff_stat: DiffStat,
     pub commit: String,

@@ -15,7 +15,9 @@ pub mod transcript;
 
 pub use budget::Limits;
 pub use event::{Event, EventRecord, Failure, Finding, Gate, Reviewer, Role, Severity, TestResult};
-pub use handoff::{CommandRecord, DiffStat, Handoff, HandoffStatus, Usage, WorkerReport};
+pub use handoff::{
+    CommandRecord, DiffStat, Handoff, HandoffStatus, McpCallRecord, Usage, WorkerReport,
+};
 pub use op::{Op, OpReply, decide};
 pub use outcome::Outcome;
 pub use plan::{Assertion, AssertionKind, FeaturePlan, MilestonePlan, Plan};

@@ -414,6 +414,8 @@ fn rebuild_handoff(
         run_id,
         report,
         commands,
+        // Not in the log: a handoff recovered after a crash lists commands only.
+        mcp_calls: vec![],
         files_changed: vec![],
         diff_stat: Default::default(),
         commit: commit.to_string(),

@@ -135,6 +135,7 @@ pub(super) async fn run(r: &Runner, milestone: &str, feature: &str) -> Result<()
         run_id,
         report: result.value,
         commands: result.commands,
+        mcp_calls: result.mcp_calls,
         files_changed: vec![],
         diff_stat: Default::default(),
         commit: commit.clone(),

@@ -131,6 +131,12 @@ fn a_worker_uses_tools_of_a_stdio_and_an_http_server_and_the_secret_goes_nowhere
     let groups = std::fs::read_to_string(sb.repo().join(".mission/pgroups")).unwrap_or_default();
     assert!(groups.trim().is_empty(), "left running: {groups}");
 
+    let handoff = text(&sb.run(&["handoff", "m1-f1"]));
+    assert!(
+        handoff.contains("MCP calls")
+            && handoff.contains(r#"codes/lookup {"key":"alpha"} → the code for alpha is ALPHA-42"#),
+        "the handoff records MCP calls: {handoff}"
+    );
     let doctor = sb.run_env(&["doctor"], &[("MY_MCP_TOKEN", SECRET.as_ref())]);
     let said = text(&doctor);
     assert!(

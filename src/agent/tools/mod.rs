@@ -45,6 +45,8 @@ pub struct ToolResult {
     pub summary: String,
     /// Set for run_command.
     pub command: Option<CommandRecord>,
+    /// Set for a tool of an MCP server.
+    pub mcp: Option<crate::mission::McpCallRecord>,
 }
 
 pub struct Toolbox {
@@ -219,6 +221,7 @@ impl Toolbox {
                 content,
                 is_error: false,
                 command: None,
+                mcp: None,
             },
             Err(e) => failure(e.clone(), format!("{name} {target}: {e}")),
         }
@@ -273,6 +276,7 @@ impl Toolbox {
                 content,
                 is_error: false,
                 command: None,
+                mcp: None,
             },
             Err(e) => failure(
                 e.clone(),
@@ -323,6 +327,7 @@ impl Toolbox {
             is_error: !out.success(),
             summary: format!("run_command `{}`", a.command),
             command: Some(record),
+            mcp: None,
         }
     }
 }
@@ -333,6 +338,7 @@ fn failure(content: String, summary: String) -> ToolResult {
         is_error: true,
         summary,
         command: None,
+        mcp: None,
     }
 }
 

@@ -72,6 +72,7 @@ mod tests {
                     restored: vec![],
                 })
                 .collect(),
+            mcp_calls: vec![],
             files_changed: vec!["src/stats.rs".into()],
             diff_stat: DiffStat::default(),
             commit: "c".into(),

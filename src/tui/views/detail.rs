@@ -224,10 +224,32 @@ fn feature<'a>(app: &'a App, theme: &Theme, f: &'a FeatureState) -> Vec<Line<'a>
             let cmds = handoff
                 .map(|h| &h.commands)
                 .or_else(|| app.commands.get(id));
-            match cmds {
+            let mut lines: Vec<Line> = match cmds {
                 Some(c) if !c.is_empty() => c.iter().map(|c| command_line(theme, c)).collect(),
                 _ => vec![Line::styled("no commands yet", theme.dim)],
+            };
+            if let Some(h) = handoff.filter(|h| !h.mcp_calls.is_empty()) {
+                lines.push(Line::raw(""));
+                lines.push(Line::styled("MCP calls", theme.title));
+                for m in &h.mcp_calls {
+                    lines.push(Line::from(vec![
+                        Span::styled(
+                            if m.ok { "  ✔" } else { "  ✘" },
+                            if m.ok { theme.ok } else { theme.failed },
+                        ),
+                        Span::styled(
+                            format!(" {:>6.1}s  ", m.duration_ms as f64 / 1000.0),
+                            theme.dim,
+                        ),
+                        Span::styled(
+                            format!("{}/{} {}", m.server, m.tool, m.arguments),
+                            theme.text,
+                        ),
+                        Span::styled(format!(" → {}", m.result), theme.dim),
+                    ]));
+                }
             }
+            lines
         }
         Tab::Issues => {
             let mut lines = vec![];
