@@ -23,6 +23,12 @@ use crate::tui::theme::Theme;
 
 /// A mission log shaped like a real one: `features` features of ~12 events each.
 pub fn synthetic_log(features: usize) -> Vec<Event> {
+    synthetic_mission(features, 3)
+}
+
+/// `features` features of `turns` worker turns each (7 + 2 × `turns` events a feature):
+/// long missions are long because agents take many turns, not because plans are huge.
+pub fn synthetic_mission(features: usize, turns: usize) -> Vec<Event> {
     let per_m = 10;
     let milestones = features.div_ceil(per_m);
     let plan = Plan {
@@ -82,7 +88,7 @@ pub fn synthetic_log(features: usize) -> Vec<Event> {
                 task: f.title.clone(),
                 feature_id: Some(f.id.clone()),
             });
-            for i in 0..3 {
+            for i in 0..turns {
                 ev.push(Event::AgentTurn {
                     run_id: run.clone(),
                     role: Role::Worker,
@@ -197,7 +203,98 @@ fn show(d: Duration) -> String {
 
 /// Measures and prints; `scratch` is where the throwaway log goes (its filesystem is the
 /// one whose fsync is measured). `quick` spends less time per measurement.
-pub async fn run(scratch: &Path, quick: bool) -> Result<()> {
+/// Writes a synthetic mission of about `events` events to `dir/events.jsonl`, with a
+/// checkpoint where a runner would have left its last one (up to `checkpoint::EVERY`
+/// events before the end). Returns the log's path and its event count.
+pub fn long_mission(dir: &Path, events: usize) -> Result<(std::path::PathBuf, usize)> {
+    use std::io::Write;
+    let features = 200;
+    let turns = (events / features).saturating_sub(7).div_ceil(2).max(1);
+    let recs = records(synthetic_mission(features, turns));
+    let path = dir.join("events.jsonl");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+    let at = recs.len() as u64 / crate::checkpoint::EVERY * crate::checkpoint::EVERY;
+    let mut state = MissionState::default();
+    let mut len = 0u64;
+    let mut mark = None;
+    for r in &recs {
+        let line = serde_json::to_string(r)? + "\n";
+        out.write_all(line.as_bytes())?;
+        len += line.len() as u64;
+        if r.seq <= at {
+            state.apply(r);
+        }
+        if r.seq == at {
+            mark = Some((r.seq, len));
+        }
+    }
+    out.flush()?;
+    drop(out);
+    if let Some((seq, log_len)) = mark {
+        let prefix_hash = crate::checkpoint::prefix_hash(&path, log_len)
+            .ok_or_else(|| anyhow::anyhow!("the log was cut while it was measured"))?;
+        let m = crate::checkpoint::Mark {
+            seq,
+            log_len,
+            lines: seq,
+            prefix_hash,
+        };
+        crate::checkpoint::write(&dir.join("checkpoint"), m, &state)?;
+    }
+    Ok((path, recs.len()))
+}
+
+/// Reading a long mission back, as `status` and a console that attaches do.
+fn long_missions(dir: &Path, sizes: &[usize], budget: Duration, theme: &Theme) -> Result<()> {
+    for &n in sizes {
+        let sub = dir.join(format!("long-{n}"));
+        std::fs::create_dir_all(&sub)?;
+        let (events, count) = long_mission(&sub, n)?;
+        let cp = sub.join("checkpoint");
+        let size = std::fs::metadata(&events)?.len() as f64 / (1 << 20) as f64;
+        let status = median(budget, || {
+            let _ = crate::checkpoint::load(&events, &cp);
+        });
+        let attach = median(budget, || {
+            let _ = first_frame(&events, &cp, theme);
+        });
+        let hidden = sub.join("checkpoint.off");
+        std::fs::rename(&cp, &hidden)?;
+        let replay = median(budget, || {
+            let _ = crate::checkpoint::load(&events, &cp);
+        });
+        std::fs::rename(&hidden, &cp)?;
+        println!(
+            "{:<34}{:>9}  (full replay {}, ×{:.0})",
+            format!("long       status, {:.0}k events", count as f64 / 1000.0),
+            show(status),
+            show(replay),
+            replay.as_secs_f64() / status.as_secs_f64()
+        );
+        println!(
+            "{:<34}{:>9}  ({size:.0} MiB log)",
+            "           attach, first frame",
+            show(attach)
+        );
+    }
+    Ok(())
+}
+
+/// What an attaching console does before its first frame: the state from the checkpoint
+/// and the tail, its recent events read back, one 80×24 frame drawn.
+fn first_frame(events: &Path, cp: &Path, theme: &Theme) -> Result<()> {
+    let folded = crate::checkpoint::load(events, cp)?;
+    let from = store::lines_before(events, folded.valid_len, 2000)?;
+    let mut recent = vec![];
+    store::scan(events, from, 0, None, |r| recent.push(r))?;
+    let mut app = App::new(Hosting::Attached, Limits::default());
+    app.restore(folded.state, &recent);
+    let mut t = Terminal::new(TestBackend::new(80, 24))?;
+    t.draw(|f| crate::tui::views::draw(f, &app, theme))?;
+    Ok(())
+}
+
+pub async fn run(scratch: &Path, quick: bool, long_sizes: &[usize]) -> Result<()> {
     let budget = Duration::from_millis(if quick { 150 } else { 1000 });
     let build = if cfg!(debug_assertions) {
         "debug build: expect several times slower than release"
@@ -274,6 +371,8 @@ pub async fn run(scratch: &Path, quick: bool) -> Result<()> {
             cells.join(", ")
         );
     }
+
+    long_missions(dir.path(), long_sizes, budget, &theme)?;
 
     let start_true = |launcher: &Launcher| {
         median(budget, || {

@@ -1,16 +1,44 @@
 //! The runner's event hub: appends each event to the log, folds it into the live state,
 //! and tells every subscriber (headless printer, control socket, waiting steps).
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{broadcast, watch};
 
+use crate::checkpoint;
 use crate::mission::{Event, EventRecord, MissionState};
 use crate::store::{EventLog, StoreError};
 
 struct Inner {
     log: EventLog,
     state: MissionState,
+    /// Where checkpoints of `state` go (see `checkpoint`); `None`: none are written.
+    checkpoint: Option<PathBuf>,
+}
+
+impl Inner {
+    fn after_append(&mut self, rec: &EventRecord) {
+        self.state.apply(rec);
+        let boundary = matches!(
+            rec.event,
+            Event::MilestonePassed { .. }
+                | Event::MissionCompleted { .. }
+                | Event::MissionFailed { .. }
+        );
+        if boundary || rec.seq.is_multiple_of(checkpoint::EVERY) {
+            self.write_checkpoint();
+        }
+    }
+
+    /// Best effort: a checkpoint is a cache, and the log holds everything it would.
+    fn write_checkpoint(&self) {
+        if let (Some(path), Some(mark)) = (&self.checkpoint, self.log.mark())
+            && let Err(e) = checkpoint::write(path, mark, &self.state)
+        {
+            tracing::warn!(error = %e, "could not write the state checkpoint");
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -25,10 +53,25 @@ impl Hub {
         let (events, _) = broadcast::channel(1024);
         let (seq, _) = watch::channel(state.last_seq);
         Hub {
-            inner: Arc::new(Mutex::new(Inner { log, state })),
+            inner: Arc::new(Mutex::new(Inner {
+                log,
+                state,
+                checkpoint: None,
+            })),
             events,
             seq,
         }
+    }
+
+    /// Writes checkpoints of the state to `path` from now on.
+    pub fn with_checkpoint(self, path: PathBuf) -> Self {
+        self.lock().checkpoint = Some(path);
+        self
+    }
+
+    /// Writes a checkpoint now (the runner is stopping).
+    pub fn checkpoint(&self) {
+        self.lock().write_checkpoint();
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -42,7 +85,7 @@ impl Hub {
         let rec = {
             let mut inner = self.lock();
             let rec = inner.log.append(event)?;
-            inner.state.apply(&rec);
+            inner.after_append(&rec);
             rec
         };
         let _ = self.events.send(rec.clone());
@@ -62,7 +105,7 @@ impl Hub {
                 return Ok(None);
             };
             let rec = inner.log.append(event)?;
-            inner.state.apply(&rec);
+            inner.after_append(&rec);
             rec
         };
         let _ = self.events.send(rec.clone());

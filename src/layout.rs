@@ -41,6 +41,10 @@ impl Layout {
     pub fn lock(&self) -> PathBuf {
         self.dir.join("lock")
     }
+    /// A cache of the folded state (see `checkpoint`).
+    pub fn checkpoint(&self) -> PathBuf {
+        self.dir.join("checkpoint")
+    }
     /// The runner's diagnostic log (`runner.log`, rotated).
     pub fn logs(&self) -> PathBuf {
         self.dir.join("logs")

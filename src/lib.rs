@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod bench;
+pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod control;

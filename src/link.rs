@@ -18,7 +18,7 @@ use tokio::sync::{broadcast, mpsc};
 use crate::git::Git;
 use crate::hub::Hub;
 use crate::layout::Layout;
-use crate::mission::{EventRecord, Handoff, Op, OpReply, Outcome};
+use crate::mission::{EventRecord, Handoff, MissionState, Op, OpReply, Outcome};
 use crate::store;
 
 /// What reaches the console.
@@ -29,6 +29,13 @@ pub enum Inbound {
     Reply(OpReply),
     /// The in-process runner ended: how, or why it broke.
     RunnerEnded(Result<Outcome, String>),
+}
+
+/// Where a console starts: the state, and the recent events it shows as activity.
+#[derive(Debug)]
+pub struct Start {
+    pub state: MissionState,
+    pub recent: Vec<EventRecord>,
 }
 
 /// What the detail pane shows of a feature, read between frames.
@@ -114,6 +121,41 @@ impl MissionLink {
             ))),
         }
         Ok(history.events)
+    }
+
+    /// The mission's state now (from the checkpoint and the log after it) and its last
+    /// `window` events, already folded into that state, for what a console shows of
+    /// recent work; from then on new events arrive through `next`. Reads a long mission's
+    /// log from its checkpoint and its last lines only.
+    pub fn start(&mut self, window: usize) -> anyhow::Result<Start> {
+        if let End::InProcess { hub, live, .. } = &mut self.end {
+            *live = Some(hub.subscribe());
+        }
+        let events = self.layout.events();
+        let folded = crate::checkpoint::load(&events, &self.layout.checkpoint())?;
+        let last_seq = folded.state.last_seq;
+        let mut recent = Vec::new();
+        if window > 0 && folded.valid_len > 0 {
+            let from = store::lines_before(&events, folded.valid_len, window)?;
+            // Lines appended since the fold come through `next`, not twice.
+            store::scan(&events, from, 0, None, |rec| {
+                if rec.seq <= last_seq {
+                    recent.push(rec)
+                }
+            })?;
+        }
+        match &mut self.end {
+            End::InProcess { after, .. } => *after = last_seq,
+            End::Attached => self.tasks.push(tokio::spawn(tail(
+                events,
+                folded.valid_len,
+                self.tx.clone(),
+            ))),
+        }
+        Ok(Start {
+            state: folded.state,
+            recent,
+        })
     }
 
     /// Sends `op`; its answer arrives as `Inbound::Reply`.
@@ -219,6 +261,8 @@ impl MissionLink {
             }
             out.handoff = Some(h);
         }
+        // A feature older than the events the console read: its handoff names the run.
+        let run = run.or(out.handoff.as_ref().map(|h| h.run_id.as_str()));
         if let Some(run) = run
             && let Ok(text) = std::fs::read_to_string(self.layout.transcript(run))
         {

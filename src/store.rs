@@ -74,15 +74,51 @@ pub struct Loaded {
 /// Reads every event. A last line that does not parse (a write cut short by a crash) is
 /// reported in `torn_tail`, never fatal; a bad line elsewhere is corruption.
 pub fn load(path: &Path) -> Result<Loaded> {
-    let file = match File::open(path) {
+    let mut events = Vec::new();
+    let end = scan(path, 0, 0, None, |rec| events.push(rec))?;
+    Ok(Loaded {
+        events,
+        valid_len: end.valid_len,
+        torn_tail: end.torn_tail,
+    })
+}
+
+/// Where a scan of the log stopped.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ScanEnd {
+    /// Byte length of the valid prefix; a torn tail starts here.
+    pub valid_len: u64,
+    pub torn_tail: Option<String>,
+    /// The seq of the last event read (`after` when none was).
+    pub last_seq: Option<u64>,
+}
+
+/// Streams the events from byte `offset` (the start of line `lines_before` + 1) to
+/// `each`, checking that seq rises by one — from `after` + 1 when given. Nothing is kept
+/// in memory but a line.
+pub fn scan(
+    path: &Path,
+    offset: u64,
+    lines_before: u64,
+    after: Option<u64>,
+    mut each: impl FnMut(EventRecord),
+) -> Result<ScanEnd> {
+    let mut file = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ScanEnd::default()),
         Err(e) => return Err(io(path)(e)),
     };
-    let mut reader = BufReader::new(file);
-    let mut out = Loaded::default();
+    if offset > 0 {
+        file.seek(SeekFrom::Start(offset)).map_err(io(path))?;
+    }
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut out = ScanEnd {
+        valid_len: offset,
+        torn_tail: None,
+        last_seq: after,
+    };
     let mut buf = Vec::new();
-    let mut lineno = 0;
+    let mut lineno = lines_before as usize;
     let mut pending_error: Option<(usize, String, String)> = None;
     loop {
         buf.clear();
@@ -101,15 +137,18 @@ pub fn load(path: &Path) -> Result<Loaded> {
             });
         }
         let complete = buf.ends_with(b"\n");
-        let text = String::from_utf8_lossy(&buf);
-        let text = text.trim_end_matches(['\n', '\r']);
-        if text.trim().is_empty() && complete {
+        if complete && buf.iter().all(u8::is_ascii_whitespace) {
             out.valid_len += n as u64;
             continue;
         }
         match serde_json::from_slice::<EventRecord>(&buf) {
             Ok(rec) if complete => {
-                let expected = out.events.last().map_or(1, |e| e.seq + 1);
+                let expected = match (out.last_seq, offset) {
+                    (Some(s), _) => s + 1,
+                    (None, 0) => 1,
+                    // A scan from the middle without a known seq takes the first as given.
+                    (None, _) => rec.seq,
+                };
                 if rec.seq != expected {
                     // A duplicated, dropped or reordered line: folding it would make up
                     // state. Said with the line, never skipped.
@@ -123,10 +162,11 @@ pub fn load(path: &Path) -> Result<Loaded> {
                     });
                 }
                 out.valid_len += n as u64;
-                out.events.push(rec);
+                out.last_seq = Some(rec.seq);
+                each(rec);
             }
-            Ok(_) => pending_error = Some((lineno, "no newline".into(), text.to_string())),
-            Err(e) => pending_error = Some((lineno, e.to_string(), text.to_string())),
+            Ok(_) => pending_error = Some((lineno, "no newline".into(), text_of(&buf))),
+            Err(e) => pending_error = Some((lineno, e.to_string(), text_of(&buf))),
         }
     }
     if let Some((_, _, text)) = pending_error {
@@ -135,8 +175,41 @@ pub fn load(path: &Path) -> Result<Loaded> {
     Ok(out)
 }
 
+fn text_of(buf: &[u8]) -> String {
+    String::from_utf8_lossy(buf)
+        .trim_end_matches(['\n', '\r'])
+        .to_string()
+}
+
+/// The byte offset where the last `lines` whole lines before `end` begin (0 when there
+/// are fewer): for reading a long log's recent events without reading all of it.
+pub fn lines_before(path: &Path, end: u64, lines: usize) -> Result<u64> {
+    if lines == 0 {
+        return Ok(end);
+    }
+    let mut file = File::open(path).map_err(io(path))?;
+    let mut pos = end;
+    let mut seen = 0usize;
+    let mut chunk = vec![0u8; 1 << 16];
+    while pos > 0 {
+        let n = chunk.len().min(pos as usize);
+        pos -= n as u64;
+        file.seek(SeekFrom::Start(pos)).map_err(io(path))?;
+        std::io::Read::read_exact(&mut file, &mut chunk[..n]).map_err(io(path))?;
+        for i in (0..n).rev() {
+            // The newline that ends the line before the window is the window's start.
+            if chunk[i] == b'\n' && pos + i as u64 + 1 < end {
+                seen += 1;
+                if seen == lines {
+                    return Ok(pos + i as u64 + 1);
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
 /// The writing end of the log. Only the lock holder opens one.
-#[derive(Debug)]
 pub struct EventLog {
     path: PathBuf,
     file: File,
@@ -147,6 +220,20 @@ pub struct EventLog {
     identity: (u64, u64),
     /// A failed append could not be rolled back: refuse every later one.
     broken: bool,
+    /// The hash and line count of everything written so far, for a checkpoint's mark.
+    prefix: xxhash_rust::xxh3::Xxh3,
+    lines: u64,
+    last_seq: u64,
+}
+
+impl std::fmt::Debug for EventLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventLog")
+            .field("path", &self.path)
+            .field("next_seq", &self.next_seq)
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
 }
 
 fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
@@ -196,6 +283,23 @@ impl EventLog {
             keep.write_all(b"\n").map_err(io(&torn))?;
             file.set_len(loaded.valid_len).map_err(io(path))?;
         }
+        // What a checkpoint of this log will vouch for: read once here, then kept up to
+        // date by each append.
+        let mut prefix = xxhash_rust::xxh3::Xxh3::new();
+        let mut lines = 0u64;
+        {
+            file.seek(SeekFrom::Start(0)).map_err(io(path))?;
+            let mut rest = std::io::Read::take(&mut file, loaded.valid_len);
+            let mut buf = vec![0u8; 1 << 16];
+            loop {
+                let n = std::io::Read::read(&mut rest, &mut buf).map_err(io(path))?;
+                if n == 0 {
+                    break;
+                }
+                prefix.update(&buf[..n]);
+                lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+            }
+        }
         file.seek(SeekFrom::End(0)).map_err(io(path))?;
         Ok(EventLog {
             path: path.to_path_buf(),
@@ -204,6 +308,9 @@ impl EventLog {
             len: loaded.valid_len,
             identity: identity(&meta),
             broken: false,
+            prefix,
+            lines,
+            last_seq: loaded.events.last().map_or(0, |e| e.seq),
         })
     }
 
@@ -257,8 +364,23 @@ impl EventLog {
         }
         self.len += line.len() as u64;
         self.next_seq += 1;
+        self.prefix.update(line.as_bytes());
+        self.lines += 1;
+        self.last_seq = rec.seq;
         crate::failpoint::after_event(rec.seq);
         Ok(rec)
+    }
+}
+
+impl EventLog {
+    /// What a checkpoint taken now covers; `None` for an empty log.
+    pub fn mark(&self) -> Option<crate::checkpoint::Mark> {
+        (self.last_seq > 0).then(|| crate::checkpoint::Mark {
+            seq: self.last_seq,
+            log_len: self.len,
+            lines: self.lines,
+            prefix_hash: self.prefix.digest(),
+        })
     }
 }
 

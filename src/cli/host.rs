@@ -97,6 +97,7 @@ pub(super) async fn host(session: Session, front: Front) -> Result<i32> {
     let _ = std::fs::remove_file(layout.socket());
     runner.mcp.stop_all().await;
     runner.end_commands();
+    hub.checkpoint();
     let st = hub.state();
     tracing::info!(phase = st.phase().as_str(), "runner stopped");
     after_run(&layout, &config, &st);
@@ -135,8 +136,8 @@ pub(super) async fn host(session: Session, front: Front) -> Result<i32> {
 
 /// Plain lines: every new event narrated, until the runner ends or a signal stops it.
 async fn print_lines(mut link: MissionLink) -> Result<()> {
-    let history = link.history()?;
-    let mut printer = Printer::new(MissionState::from_events(&history));
+    let start = link.start(0)?;
+    let mut printer = Printer::new(start.state);
     let mut stop = std::pin::pin!(crate::link::termination());
     loop {
         tokio::select! {

@@ -156,9 +156,14 @@ enum Command {
     /// loading and folding a long synthetic mission, drawing console frames, and what the
     /// sandbox adds to starting a command.
     Bench {
-        /// Spend ~0.15 s per measurement instead of ~1 s.
+        /// Spend ~0.15 s per measurement instead of ~1 s, and read back a 20k-event
+        /// mission instead of 100k.
         #[arg(long)]
         quick: bool,
+        /// Events of the synthetic long missions read back (status, attach), e.g.
+        /// `--events 100000 --events 1000000`.
+        #[arg(long)]
+        events: Vec<usize>,
     },
     /// Run a command that may write only beneath the given directories (Landlock).
     /// The runner starts every agent and contract command this way.
@@ -326,14 +331,19 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Handoff { feature_id, json } => handoff(&dir, &feature_id, json),
         Command::Log { json, follow } => log(&dir, json, follow).await,
         Command::Doctor => doctor(&dir).await,
-        Command::Bench { quick } => {
+        Command::Bench { quick, events } => {
             // The log's filesystem when there is a mission here, else the temp dir's.
             let mission_dir = setup::repo_root(&dir)
                 .map(|r| Layout::new(&r).dir)
                 .ok()
                 .filter(|d| d.is_dir());
             let scratch = mission_dir.unwrap_or_else(std::env::temp_dir);
-            crate::bench::run(&scratch, quick).await?;
+            let long = match (events.is_empty(), quick) {
+                (false, _) => events,
+                (true, true) => vec![20_000],
+                (true, false) => vec![100_000],
+            };
+            crate::bench::run(&scratch, quick, &long).await?;
             Ok(0)
         }
         Command::SandboxExec { .. } => unreachable!("handled before the runtime starts"),
@@ -379,8 +389,8 @@ fn init(dir: &Path) -> Result<i32> {
 }
 
 fn load_state(layout: &Layout) -> Result<MissionState> {
-    let loaded = store::load(&layout.events())?;
-    if loaded.events.is_empty() {
+    let folded = crate::checkpoint::load(&layout.events(), &layout.checkpoint())?;
+    if folded.state.last_seq == 0 {
         return Err(anyhow!(
             "no mission in {} yet; {}",
             layout.repo.display(),
@@ -391,7 +401,7 @@ fn load_state(layout: &Layout) -> Result<MissionState> {
             }
         ));
     }
-    Ok(MissionState::from_events(&loaded.events))
+    Ok(folded.state)
 }
 
 async fn op(dir: &Path, op: Op) -> Result<i32> {

@@ -178,7 +178,7 @@ pub fn start(dir: &Path, goal: &str, mode: Mode) -> Result<Session, SetupError> 
     ));
     let wgit = worktree::open(&o.git, &work, &branch)?;
     let log = store::EventLog::open(&o.layout.events(), &o.loaded)?;
-    let hub = Hub::new(log, MissionState::default());
+    let hub = Hub::new(log, MissionState::default()).with_checkpoint(o.layout.checkpoint());
     hub.emit(Event::MissionStarted {
         goal: goal.trim().to_string(),
         slug,
@@ -227,7 +227,7 @@ pub fn resume(dir: &Path, mode: Mode) -> Result<Session, SetupError> {
         o.git
     };
     let log = store::EventLog::open(&o.layout.events(), &o.loaded)?;
-    let hub = Hub::new(log, st.clone());
+    let hub = Hub::new(log, st.clone()).with_checkpoint(o.layout.checkpoint());
     let events = o.loaded.events;
     let runner = Runner::new(hub, o.layout, o.config, git, clients, mode);
     if st.completed.is_none() && st.failed.is_none() {
@@ -465,6 +465,7 @@ fn archive(layout: &Layout) -> Result<PathBuf, SetupError> {
         .map_err(|e| SetupError::Refused(format!("{}: {e}", dest.display())))?;
     for name in [
         "events.jsonl",
+        "checkpoint",
         "contract.json",
         "contract.md",
         "proposal.md",

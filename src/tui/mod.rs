@@ -20,6 +20,10 @@ use crate::mission::Outcome;
 use app::{App, Command};
 use theme::Theme;
 
+/// Events a console reads back on start for its activity feed and views; older ones are
+/// in the state (and their handoffs on disk).
+const RECENT_EVENTS: usize = 2000;
+
 /// Runs the console until the human quits. Returns how the in-process runner ended, if
 /// it did.
 pub async fn run(
@@ -27,10 +31,9 @@ pub async fn run(
     theme: Theme,
     mut link: MissionLink,
 ) -> anyhow::Result<Option<Outcome>> {
-    for rec in &link.history()? {
-        let cmds = app.on_event(rec);
-        perform_loads(&mut app, &link, &cmds);
-    }
+    let start = link.start(RECENT_EVENTS)?;
+    let cmds = app.restore(start.state, &start.recent);
+    perform_loads(&mut app, &link, &cmds);
     if let Some(alive) = link.runner_alive() {
         app.runner_stopped = !alive;
     }

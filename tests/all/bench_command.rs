@@ -17,6 +17,8 @@ fn bench_prints_a_number_for_every_hot_path() {
         "frame, demo-sized",
         "frame, 1000 features",
         "sh -c true",
+        "status, 20k events",
+        "attach, first frame",
     ] {
         let l = log
             .lines()

@@ -597,3 +597,35 @@ fn the_demo_resumes_from_a_crash_after_any_event() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// The state checkpoint is a cache: status reads the same with it, without it, and with
+/// a checkpoint that is garbage or belongs to another log.
+#[test]
+fn the_checkpoint_is_a_cache_that_changes_nothing() {
+    let sb = Sandbox::new();
+    two_feature_mission(&sb, "");
+    assert!(
+        sb.run(&["start", "Two flags", "--headless", "--auto-approve"])
+            .status
+            .success()
+    );
+    let cp = sb.repo().join(".mission/checkpoint");
+    assert!(cp.exists(), "the runner left a checkpoint at its end");
+    let with = sb.status();
+    let saved = std::fs::read(&cp).unwrap();
+    std::fs::remove_file(&cp).unwrap();
+    assert_eq!(sb.status(), with, "deleted");
+    std::fs::write(&cp, b"0000000000000000\n{not json").unwrap();
+    assert_eq!(sb.status(), with, "garbage");
+    // A log cut back under the checkpoint: the checkpoint no longer matches it.
+    std::fs::write(&cp, &saved).unwrap();
+    let events = sb.repo().join(".mission/events.jsonl");
+    let log = std::fs::read_to_string(&events).unwrap();
+    let cut: Vec<&str> = log.lines().collect();
+    std::fs::write(&events, cut[..cut.len() - 1].join("\n") + "\n").unwrap();
+    let st = sb.status();
+    assert_ne!(
+        st["state"], "completed",
+        "the cut log is what counts: {st:#}"
+    );
+}

@@ -6,13 +6,13 @@ mod next;
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::event::{Event, EventRecord, Failure, Gate, Role};
 use super::handoff::Usage;
 use super::plan::{Assertion, FeaturePlan, Plan};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
@@ -32,7 +32,7 @@ impl Phase {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum MilestonePhase {
@@ -49,7 +49,7 @@ impl MilestonePhase {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FeaturePhase {
     Pending,
@@ -58,7 +58,7 @@ pub enum FeaturePhase {
     Failed,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Pending,
@@ -66,7 +66,7 @@ pub enum Verdict {
     Failed,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureState {
     pub plan: FeaturePlan,
     pub phase: FeaturePhase,
@@ -84,7 +84,7 @@ pub struct FeatureState {
     pub reviews: Vec<Review>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Review {
     pub round: u32,
     pub reviewer: super::event::Reviewer,
@@ -92,14 +92,14 @@ pub struct Review {
     pub findings: Vec<super::event::Finding>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ValidationResult {
     pub round: u32,
     pub passed: bool,
     pub failures: Vec<Failure>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MilestoneState {
     pub id: String,
     pub title: String,
@@ -115,14 +115,14 @@ pub struct MilestoneState {
     pub human_notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssertionState {
     pub assertion: Assertion,
     pub verdict: Verdict,
     pub evidence: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActiveAgent {
     pub run_id: String,
     pub role: Role,
@@ -131,13 +131,13 @@ pub struct ActiveAgent {
     pub feature_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Budget {
     pub total: Usage,
     pub per_role: BTreeMap<Role, Usage>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MissionState {
     pub goal: String,
     pub slug: String,
@@ -174,7 +174,7 @@ pub struct MissionState {
 }
 
 /// Knobs of the loop that come from config, not from events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
     pub max_fix_rounds: u32,
     pub feature_attempts: u32,
@@ -193,7 +193,7 @@ impl Default for Policy {
 
 /// What the runner does next. Derived, never stored: after a crash the same events
 /// give the same step, so the interrupted step is simply done again.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Step {
     Plan,
     AskPlanApproval,

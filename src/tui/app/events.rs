@@ -6,8 +6,33 @@ use super::*;
 impl App {
     /// Folds one event; returns loads the host should do (a new handoff to show).
     pub fn on_event(&mut self, rec: &EventRecord) -> Vec<Command> {
-        let mut cmds = vec![];
         self.state.apply(rec);
+        self.observe(rec)
+    }
+
+    /// Starts from a mission's `state` and its `recent` events (already folded into it):
+    /// the console shows what they say without reading the whole log.
+    pub fn restore(&mut self, state: MissionState, recent: &[EventRecord]) -> Vec<Command> {
+        self.state = state;
+        let mut cmds = vec![];
+        for rec in recent {
+            cmds.extend(self.observe(rec));
+        }
+        // A gate opened before the recent events still waits.
+        if self.state.gate.is_some() && !self.overlays.iter().any(|o| matches!(o, Overlay::Gate)) {
+            self.overlays.push(Overlay::Gate);
+        }
+        self.gate_seen = self.gate_seen.max(self.state.last_seq);
+        if self.selected.is_none() && !self.state.milestones.is_empty() {
+            self.selected = Some(self.state.milestones[0].id.clone());
+        }
+        cmds
+    }
+
+    /// What the console keeps of an event besides the state: the activity line, the
+    /// commands and checks it shows, the selection that follows the work.
+    fn observe(&mut self, rec: &EventRecord) -> Vec<Command> {
+        let mut cmds = vec![];
         if let Some((label, text)) = describe_event(rec, &self.state) {
             let kind = match &rec.event {
                 Event::AgentTurn { .. } | Event::MessageSaid { .. } => ActivityKind::Said,
