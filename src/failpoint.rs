@@ -5,6 +5,8 @@
 //!   event N is durable — a crash at a precise point instead of a random `kill -9`.
 //! - `disk_full_from_append=N`: the Nth append of this process and every later one fail
 //!   with ENOSPC, as on a disk that filled up.
+//! - `no_watcher=1`: the file watcher is not started, so the events of a run do not depend
+//!   on when its batches land (crash matrices count events).
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 struct Points {
     abort_after_event: Option<u64>,
     disk_full_from_append: Option<u64>,
+    no_watcher: bool,
 }
 
 fn parse(spec: &str) -> Points {
@@ -25,6 +28,7 @@ fn parse(spec: &str) -> Points {
         match key.trim() {
             "abort_after_event" => p.abort_after_event = value,
             "disk_full_from_append" => p.disk_full_from_append = value,
+            "no_watcher" => p.no_watcher = value == Some(1),
             _ => {}
         }
     }
@@ -66,6 +70,11 @@ pub fn git_lock_wait_secs() -> u32 {
         .unwrap_or(default)
 }
 
+/// Whether the file watcher stays off (debug builds, `no_watcher=1`).
+pub fn watcher_off() -> bool {
+    cfg!(debug_assertions) && points().no_watcher
+}
+
 /// After event `seq` is durable: aborts the process when asked to.
 pub fn after_event(seq: u64) {
     if cfg!(debug_assertions) && points().abort_after_event == Some(seq) {
@@ -80,10 +89,11 @@ mod tests {
     #[test]
     fn specs_parse() {
         assert_eq!(
-            parse("abort_after_event=12, disk_full_from_append=3"),
+            parse("abort_after_event=12, disk_full_from_append=3,no_watcher=1"),
             Points {
                 abort_after_event: Some(12),
-                disk_full_from_append: Some(3)
+                disk_full_from_append: Some(3),
+                no_watcher: true,
             }
         );
         assert_eq!(parse("nonsense"), Points::default());

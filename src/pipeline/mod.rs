@@ -277,17 +277,21 @@ impl Runner {
     pub async fn run(&self) -> Result<Outcome, RunError> {
         let hub = self.hub.clone();
         // Best effort: a tree the watcher cannot watch still gets its mission run.
-        let _watcher = crate::watch::watch(&self.layout.work, move |mut paths| {
-            // A batch arriving as the mission ends belongs to no step.
-            if hub.read(|s| s.completed.is_some() || s.failed.is_some()) {
-                return;
-            }
-            // One event stays one readable line, whatever was generated.
-            let more = paths.len().saturating_sub(MAX_PATHS_PER_EVENT);
-            paths.truncate(MAX_PATHS_PER_EVENT);
-            let _ = hub.emit(Event::FilesChanged { paths, more });
-        })
-        .ok();
+        let watch = |on: &std::path::Path| {
+            crate::watch::watch(on, move |mut paths| {
+                // A batch arriving as the mission ends belongs to no step.
+                if hub.read(|s| s.completed.is_some() || s.failed.is_some()) {
+                    return;
+                }
+                // One event stays one readable line, whatever was generated.
+                let more = paths.len().saturating_sub(MAX_PATHS_PER_EVENT);
+                paths.truncate(MAX_PATHS_PER_EVENT);
+                let _ = hub.emit(Event::FilesChanged { paths, more });
+            })
+        };
+        let _watcher = (!crate::failpoint::watcher_off())
+            .then(|| watch(&self.layout.work).ok())
+            .flatten();
         let notifier = self.notifier();
         let result = self.steps().await;
         if let Some((stop, task)) = notifier {

@@ -255,10 +255,13 @@ fn the_notify_command_hears_of_a_gate_and_of_the_end() {
 #[test]
 fn a_human_pause_holds_even_an_auto_approved_headless_run() {
     let sb = Sandbox::new();
+    // The worker's first turn waits for the test, so the pause lands before its second.
+    let gate = sb.tmp.path().join("go");
+    let wait = format!("while [ ! -e {} ]; do sleep 0.05; done", gate.display());
     let script = json!({"entries": [
         entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
         entry("worker", "Feature m1-f1:", vec![
-            turn(vec![call("run_command", json!({"command": "sleep 1"}))]),
+            turn(vec![call("run_command", json!({"command": wait}))]),
             turn(vec![call("write_file", json!({"path": "flag.txt", "content": "ok"})), done("wrote flag.txt")]),
         ]),
     ]});
@@ -266,6 +269,7 @@ fn a_human_pause_holds_even_an_auto_approved_headless_run() {
     let mut child = sb.spawn_quiet(&["start", "Create a flag", "--headless", "--auto-approve"]);
     sb.wait_for_status("the worker", |st| st["state"] == "running");
     assert!(sb.run(&["pause"]).status.success());
+    std::fs::write(&gate, "").unwrap();
     sb.wait_for_status("the pause", |st| st["state"] == "paused");
     // The run waits for the human who paused it instead of ending.
     let waited = Instant::now();

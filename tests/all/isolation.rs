@@ -80,6 +80,12 @@ fn hostile_commands_change_nothing_protected_and_plant_nothing_git_would_run() {
         repo.join(".mission").display().to_string(),
         pwned.display().to_string(),
     );
+    // The shared /tmp, under a name no other run uses.
+    let shared = format!(
+        "/tmp/mission-escaped-{}-{}",
+        std::process::id(),
+        sb.tmp.path().file_name().unwrap().to_string_lossy()
+    );
     let hostile: Vec<String> = vec![
         format!("git config core.fsmonitor 'touch {p}'"),
         format!("git -C {r} config core.fsmonitor 'touch {p}'"),
@@ -110,7 +116,7 @@ fn hostile_commands_change_nothing_protected_and_plant_nothing_git_would_run() {
         "git worktree add ../stolen".into(),
         format!("ln -s {g}/hooks hooks-link; echo evil > hooks-link/pre-push"),
         "cd /proc/self/cwd/.. && touch escaped-beside-worktree".into(),
-        "touch /tmp/mission-escaped-shared-tmp".into(),
+        format!("touch {shared}"),
         format!(
             "rm .git && mkdir .git && printf '[core]\\nhooksPath = {g}/hooks\\n' > .git/config"
         ),
@@ -208,7 +214,7 @@ fn hostile_commands_change_nothing_protected_and_plant_nothing_git_would_run() {
         std::fs::read_to_string(repo.join("README.md")).unwrap(),
         "# mini\n"
     );
-    assert!(!Path::new("/tmp/mission-escaped-shared-tmp").exists());
+    assert!(!Path::new(&shared).exists());
 
     // The worktree's link to the repository is a file again, and git still works there.
     let work = sb.worktree();
@@ -338,29 +344,31 @@ fn the_human_keeps_working_in_their_checkout_and_loses_nothing() {
 #[test]
 fn a_command_left_running_by_a_killed_runner_never_writes_into_the_resumed_run() {
     let sb = Sandbox::new();
+    // Every part of the command waits for a gate file the test creates once the resumed
+    // run is under way: no race against a sleep, however slow the machine.
+    let gate = sb.tmp.path().join("go");
+    let wait = format!("while [ ! -e {} ]; do sleep 0.05; done", gate.display());
     let script = json!({"entries": [
         entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
         entry("worker", "Feature m1-f1:", vec![
             // In the background too: a grandchild that outlives its shell.
-            turn(vec![call("run_command", json!({"command": "(sleep 4; echo late >> late.txt) & sleep 4; wait; echo late >> late.txt; touch flag.txt"}))]),
+            turn(vec![call("run_command", json!({"command": format!("({wait}; echo late >> late.txt) & {wait}; wait; echo late >> late.txt; touch flag.txt")}))]),
             turn(vec![done("wrote flag.txt")]),
         ]),
     ]});
     mini_repo(&sb, script, "");
     let mut runner = sb.spawn_quiet(&["start", "Create a flag", "--headless", "--auto-approve"]);
     let groups = sb.repo().join(".mission/pgroups");
+    let read_groups = || std::fs::read_to_string(&groups).unwrap_or_default();
     let start = std::time::Instant::now();
-    while std::fs::read_to_string(&groups)
-        .unwrap_or_default()
-        .trim()
-        .is_empty()
-    {
+    while read_groups().trim().is_empty() {
         assert!(
             start.elapsed() < std::time::Duration::from_secs(60),
             "the command never started"
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    let killed_groups = read_groups();
     let st = sb.status();
     assert_eq!(st["runner"]["alive"], true, "{st:#}");
     assert_eq!(st["runner"]["pid"], runner.id());
@@ -375,16 +383,32 @@ fn a_command_left_running_by_a_killed_runner_never_writes_into_the_resumed_run()
         plain.contains("stopped") && plain.contains("mission resume"),
         "{plain}"
     );
-    let out = sb.run(&["resume", "--headless", "--auto-approve"]);
+    let resumed = sb.spawn(&["resume", "--headless", "--auto-approve"]);
+    // The resumed attempt's command runs once its group is recorded in place of the old.
+    let start = std::time::Instant::now();
+    loop {
+        let now = read_groups();
+        if !now.trim().is_empty() && now != killed_groups {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "the resumed command never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::fs::write(&gate, "").unwrap();
+    let out = resumed.wait_with_output().unwrap();
     let log = text(&out);
     assert_eq!(out.status.code(), Some(0), "{log}");
     assert!(
         log.contains("ended 1 command(s) the previous runner left running"),
         "{log}"
     );
-    // The resumed attempt wrote its two lines; the killed run's group wrote none.
+    // The resumed attempt wrote its two lines; the killed run's group, which would have
+    // written as soon as the gate appeared, wrote none.
     let work = sb.worktree();
-    std::thread::sleep(std::time::Duration::from_secs(5));
+    std::thread::sleep(std::time::Duration::from_millis(500));
     assert_eq!(
         std::fs::read_to_string(work.join("late.txt")).unwrap(),
         "late\nlate\n"

@@ -316,7 +316,10 @@ async fn a_server_that_never_answers_times_out_and_gives_up() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("no response within"), "{e}");
-    assert!(t.elapsed() < Duration::from_secs(5));
+    // Two idle timeouts of 1 s, then it gives up: not a hang (the bound leaves room for a
+    // loaded CI machine).
+    assert!(t.elapsed() >= Duration::from_secs(2), "{:?}", t.elapsed());
+    assert!(t.elapsed() < Duration::from_secs(30), "{:?}", t.elapsed());
     assert_eq!(fake.count(), 2);
 }
 

@@ -68,9 +68,15 @@ fn assert_two_features_once(sb: &Sandbox, what: &str) {
 /// every N of the mission; `resume` must finish it with nothing lost or done twice.
 #[test]
 fn a_crash_after_any_event_resumes_to_the_same_result() {
+    // Without the watcher, whose batches land when they land, a run has the same events
+    // however loaded the machine is: event N is the same step in every run.
+    let quiet = ("MISSION_FAILPOINT", "no_watcher=1".as_ref());
     let reference = Sandbox::new();
     two_feature_mission(&reference, "");
-    let out = reference.run(&["start", "Two flags", "--headless", "--auto-approve"]);
+    let out = reference.run_env(
+        &["start", "Two flags", "--headless", "--auto-approve"],
+        &[quiet],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_two_features_once(&reference, "reference");
     let total = event_count(&reference);
@@ -79,7 +85,7 @@ fn a_crash_after_any_event_resumes_to_the_same_result() {
     for n in 1..total {
         let sb = Sandbox::new();
         two_feature_mission(&sb, "");
-        let spec = format!("abort_after_event={n}");
+        let spec = format!("abort_after_event={n},no_watcher=1");
         let out = sb.run_env(
             &["start", "Two flags", "--headless", "--auto-approve"],
             &[("MISSION_FAILPOINT", spec.as_ref())],
@@ -93,7 +99,7 @@ fn a_crash_after_any_event_resumes_to_the_same_result() {
             "aborted right after event {n}: {}",
             text(&out)
         );
-        let out = sb.run(&["resume", "--headless", "--auto-approve"]);
+        let out = sb.run_env(&["resume", "--headless", "--auto-approve"], &[quiet]);
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -108,9 +114,13 @@ fn a_crash_after_any_event_resumes_to_the_same_result() {
 
 #[test]
 fn handed_off_work_left_uncommitted_by_a_crash_is_committed_not_redone() {
+    let quiet = ("MISSION_FAILPOINT", "no_watcher=1".as_ref());
     let reference = Sandbox::new();
     two_feature_mission(&reference, "");
-    let out = reference.run(&["start", "Two flags", "--headless", "--auto-approve"]);
+    let out = reference.run_env(
+        &["start", "Two flags", "--headless", "--auto-approve"],
+        &[quiet],
+    );
     assert!(out.status.success());
     let log = std::fs::read_to_string(reference.repo().join(".mission/events.jsonl")).unwrap();
     let handoff = log
@@ -120,12 +130,12 @@ fn handed_off_work_left_uncommitted_by_a_crash_is_committed_not_redone() {
         + 1;
     let sb = Sandbox::new();
     two_feature_mission(&sb, "");
-    let spec = format!("abort_after_event={handoff}");
+    let spec = format!("abort_after_event={handoff},no_watcher=1");
     sb.run_env(
         &["start", "Two flags", "--headless", "--auto-approve"],
         &[("MISSION_FAILPOINT", spec.as_ref())],
     );
-    let out = sb.run(&["resume", "--headless", "--auto-approve"]);
+    let out = sb.run_env(&["resume", "--headless", "--auto-approve"], &[quiet]);
     let text = text(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(
@@ -562,15 +572,16 @@ fn the_demo_resumes_from_a_crash_after_any_event() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1)
         .max(1);
+    let quiet = ("MISSION_FAILPOINT", "no_watcher=1".as_ref());
     let reference = Sandbox::new();
-    let out = reference.run(&["demo", "--headless", "--fast"]);
+    let out = reference.run_env(&["demo", "--headless", "--fast"], &[quiet]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let total = event_count(&reference);
     let started = std::time::Instant::now();
     let mut runs = 0;
     for n in (1..total).step_by(stride) {
         let sb = Sandbox::new();
-        let spec = format!("abort_after_event={n}");
+        let spec = format!("abort_after_event={n},no_watcher=1");
         let out = sb.run_env(
             &["demo", "--headless", "--fast"],
             &[("MISSION_FAILPOINT", spec.as_ref())],
@@ -582,7 +593,7 @@ fn the_demo_resumes_from_a_crash_after_any_event() {
             text(&out)
         );
         assert_eq!(event_count(&sb), n);
-        let out = sb.run(&["resume", "--headless", "--auto-approve"]);
+        let out = sb.run_env(&["resume", "--headless", "--auto-approve"], &[quiet]);
         assert_eq!(
             out.status.code(),
             Some(0),

@@ -460,11 +460,16 @@ mod tests {
         s.wait_for("t1", "notes.txt", t).await.unwrap();
         s.send_keys("t1", "ihello<Esc>").unwrap();
         s.send_keys("t1", "oworld<Escape>:wq<Enter>").unwrap();
+        // vi may still be writing when the file appears: wait for what it should hold.
         let start = std::time::Instant::now();
-        while !dir.path().join("notes.txt").exists() && start.elapsed() < t {
+        while std::fs::read_to_string(dir.path().join("notes.txt"))
+            .ok()
+            .as_deref()
+            != Some("hello\nworld\n")
+            && start.elapsed() < t
+        {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(
             std::fs::read_to_string(dir.path().join("notes.txt")).unwrap(),
             "hello\nworld\n",

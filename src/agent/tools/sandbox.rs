@@ -214,7 +214,16 @@ impl Launcher {
     /// The whole environment a child gets: the allowlisted variables of this process,
     /// then `env`.
     pub fn child_env(&self) -> Vec<(OsString, OsString)> {
-        let mut out: Vec<(OsString, OsString)> = std::env::vars_os()
+        self.child_env_from(std::env::vars_os())
+    }
+
+    /// `child_env` over the environment `ours` instead of this process's.
+    pub fn child_env_from(
+        &self,
+        ours: impl IntoIterator<Item = (OsString, OsString)>,
+    ) -> Vec<(OsString, OsString)> {
+        let mut out: Vec<(OsString, OsString)> = ours
+            .into_iter()
             .filter(|(k, _)| {
                 k.to_str().is_some_and(|n| {
                     env_allowed(n, &self.env_pass) && !self.never.iter().any(|x| x == n)

@@ -37,6 +37,8 @@ impl Term {
         cmd.env("XDG_DATA_HOME", super::data_home(&sb.config_home()));
         cmd.env_remove("CARGO_TARGET_DIR");
         cmd.env_remove("NO_COLOR");
+        // Inside tmux the console wraps its alerts for tmux; these tests expect them bare.
+        cmd.env_remove("TMUX");
         let child = pair.slave.spawn_command(cmd).unwrap();
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().unwrap();
@@ -55,8 +57,9 @@ impl Term {
                 if n == 0 {
                     break;
                 }
-                s.lock().unwrap().process(&buf[..n]);
+                // Raw first: whoever sees it on the screen finds it in the raw bytes too.
                 r.lock().unwrap().extend_from_slice(&buf[..n]);
+                s.lock().unwrap().process(&buf[..n]);
             }
         });
         Term {
