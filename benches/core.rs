@@ -1,6 +1,7 @@
 //! Hot paths: appending an event (with fsync), loading and folding a long log, folding
 //! events into the console, drawing a frame, starting a command with and without the
-//! sandbox. `cargo bench`; numbers in BENCHMARKS.md.
+//! sandbox; reading a 100k-event mission back with and without its checkpoint.
+//! `cargo bench`; numbers in BENCHMARKS.md.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -131,5 +132,24 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// A 100k-event mission read back as `status` does: from the checkpoint and the tail, and
+/// by a full replay (the checkpoint gone).
+fn long_mission(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let (events, count) = mission::bench::long_mission(dir.path(), 100_000).unwrap();
+    let cp = dir.path().join("checkpoint");
+    let none = dir.path().join("no-checkpoint");
+    let mut g = c.benchmark_group("long");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(count as u64));
+    g.bench_function("status_100k_events_checkpoint", |b| {
+        b.iter(|| mission::checkpoint::load(black_box(&events), &cp).unwrap())
+    });
+    g.bench_function("replay_100k_events", |b| {
+        b.iter(|| mission::checkpoint::load(black_box(&events), &none).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, long_mission);
 criterion_main!(benches);

@@ -41,6 +41,23 @@ impl Inner {
     }
 }
 
+/// Group commit: whether an event is synced to disk before the runner goes on. A turn's
+/// start (`agent_turn`, which names the commands it will run) and every decision are; the
+/// outcomes of a turn's tool calls and notices are written at once but synced with the
+/// next synced event — one fsync per turn instead of one per event. A machine crash can
+/// lose them only together with everything after the turn's start, and resume redoes an
+/// unfinished attempt from its beginning anyway.
+fn synced(event: &Event) -> bool {
+    !matches!(
+        event,
+        Event::CommandRan { .. }
+            | Event::ToolUsed { .. }
+            | Event::ModelRetried { .. }
+            | Event::ContextCompacted { .. }
+            | Event::FilesChanged { .. }
+    )
+}
+
 #[derive(Clone)]
 pub struct Hub {
     inner: Arc<Mutex<Inner>>,
@@ -80,11 +97,13 @@ impl Hub {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records an event: durable in the log first, then folded and broadcast.
+    /// Records an event: in the log first (synced unless it is an outcome the next synced
+    /// event covers, see `synced`), then folded and broadcast.
     pub fn emit(&self, event: Event) -> Result<EventRecord, StoreError> {
         let rec = {
             let mut inner = self.lock();
-            let rec = inner.log.append(event)?;
+            let sync = synced(&event);
+            let rec = inner.log.append_with(event, sync)?;
             inner.after_append(&rec);
             rec
         };

@@ -376,6 +376,13 @@ impl EventLog {
     /// A write that fails (a full disk) is cut back, so the log never holds a partial
     /// line that the next append would be glued to.
     pub fn append(&mut self, event: Event) -> Result<EventRecord> {
+        self.append_with(event, true)
+    }
+
+    /// `append`, with the sync left to the next synced append when `sync` is false (group
+    /// commit): the line is written whole (a killed process keeps it), and only a crash
+    /// of the machine can take it together with the lines after the last sync.
+    pub fn append_with(&mut self, event: Event, sync: bool) -> Result<EventRecord> {
         if self.broken {
             return Err(StoreError::Replaced {
                 path: self.path.clone(),
@@ -394,7 +401,7 @@ impl EventLog {
         line.push('\n');
         let written = crate::failpoint::append()
             .and_then(|()| self.file.write_all(line.as_bytes()))
-            .and_then(|()| self.file.sync_data());
+            .and_then(|()| if sync { self.file.sync_data() } else { Ok(()) });
         if let Err(source) = written {
             let rolled_back = self
                 .file

@@ -71,6 +71,8 @@ pub(super) async fn host(session: Session, front: Front) -> Result<i32> {
     let front_result = match front {
         Front::Console(theme) => {
             let mut app = App::new(Hosting::InProcess, config.limits());
+            app.keys =
+                crate::tui::keymap::Keymap::with_overrides(&config.keys).map_err(|e| anyhow!(e))?;
             app.bell = config.notify.bell;
             app.prices = crate::llm::factory::role_prices(&config);
             // Confinement as configured is the quiet case; only its absence is worth
@@ -227,6 +229,7 @@ pub(super) async fn attach(dir: &Path, theme: &str) -> Result<i32> {
         .map_err(|e| anyhow!(e))?;
     let config = Config::load(&layout.config()).unwrap_or_default();
     let mut app = App::new(Hosting::Attached, config.limits());
+    app.keys = crate::tui::keymap::Keymap::with_overrides(&config.keys).map_err(|e| anyhow!(e))?;
     app.bell = config.notify.bell;
     app.prices = crate::llm::factory::role_prices(&config);
     let alive = runner_alive(&layout).await;

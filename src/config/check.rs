@@ -26,6 +26,16 @@ impl Config {
                 }
             }
         }
+        if let Err(e) = crate::tui::keymap::Keymap::with_overrides(&self.keys) {
+            // The message names the action; point at its line when there is one.
+            let key = self
+                .keys
+                .keys()
+                .find(|k| e.starts_with(&format!("[keys] {k}:")))
+                .cloned()
+                .unwrap_or_default();
+            return Err(err("keys", &key, e));
+        }
         for (name, m) in &self.mcp.servers {
             let table = format!("mcp.servers.{name}");
             let bad_name = name.is_empty()

@@ -27,6 +27,8 @@ pub struct Config {
     pub worktree: WorktreeConfig,
     pub notify: NotifyConfig,
     pub mcp: McpConfig,
+    /// Console key overrides: action → keys (`approve = "A"`).
+    pub keys: BTreeMap<String, String>,
     /// USD per million tokens by model name, over the built-in table.
     pub prices: BTreeMap<String, crate::llm::pricing::Price>,
     /// Facts about models the harness cannot ask for, by model name.

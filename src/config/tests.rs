@@ -69,3 +69,20 @@ fn defaults_and_merge() {
 fn the_init_template_parses() {
     parse(TEMPLATE).unwrap();
 }
+
+#[test]
+fn key_overrides_and_mcp_servers_are_checked_with_their_line() {
+    let ok = parse("[keys]\napprove = \"A\"\nquit = \"q C-c\"\n").unwrap();
+    assert_eq!(ok.keys["approve"], "A");
+    let e = parse("[keys]\napprove = \"A\"\nlaunch = \"x\"\n").unwrap_err();
+    assert_eq!((e.line, e.key.as_str()), (3, "keys.launch"), "{e}");
+    assert!(e.to_string().contains("no such action"), "{e}");
+    let e = parse("[keys]\napprove = \"p\"\n").unwrap_err();
+    assert!(e.to_string().contains("bound to both"), "{e}");
+    let e = parse("[mcp.servers.docs]\nurl = \"ftp://x\"\n").unwrap_err();
+    assert_eq!((e.line, e.key.as_str()), (2, "mcp.servers.docs.url"), "{e}");
+    let e = parse("[mcp.servers.docs]\nroles = [\"worker\"]\n").unwrap_err();
+    assert!(e.to_string().contains("needs `command"), "{e}");
+    let e = parse("[mcp.servers.a__b]\ncommand = [\"x\"]\n").unwrap_err();
+    assert!(e.to_string().contains("server name"), "{e}");
+}

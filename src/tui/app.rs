@@ -126,6 +126,10 @@ pub enum Hosting {
 }
 
 pub struct App {
+    /// The detail pane's last scroll position, as the last frame laid it out.
+    pub detail_end: std::cell::Cell<u16>,
+    /// Which keys do what (`[keys]` applied).
+    pub keys: super::keymap::Keymap,
     pub state: MissionState,
     pub hosting: Hosting,
     pub limits: Limits,
@@ -180,6 +184,8 @@ impl App {
 
     pub fn new(hosting: Hosting, limits: Limits) -> Self {
         App {
+            detail_end: std::cell::Cell::new(u16::MAX),
+            keys: Default::default(),
             state: MissionState::default(),
             hosting,
             limits,

@@ -7,7 +7,7 @@ impl App {
     /// Handles a key; the top overlay gets it first, and some keys fall through.
     pub fn on_key(&mut self, key: ratatui::crossterm::event::KeyEvent) -> Vec<Command> {
         use ratatui::crossterm::event::KeyCode;
-        let action = crate::tui::keymap::action(key);
+        let action = self.keys.action(key);
         match self.overlays.last_mut() {
             Some(Overlay::Input { kind, input }) => {
                 match key.code {
@@ -97,6 +97,16 @@ impl App {
                 }
                 self.move_selection(step)
             }
+            Action::Top | Action::Bottom => {
+                let top = action == Action::Top;
+                if self.focus == Focus::Detail {
+                    // The view clamps an overshoot to the last line.
+                    self.scroll = if top { 0 } else { u16::MAX };
+                    return vec![];
+                }
+                let rows = self.rows().len() as isize;
+                self.move_selection(if top { -rows } else { rows })
+            }
             Action::Open => {
                 self.focus = if self.focus == Focus::Tree {
                     Focus::Detail
@@ -174,7 +184,14 @@ impl App {
     }
 
     fn scroll_by(&mut self, by: isize) {
-        self.scroll = (self.scroll as isize + by).clamp(0, u16::MAX as isize) as u16;
+        // In the detail pane, from where the last frame stopped (an overshoot to the end
+        // does not swallow the next PgUp); the gate's plan has no such end.
+        let end = if matches!(self.overlays.last(), Some(Overlay::Gate)) {
+            u16::MAX
+        } else {
+            self.detail_end.get()
+        };
+        self.scroll = (self.scroll.min(end) as isize + by).clamp(0, end as isize) as u16;
     }
 
     fn move_selection(&mut self, by: isize) -> Vec<Command> {
@@ -203,5 +220,36 @@ impl App {
             }
             _ => vec![],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    #[test]
+    fn home_and_end_go_to_the_first_and_last_row_and_the_detail_ends() {
+        let mut app = App::new(Hosting::Attached, Limits::default());
+        for r in &crate::bench::records(crate::bench::synthetic_log(12)) {
+            app.on_event(r);
+        }
+        let press = |app: &mut App, code| app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+        press(&mut app, KeyCode::End);
+        let rows = app.rows();
+        assert_eq!(app.selected_index(), rows.len() - 1);
+        press(&mut app, KeyCode::Char('g'));
+        assert_eq!(app.selected_index(), 0);
+        press(&mut app, KeyCode::Enter);
+        assert_eq!(app.focus, Focus::Detail);
+        app.on_key(KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT));
+        assert_eq!(app.scroll, u16::MAX, "the view clamps it to the last line");
+        // As drawn, the detail ends at line 7: PgUp from the end moves at once.
+        app.detail_end.set(7);
+        press(&mut app, KeyCode::PageUp);
+        assert_eq!(app.scroll, 0, "7 - 10, not u16::MAX - 10");
+        press(&mut app, KeyCode::Down);
+        press(&mut app, KeyCode::Home);
+        assert_eq!(app.scroll, 0);
     }
 }

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 
 use super::super::app::App;
+use super::super::keymap::Action;
 use super::super::theme::Theme;
 use super::centered;
 use crate::mission::Gate;
@@ -128,14 +129,15 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let height = (wrapped as u16 + 2).clamp(7, rect.height);
     let rect = centered(area, rect.width, height);
     Clear.render(rect, buf);
+    let key = |a: Action| format!(" {} ", app.keys.hint(a));
     let keys = Line::from(vec![
-        Span::styled(" a ", theme.key),
+        Span::styled(key(Action::Approve), theme.key),
         Span::styled("approve  ", theme.text),
-        Span::styled(" r ", theme.key),
+        Span::styled(key(Action::Reject), theme.key),
         Span::styled("reject with a note  ", theme.text),
         Span::styled(" ↑↓ ", theme.key),
         Span::styled("scroll  ", theme.text),
-        Span::styled(" Esc ", theme.key),
+        Span::styled(key(Action::Back), theme.key),
         Span::styled("decide later ", theme.text),
     ]);
     Paragraph::new(lines)

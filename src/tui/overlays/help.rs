@@ -5,19 +5,20 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 
-use super::super::keymap::BINDINGS;
+use super::super::keymap::Keymap;
 use super::super::theme::Theme;
 use super::centered;
 
-pub fn render(theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let rect = centered(area, 76, BINDINGS.len() as u16 + 4);
+pub fn render(keys: &Keymap, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let help = keys.help();
+    let rect = centered(area, 76, help.len() as u16 + 4);
     Clear.render(rect, buf);
-    let mut lines: Vec<Line> = BINDINGS
-        .iter()
-        .map(|b| {
+    let mut lines: Vec<Line> = help
+        .into_iter()
+        .map(|(keys, what)| {
             Line::from(vec![
-                Span::styled(format!("{:>10}  ", b.keys), theme.key),
-                Span::styled(b.help, theme.text),
+                Span::styled(format!("{keys:>12}  "), theme.key),
+                Span::styled(what, theme.text),
             ])
         })
         .collect();

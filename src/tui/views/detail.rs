@@ -67,6 +67,8 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let rows: usize = lines.iter().map(|l| wrapped_rows(l, width)).sum();
     let last = rows.saturating_sub(content.height as usize);
     let scroll = (app.scroll as usize).min(last) as u16;
+    // Remembered, so that scrolling back up from an overshoot moves at once.
+    app.detail_end.set(last.min(u16::MAX as usize) as u16);
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
         .scroll((scroll, 0))

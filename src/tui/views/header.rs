@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::super::app::App;
+use super::super::keymap::Action;
 use super::super::theme::Theme;
 use crate::mission::Phase;
 
@@ -65,7 +66,11 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     }
     if let Some((gate, _)) = &st.gate {
         spans.push(Span::styled(
-            format!("  {gate}: a approve · r reject"),
+            format!(
+                "  {gate}: {} approve · {} reject",
+                app.keys.hint(Action::Approve),
+                app.keys.hint(Action::Reject)
+            ),
             theme.warn,
         ));
     }
@@ -81,25 +86,26 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
 
 pub fn render_footer(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let mut spans = vec![];
-    let keys: &[(&str, &str)] = if app.state.gate.is_some() {
-        &[
-            ("a", "approve"),
-            ("r", "reject"),
-            ("⏎", "open"),
-            ("⇥", "tab"),
-            ("m", "msg"),
-            ("?", "help"),
-            ("q", "quit"),
+    let k = |a: Action| app.keys.hint(a);
+    let keys: Vec<(String, &str)> = if app.state.gate.is_some() {
+        vec![
+            (k(Action::Approve), "approve"),
+            (k(Action::Reject), "reject"),
+            (k(Action::Open), "open"),
+            (k(Action::NextTab), "tab"),
+            (k(Action::Message), "msg"),
+            (k(Action::Help), "help"),
+            (k(Action::Quit), "quit"),
         ]
     } else {
-        &[
-            ("↑↓", "move"),
-            ("⏎", "open"),
-            ("⇥", "tab"),
-            ("p", "pause"),
-            ("m", "msg"),
-            ("?", "help"),
-            ("q", "quit"),
+        vec![
+            (format!("{}{}", k(Action::Up), k(Action::Down)), "move"),
+            (k(Action::Open), "open"),
+            (k(Action::NextTab), "tab"),
+            (k(Action::TogglePause), "pause"),
+            (k(Action::Message), "msg"),
+            (k(Action::Help), "help"),
+            (k(Action::Quit), "quit"),
         ]
     };
     for (k, what) in keys {
