@@ -69,17 +69,14 @@ pub struct MissionLink {
 }
 
 impl MissionLink {
-    /// The runner is the task `runner`, publishing on `hub`.
-    pub fn in_process(
-        hub: Hub,
-        runner: tokio::task::JoinHandle<Result<Outcome, String>>,
-        layout: Layout,
-    ) -> Self {
+    /// The runner publishes on `hub`; its task is given with `runner` once started (call
+    /// `start` before starting it, and no event of the run is missed).
+    pub fn in_process(hub: Hub, layout: Layout) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         MissionLink {
             end: End::InProcess {
                 hub,
-                runner: Some(runner),
+                runner: None,
                 live: None,
                 after: 0,
             },
@@ -156,6 +153,13 @@ impl MissionLink {
             state: folded.state,
             recent,
         })
+    }
+
+    /// The in-process runner's task: its end arrives as `Inbound::RunnerEnded`.
+    pub fn runner(&mut self, task: tokio::task::JoinHandle<Result<Outcome, String>>) {
+        if let End::InProcess { runner, .. } = &mut self.end {
+            *runner = Some(task);
+        }
     }
 
     /// Sends `op`; its answer arrives as `Inbound::Reply`.

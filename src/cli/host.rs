@@ -55,6 +55,13 @@ pub(super) async fn host(session: Session, front: Front) -> Result<i32> {
     let hub = runner.hub.clone();
     let control = control::serve(hub.clone(), &layout.socket())?;
     let runner = std::sync::Arc::new(runner);
+    // Following the mission before the runner starts: no event of the run is missed.
+    let mut link = MissionLink::in_process(hub.clone(), layout.clone());
+    let window = match front {
+        Front::Console(_) => tui::RECENT_EVENTS,
+        Front::Lines => 0,
+    };
+    let start = link.start(window)?;
     // The front sees how the run ended as text; the full error comes back here so its
     // exit code (3: resumable, 1: failed) is right.
     let (ended_tx, mut ended_rx) = tokio::sync::oneshot::channel();
@@ -67,7 +74,7 @@ pub(super) async fn host(session: Session, front: Front) -> Result<i32> {
             seen
         })
     };
-    let link = MissionLink::in_process(hub.clone(), task, layout.clone());
+    link.runner(task);
     let front_result = match front {
         Front::Console(theme) => {
             let mut app = App::new(Hosting::InProcess, config.limits());
@@ -84,14 +91,14 @@ pub(super) async fn host(session: Session, front: Front) -> Result<i32> {
             if !notes.is_empty() {
                 app.status = Some((notes.join("; "), true));
             }
-            tui::run(app, *theme, link).await.map(drop)
+            tui::run(app, *theme, link, start).await.map(drop)
         }
         Front::Lines => {
             for n in &notes {
                 println!("note: {n}");
             }
             println!("note: {sandbox_note}");
-            print_lines(link).await
+            print_lines(link, start).await
         }
     };
     control.abort();
@@ -137,8 +144,7 @@ pub(super) async fn host(session: Session, front: Front) -> Result<i32> {
 }
 
 /// Plain lines: every new event narrated, until the runner ends or a signal stops it.
-async fn print_lines(mut link: MissionLink) -> Result<()> {
-    let start = link.start(0)?;
+async fn print_lines(mut link: MissionLink, start: crate::link::Start) -> Result<()> {
     let mut printer = Printer::new(start.state);
     let mut stop = std::pin::pin!(crate::link::termination());
     loop {
@@ -248,7 +254,9 @@ pub(super) async fn attach(dir: &Path, theme: &str) -> Result<i32> {
             false,
         )
     });
-    tui::run(app, theme, MissionLink::attached(layout)).await?;
+    let mut link = MissionLink::attached(layout);
+    let start = link.start(tui::RECENT_EVENTS)?;
+    tui::run(app, theme, link, start).await?;
     Ok(0)
 }
 

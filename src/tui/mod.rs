@@ -22,16 +22,16 @@ use theme::Theme;
 
 /// Events a console reads back on start for its activity feed and views; older ones are
 /// in the state (and their handoffs on disk).
-const RECENT_EVENTS: usize = 2000;
+pub const RECENT_EVENTS: usize = 2000;
 
-/// Runs the console until the human quits. Returns how the in-process runner ended, if
+/// Runs the console from `start` (see `MissionLink::start`) until the human quits. Returns how the in-process runner ended, if
 /// it did.
 pub async fn run(
     mut app: App,
     theme: Theme,
     mut link: MissionLink,
+    start: crate::link::Start,
 ) -> anyhow::Result<Option<Outcome>> {
-    let start = link.start(RECENT_EVENTS)?;
     let cmds = app.restore(start.state, &start.recent);
     perform_loads(&mut app, &link, &cmds);
     if let Some(alive) = link.runner_alive() {
