@@ -198,24 +198,10 @@ pub fn scan(
     Ok(out)
 }
 
-/// One line of the log. The same result as deserializing an `EventRecord`, in two
-/// cheaper passes: the derived form (`flatten` over an internally tagged enum) buffers
-/// every line twice into serde's intermediate tree; here `seq` and `ts` are read with
-/// the rest skipped, then the event from the same object (its `seq`/`ts` are unknown
-/// fields to it, and ignored).
+/// One line of the log. (Measured: serde's derived parser, 1.8 µs a line, beats reading
+/// `seq`/`ts` and the event in two passes, 2.5 µs.)
 pub fn parse_line(line: &[u8]) -> serde_json::Result<EventRecord> {
-    #[derive(serde::Deserialize)]
-    struct Head {
-        seq: u64,
-        ts: jiff::Timestamp,
-    }
-    let head: Head = serde_json::from_slice(line)?;
-    let event: Event = serde_json::from_slice(line)?;
-    Ok(EventRecord {
-        seq: head.seq,
-        ts: head.ts,
-        event,
-    })
+    serde_json::from_slice(line)
 }
 
 /// Bytes read and parsed at a time by `scan`.
@@ -598,14 +584,12 @@ mod tests {
     }
 
     #[test]
-    fn the_fast_line_parser_reads_what_the_derived_one_reads() {
+    fn a_line_parses_whatever_its_key_order_and_a_non_event_is_refused() {
         let recs = crate::bench::records(crate::bench::synthetic_log(12));
         for r in &recs {
             let line = serde_json::to_vec(r).unwrap();
             assert_eq!(&parse_line(&line).unwrap(), r);
-            assert_eq!(serde_json::from_slice::<EventRecord>(&line).unwrap(), *r);
         }
-        // Key order does not matter, and a line that is not an event is refused.
         let moved = br#"{"type":"message_said","text":"hi","ts":"2026-01-01T00:00:00Z","seq":4}"#;
         assert_eq!(parse_line(moved).unwrap().seq, 4);
         assert!(parse_line(br#"{"seq":1,"ts":"2026-01-01T00:00:00Z"}"#).is_err());
