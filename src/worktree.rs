@@ -56,13 +56,32 @@ pub fn location(cfg: &WorktreeConfig, repo: &Path, branch: &str) -> Result<PathB
         .map_or_else(|| "repo".into(), |n| n.to_string_lossy().into_owned());
     let id = stable_hash(repo.as_os_str().as_encoded_bytes());
     let tail = branch.strip_prefix("mission/").unwrap_or(branch);
-    let path = base(cfg)?
+    let path = lexical(&base(cfg)?)
         .join(format!("{name}-{:08x}", id as u32))
         .join(tail.replace('/', "-"));
     if path.starts_with(repo) {
         return Err(WorktreeError::InsideRepo { path });
     }
     Ok(path)
+}
+
+/// `path` with `.` and `..` resolved by name (`$PWD/../share` is beside the repository,
+/// not inside it).
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// The name git knows the worktree by (`.git/worktrees/<name>`): the branch and a hash of
@@ -221,6 +240,12 @@ mod tests {
             Err(WorktreeError::InsideRepo { .. })
         ));
         assert_eq!(temp_dir(Path::new("/d/r-1/x")), Path::new("/d/r-1/.x.tmp"));
+        // A base named through the repository's parent is beside it, not inside.
+        let beside = WorktreeConfig {
+            dir: Some("/home/u/proj/../share/./wt".into()),
+        };
+        let c = location(&beside, Path::new("/home/u/proj"), "mission/x").unwrap();
+        assert!(c.starts_with("/home/u/share/wt"), "{c:?}");
     }
 
     #[test]
