@@ -393,6 +393,42 @@ fn assert_mission_over_http(sb: &Sandbox, fake: &FakeLlm) {
         fake.all().iter().all(|r| r.body["max_tokens"] == 777),
         "the configured output cap reaches the server"
     );
+    // Each worker turn resends the previous request unchanged and adds to its end: the
+    // prefix a provider caches stays identical from turn to turn (Anthropic's moving
+    // `cache_control` breakpoint is a marker, not content).
+    fn unmarked(v: &serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(m) => m
+                .iter()
+                .filter(|(k, _)| *k != "cache_control")
+                .map(|(k, v)| (k.clone(), unmarked(v)))
+                .collect(),
+            serde_json::Value::Array(a) => a.iter().map(unmarked).collect(),
+            other => other.clone(),
+        }
+    }
+    let worker: Vec<_> = fake
+        .all()
+        .into_iter()
+        .filter(|r| r.body["model"] == "work-model")
+        .map(|r| unmarked(&r.body))
+        .collect();
+    for pair in worker.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        let (ma, mb) = (
+            a["messages"].as_array().unwrap(),
+            b["messages"].as_array().unwrap(),
+        );
+        assert!(
+            mb.len() > ma.len() && mb[..ma.len()] == ma[..],
+            "a turn rewrote its history"
+        );
+        assert_eq!(
+            a["tools"], b["tools"],
+            "the tools (part of the prefix) did not change"
+        );
+        assert_eq!(a["system"], b["system"]);
+    }
     assert_eq!(
         models,
         vec![
