@@ -49,13 +49,9 @@ pub fn estimate(st: &MissionState, price: PriceOf<'_>) -> Option<Estimate> {
             })
         })
         .count() as u64;
-    let planned = st
-        .budget
-        .per_role
-        .iter()
-        .filter(|(r, _)| matches!(r, Role::Orchestrator | Role::Explorer))
-        .map(|(_, u)| u.tokens_in + u.tokens_out)
-        .sum::<u64>();
+    // Calibrated by planning as it stood at approval, so the estimate a human approved is
+    // the one the final report compares with.
+    let planned = st.planning_tokens.unwrap_or_else(|| st.planning_spent());
     let scale = (planned as f64 / PLANNING_BASELINE as f64).clamp(0.5, 3.0);
     // The likely case: a fix round for every other milestone, a corrective feature for
     // every fourth feature.
@@ -162,5 +158,14 @@ mod tests {
         let free = estimate(&st, &|_| None).unwrap();
         assert_eq!((free.cost_usd_low, free.cost_usd_high), (0.0, 0.0));
         assert_eq!(free.tokens, calibrated.tokens);
+        // Once approved, the estimate stays what the human saw, whatever the orchestrator
+        // spends later (fix planning).
+        st.planning_tokens = Some(st.planning_spent());
+        st.budget
+            .per_role
+            .get_mut(&Role::Orchestrator)
+            .unwrap()
+            .tokens_in += 500_000;
+        assert_eq!(estimate(&st, &price).unwrap(), calibrated);
     }
 }

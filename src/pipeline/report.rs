@@ -82,6 +82,7 @@ pub(super) fn write_report(r: &Runner) -> Result<String, RunError> {
         b.cost_usd,
         st.events + 1
     ));
+    md.push_str(&estimate_and_actual(r, &st));
     md.push_str("## Milestones\n\n");
     for m in &st.milestones {
         md.push_str(&format!(
@@ -126,3 +127,47 @@ pub(super) fn write_report(r: &Runner) -> Result<String, RunError> {
 }
 
 use crate::mission::narrate::short;
+
+/// The plan's estimate (as approved) beside what each role really used.
+fn estimate_and_actual(r: &Runner, st: &crate::mission::MissionState) -> String {
+    let prices = crate::llm::factory::role_prices(&r.config);
+    let Some(est) = crate::mission::estimate::estimate(st, &|role| prices.get(&role).copied())
+    else {
+        return String::new();
+    };
+    let mut md = String::from(
+        "## Estimate and actual\n\n| role | estimated tokens | actual tokens | actual cost |\n|---|---|---|---|\n",
+    );
+    let mut roles: Vec<String> = est.per_role.keys().cloned().collect();
+    for role in st.budget.per_role.keys() {
+        if !roles.iter().any(|r| r == role.as_str()) {
+            roles.push(role.as_str().to_string());
+        }
+    }
+    for role in roles {
+        let actual = st
+            .budget
+            .per_role
+            .iter()
+            .find(|(r, _)| r.as_str() == role)
+            .map(|(_, u)| u);
+        md.push_str(&format!(
+            "| {role} | {} | {} | {} |\n",
+            est.per_role
+                .get(&role)
+                .map_or("—".to_string(), |t| t.to_string()),
+            actual.map_or(0, |u| u.tokens_in + u.tokens_out),
+            actual.map_or("$0.0000".to_string(), |u| format!("${:.4}", u.cost_usd)),
+        ));
+    }
+    let b = &st.budget.total;
+    md.push_str(&format!(
+        "| **all** | {} (excluding planning) | {} | ${:.4} (estimated ${:.2}–${:.2}) |\n\n",
+        est.tokens,
+        b.tokens_in + b.tokens_out,
+        b.cost_usd,
+        est.cost_usd_low,
+        est.cost_usd_high
+    ));
+    md
+}

@@ -143,6 +143,13 @@ fn demo_runs_to_completion_and_heals_itself() {
         report.contains("m1-fix1-1 Sort before taking the median *(corrective)*"),
         "{report}"
     );
+    // The plan's estimate, as approved, beside what each role used.
+    assert!(
+        report.contains("## Estimate and actual")
+            && report.contains("| worker | ")
+            && report.contains("| **all** | "),
+        "{report}"
+    );
 
     // Printing commands work on the finished mission.
     let out = sb.run(&["handoff", "m1-fix1-1"]);

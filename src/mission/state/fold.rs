@@ -146,7 +146,12 @@ impl MissionState {
             Event::GateApproved { gate, .. } => {
                 self.gate = None;
                 match gate {
-                    Gate::Plan => self.plan_approved = true,
+                    Gate::Plan => {
+                        self.plan_approved = true;
+                        // What planning spent when the plan was approved: the estimate's
+                        // calibration, fixed from here on.
+                        self.planning_tokens = Some(self.planning_spent());
+                    }
                     Gate::Amendment { .. } => {
                         if let Some((_, changes)) = self.pending_amendment.take() {
                             self.amend(changes);

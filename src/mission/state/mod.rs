@@ -149,6 +149,9 @@ pub struct MissionState {
     pub last_event_at: Option<jiff::Timestamp>,
     pub plan: Option<Plan>,
     pub plan_approved: bool,
+    /// Tokens planning had spent when the plan was approved (the estimate's calibration).
+    #[serde(default)]
+    pub planning_tokens: Option<u64>,
     pub contract_frozen: bool,
     /// A contract amendment waiting for a human: the milestone it came from, the changes.
     pub pending_amendment: Option<(String, Vec<Assertion>)>,
@@ -236,6 +239,16 @@ impl MissionState {
             st.apply(e);
         }
         st
+    }
+
+    /// Tokens the orchestrator and its explorers have spent so far.
+    pub fn planning_spent(&self) -> u64 {
+        self.budget
+            .per_role
+            .iter()
+            .filter(|(r, _)| matches!(r, Role::Orchestrator | Role::Explorer))
+            .map(|(_, u)| u.tokens_in + u.tokens_out)
+            .sum()
     }
 
     pub fn phase(&self) -> Phase {
