@@ -19,7 +19,7 @@ pub(super) fn console_theme(headless: bool, name: &str) -> Result<Option<Theme>>
         return Ok(None);
     }
     Theme::load_from(name, Theme::color_allowed(), user_themes().as_deref())
-        .map(Some)
+        .map(|t| Some(t.for_terminal(crate::tui::theme::depth::Depth::detect())))
         .map_err(|e| anyhow!(e))
 }
 
@@ -232,7 +232,8 @@ pub(super) async fn attach(dir: &Path, theme: &str) -> Result<i32> {
         ));
     }
     let theme = Theme::load_from(theme, Theme::color_allowed(), user_themes().as_deref())
-        .map_err(|e| anyhow!(e))?;
+        .map_err(|e| anyhow!(e))?
+        .for_terminal(crate::tui::theme::depth::Depth::detect());
     let config = Config::load(&layout.config()).unwrap_or_default();
     let mut app = App::new(Hosting::Attached, config.limits());
     app.keys = crate::tui::keymap::Keymap::with_overrides(&config.keys).map_err(|e| anyhow!(e))?;

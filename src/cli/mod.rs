@@ -53,7 +53,8 @@ pub struct Cli {
     /// The repository to work on (default: the current directory).
     #[arg(long, global = true, value_name = "DIR")]
     dir: Option<PathBuf>,
-    /// Console theme: dark, light, high-contrast, or a path to a .toml file.
+    /// Console theme: dark, light, high-contrast, high-contrast-light, or a path to a
+    /// .toml file.
     /// NO_COLOR turns colours off.
     #[arg(long, global = true, value_name = "THEME", default_value = "dark")]
     theme: String,

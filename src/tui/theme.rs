@@ -1,6 +1,8 @@
 //! Themes are data: `themes/*.toml` embedded in the binary, a user's file read over them.
 //! Widgets ask for semantic styles (`theme.failed`), never raw colours.
 
+pub mod depth;
+
 use std::path::Path;
 use std::str::FromStr;
 
@@ -10,6 +12,10 @@ use serde::Deserialize;
 const EMBEDDED: &[(&str, &str)] = &[
     ("dark", include_str!("../../themes/dark.toml")),
     ("light", include_str!("../../themes/light.toml")),
+    (
+        "high-contrast-light",
+        include_str!("../../themes/high-contrast-light.toml"),
+    ),
     (
         "high-contrast",
         include_str!("../../themes/high-contrast.toml"),
@@ -45,6 +51,16 @@ macro_rules! theme {
         impl Theme {
             fn from_specs(s: &Specs, color: bool) -> Result<Theme, String> {
                 Ok(Theme { $($name: s.$name.style(color).map_err(|e| format!("{}: {e}", stringify!($name)))?,)* })
+            }
+
+            /// The theme with every colour the terminal cannot show replaced by its
+            /// nearest one it can (`#rrggbb` on a 256- or 16-colour terminal).
+            pub fn for_terminal(mut self, depth: depth::Depth) -> Theme {
+                $(
+                    self.$name.fg = self.$name.fg.map(|c| depth.fit(c));
+                    self.$name.bg = self.$name.bg.map(|c| depth.fit(c));
+                )*
+                self
             }
         }
     };
@@ -178,6 +194,9 @@ mod tests {
         let e = Theme::parse("[styles]\nfailed = { fg = \"purpleish\" }\n", true).unwrap_err();
         assert!(e.contains("failed: unknown colour `purpleish`"), "{e}");
         let e = Theme::load("nope-not-a-theme", true).unwrap_err();
-        assert!(e.contains("dark, light, high-contrast"), "{e}");
+        assert!(
+            e.contains("dark, light, high-contrast-light, high-contrast"),
+            "{e}"
+        );
     }
 }
