@@ -64,6 +64,15 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     };
     // Never scrolled past the end: a blank pane says nothing.
     let width = content.width.max(1) as usize;
+    // A diff line cut by the pane's width keeps its +/- on every row it takes.
+    let lines = if tabs && app.tab == Tab::Diff {
+        lines
+            .into_iter()
+            .flat_map(|l| hard_wrap_marked(l, width))
+            .collect()
+    } else {
+        lines
+    };
     let rows: usize = lines.iter().map(|l| wrapped_rows(l, width)).sum();
     let last = rows.saturating_sub(content.height as usize);
     let scroll = (app.scroll as usize).min(last) as u16;
@@ -326,6 +335,32 @@ fn feature<'a>(app: &'a App, theme: &Theme, f: &'a FeatureState) -> Vec<Line<'a>
     }
 }
 
+/// Cuts a one-span line into rows of `width` characters; rows after the first start with
+/// the line's marker (`+`, `-` or a space), so a wrapped diff line still says what it is.
+fn hard_wrap_marked(line: Line<'_>, width: usize) -> Vec<Line<'_>> {
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    let style = line.spans.first().map(|s| s.style).unwrap_or(line.style);
+    if text.chars().count() <= width || width < 4 {
+        return vec![line];
+    }
+    let marker = match text.chars().next() {
+        Some(c @ ('+' | '-')) if !text.starts_with("+++") && !text.starts_with("---") => c,
+        _ => ' ',
+    };
+    let chars: Vec<char> = text.chars().collect();
+    let mut rows = vec![Line::styled(
+        chars[..width].iter().collect::<String>(),
+        style,
+    )];
+    for chunk in chars[width..].chunks(width - 1) {
+        let mut row = String::with_capacity(width);
+        row.push(marker);
+        row.extend(chunk);
+        rows.push(Line::styled(row, style));
+    }
+    rows
+}
+
 fn diff_line<'a>(theme: &Theme, l: &'a str) -> Line<'a> {
     let style: Style = if l.starts_with("+++") || l.starts_with("---") || l.starts_with("diff ") {
         theme.title
@@ -481,4 +516,18 @@ fn milestone<'a>(app: &'a App, theme: &Theme, m: &'a MilestoneState) -> Vec<Line
         ));
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wrapped_diff_line_keeps_its_marker_on_every_row() {
+        let l = Line::raw(format!("+{}", "x".repeat(25)));
+        let rows = hard_wrap_marked(l, 10);
+        let text: Vec<String> = rows.iter().map(|r| r.to_string()).collect();
+        assert_eq!(text, ["+xxxxxxxxx", "+xxxxxxxxx", "+xxxxxxx"]);
+        assert_eq!(hard_wrap_marked(Line::raw("short"), 10).len(), 1);
+    }
 }
