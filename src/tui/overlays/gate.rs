@@ -122,6 +122,11 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     };
     // Small gates get a small box.
     let inner_width = rect.width.saturating_sub(2).max(1) as usize;
+    // Descriptions wrap under themselves, not at the margin.
+    let lines: Vec<Line> = lines
+        .into_iter()
+        .flat_map(|l| crate::tui::views::wrap::keep_indent(l, inner_width))
+        .collect();
     let wrapped: usize = lines
         .iter()
         .map(|l| l.width().max(1).div_ceil(inner_width))

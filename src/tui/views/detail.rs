@@ -65,13 +65,16 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     // Never scrolled past the end: a blank pane says nothing.
     let width = content.width.max(1) as usize;
     // A diff line cut by the pane's width keeps its +/- on every row it takes.
-    let lines = if tabs && app.tab == Tab::Diff {
+    let lines: Vec<Line> = if tabs && app.tab == Tab::Diff {
         lines
             .into_iter()
             .flat_map(|l| hard_wrap_marked(l, width))
             .collect()
     } else {
         lines
+            .into_iter()
+            .flat_map(|l| super::wrap::keep_indent(l, width))
+            .collect()
     };
     let rows: usize = lines.iter().map(|l| wrapped_rows(l, width)).sum();
     let last = rows.saturating_sub(content.height as usize);

@@ -5,6 +5,7 @@ mod budget;
 mod detail;
 mod header;
 mod tree;
+pub mod wrap;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
