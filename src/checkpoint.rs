@@ -81,7 +81,7 @@ fn read(path: &Path, events: &Path) -> Option<Checkpoint> {
 }
 
 /// The mission's state, folded from the checkpoint and the log after it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Folded {
     pub state: MissionState,
     /// Where the valid log ends (a torn last line starts here).

@@ -309,6 +309,16 @@ impl EventLog {
     /// Opens the log for appending after `loaded`, cutting off a torn tail so the next
     /// event starts on a line of its own.
     pub fn open(path: &Path, loaded: &Loaded) -> Result<Self> {
+        Self::open_at(
+            path,
+            loaded.valid_len,
+            loaded.events.last().map_or(0, |e| e.seq),
+        )
+    }
+
+    /// `open` after a load that did not keep the events: the valid length and the last
+    /// seq are enough.
+    pub fn open_at(path: &Path, valid_len: u64, last_seq: u64) -> Result<Self> {
         let mut file = OpenOptions::new()
             .create(true)
             .read(true)
@@ -319,11 +329,10 @@ impl EventLog {
             .map_err(io(path))?;
         let meta = file.metadata().map_err(io(path))?;
         let len = meta.len();
-        if len > loaded.valid_len {
+        if len > valid_len {
             // Keep the torn bytes beside the log before cutting them off: nothing is lost.
             let mut tail = Vec::new();
-            file.seek(SeekFrom::Start(loaded.valid_len))
-                .map_err(io(path))?;
+            file.seek(SeekFrom::Start(valid_len)).map_err(io(path))?;
             std::io::Read::read_to_end(&mut file, &mut tail).map_err(io(path))?;
             let torn = path.with_extension("jsonl.torn");
             let mut keep = OpenOptions::new()
@@ -333,7 +342,7 @@ impl EventLog {
                 .map_err(io(&torn))?;
             keep.write_all(&tail).map_err(io(&torn))?;
             keep.write_all(b"\n").map_err(io(&torn))?;
-            file.set_len(loaded.valid_len).map_err(io(path))?;
+            file.set_len(valid_len).map_err(io(path))?;
         }
         // What a checkpoint of this log will vouch for: read once here, then kept up to
         // date by each append.
@@ -341,7 +350,7 @@ impl EventLog {
         let mut lines = 0u64;
         {
             file.seek(SeekFrom::Start(0)).map_err(io(path))?;
-            let mut rest = std::io::Read::take(&mut file, loaded.valid_len);
+            let mut rest = std::io::Read::take(&mut file, valid_len);
             let mut buf = vec![0u8; 1 << 16];
             loop {
                 let n = std::io::Read::read(&mut rest, &mut buf).map_err(io(path))?;
@@ -356,13 +365,13 @@ impl EventLog {
         Ok(EventLog {
             path: path.to_path_buf(),
             file,
-            next_seq: loaded.events.last().map_or(1, |e| e.seq + 1),
-            len: loaded.valid_len,
+            next_seq: last_seq + 1,
+            len: valid_len,
             identity: identity(&meta),
             broken: false,
             prefix,
             lines,
-            last_seq: loaded.events.last().map_or(0, |e| e.seq),
+            last_seq,
         })
     }
 

@@ -57,7 +57,9 @@ struct Opened {
     config: Config,
     clients: crate::llm::factory::Clients,
     lock: MissionLock,
-    loaded: store::Loaded,
+    /// The state folded from the log (through its checkpoint: resume never holds a long
+    /// log in memory).
+    folded: crate::checkpoint::Folded,
     git: Git,
     notes: Vec<String>,
 }
@@ -81,8 +83,8 @@ fn open(dir: &Path) -> Result<Opened, SetupError> {
             "took over the lock left by runner pid {pid}, which is no longer running"
         ));
     }
-    let loaded = store::load(&layout.events())?;
-    if let Some(torn) = &loaded.torn_tail {
+    let folded = crate::checkpoint::load(&layout.events(), &layout.checkpoint())?;
+    if let Some(torn) = &folded.torn_tail {
         notes.push(format!(
             "ignored a torn last line in events.jsonl (a write cut short by a crash): {}",
             torn.chars().take(60).collect::<String>()
@@ -102,7 +104,7 @@ fn open(dir: &Path) -> Result<Opened, SetupError> {
         config,
         clients,
         lock,
-        loaded,
+        folded,
         git,
         notes,
     })
@@ -136,8 +138,8 @@ pub fn start(dir: &Path, goal: &str, mode: Mode) -> Result<Session, SetupError> 
         ));
     }
     let mut o = open(dir)?;
-    if !o.loaded.events.is_empty() {
-        let st = MissionState::from_events(&o.loaded.events);
+    if o.folded.state.last_seq > 0 {
+        let st = o.folded.state.clone();
         if st.completed.is_none() && st.failed.is_none() {
             return Err(SetupError::Refused(format!(
                 "a mission is already in progress here (goal: {:?}); `mission resume` continues it, `mission status` shows it",
@@ -152,7 +154,7 @@ pub fn start(dir: &Path, goal: &str, mode: Mode) -> Result<Session, SetupError> 
             "archived the previous mission to {}",
             archived.display()
         ));
-        o.loaded = store::Loaded::default();
+        o.folded = crate::checkpoint::Folded::default();
     }
     let clients = std::mem::take(&mut o.clients);
     let base = o.git.head()?;
@@ -177,7 +179,11 @@ pub fn start(dir: &Path, goal: &str, mode: Mode) -> Result<Session, SetupError> 
         work.display()
     ));
     let wgit = worktree::open(&o.git, &work, &branch)?;
-    let log = store::EventLog::open(&o.layout.events(), &o.loaded)?;
+    let log = store::EventLog::open_at(
+        &o.layout.events(),
+        o.folded.valid_len,
+        o.folded.state.last_seq,
+    )?;
     let hub = Hub::new(log, MissionState::default()).with_checkpoint(o.layout.checkpoint());
     hub.emit(Event::MissionStarted {
         goal: goal.trim().to_string(),
@@ -197,12 +203,12 @@ pub fn start(dir: &Path, goal: &str, mode: Mode) -> Result<Session, SetupError> 
 
 pub fn resume(dir: &Path, mode: Mode) -> Result<Session, SetupError> {
     let mut o = open(dir)?;
-    if o.loaded.events.is_empty() {
+    if o.folded.state.last_seq == 0 {
         return Err(SetupError::Refused(
             "no mission to resume here; start one with `mission start \"<goal>\"`".into(),
         ));
     }
-    let st = MissionState::from_events(&o.loaded.events);
+    let st = o.folded.state.clone();
     let clients = std::mem::take(&mut o.clients);
     let mut notes = o.notes;
     let finished = st.completed.is_some() || st.failed.is_some();
@@ -226,9 +232,9 @@ pub fn resume(dir: &Path, mode: Mode) -> Result<Session, SetupError> {
     } else {
         o.git
     };
-    let log = store::EventLog::open(&o.layout.events(), &o.loaded)?;
+    let log = store::EventLog::open_at(&o.layout.events(), o.folded.valid_len, st.last_seq)?;
     let hub = Hub::new(log, st.clone()).with_checkpoint(o.layout.checkpoint());
-    let events = o.loaded.events;
+    let events = interrupted_feature_events(&o.layout, &st)?;
     let runner = Runner::new(hub, o.layout, o.config, git, clients, mode);
     if st.completed.is_none() && st.failed.is_none() {
         notes.extend(recover(&runner, &st, &events)?);
@@ -348,6 +354,47 @@ fn recover(
         discarded_patch: patch,
     })?;
     Ok(notes)
+}
+
+/// What recovery reads of the log: the events of the feature that was running when the
+/// runner stopped (its agents' starts, turns and commands, its handoffs), streamed from
+/// the log without holding the rest.
+fn interrupted_feature_events(
+    layout: &Layout,
+    st: &MissionState,
+) -> Result<Vec<EventRecord>, SetupError> {
+    let Some(feature) = st
+        .milestones
+        .iter()
+        .flat_map(|m| &m.features)
+        .find(|f| f.phase == FeaturePhase::Running)
+        .map(|f| f.plan.id.clone())
+    else {
+        return Ok(vec![]);
+    };
+    let mut runs: Vec<String> = vec![];
+    let mut kept = vec![];
+    store::scan(&layout.events(), 0, 0, None, |rec| {
+        let keep = match &rec.event {
+            Event::AgentStarted {
+                run_id,
+                feature_id: Some(f),
+                ..
+            } if *f == feature => {
+                runs.push(run_id.clone());
+                true
+            }
+            Event::HandoffSubmitted { feature_id, .. } => *feature_id == feature,
+            Event::AgentTurn { run_id, .. } | Event::CommandRan { run_id, .. } => {
+                runs.contains(run_id)
+            }
+            _ => false,
+        };
+        if keep {
+            kept.push(rec);
+        }
+    })?;
+    Ok(kept)
 }
 
 /// The report a feature's `attempt` handed off, if it did.
