@@ -6,9 +6,11 @@ pub mod alert;
 pub mod app;
 pub mod keymap;
 mod overlays;
+pub mod text;
 pub mod theme;
 pub mod transcript;
 pub mod views;
+pub mod wrap;
 
 use std::time::Duration;
 

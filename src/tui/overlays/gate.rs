@@ -36,7 +36,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                     Line::styled(
                         format!(
                             "Estimate: ~{} tokens, {}",
-                            super::super::views::tokens(e.tokens),
+                            crate::tui::text::tokens(e.tokens),
                             if e.cost_usd_high > 0.0 || !app.prices.is_empty() {
                                 format!("${:.2}–${:.2}", e.cost_usd_low, e.cost_usd_high)
                             } else {
@@ -125,7 +125,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     // Descriptions wrap under themselves, not at the margin.
     let lines: Vec<Line> = lines
         .into_iter()
-        .flat_map(|l| crate::tui::views::wrap::keep_indent(l, inner_width))
+        .flat_map(|l| crate::tui::wrap::keep_indent(l, inner_width))
         .collect();
     let wrapped: usize = lines
         .iter()

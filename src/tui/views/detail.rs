@@ -73,7 +73,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     } else {
         lines
             .into_iter()
-            .flat_map(|l| super::wrap::keep_indent(l, width))
+            .flat_map(|l| crate::tui::wrap::keep_indent(l, width))
             .collect()
     };
     let rows: usize = lines.iter().map(|l| wrapped_rows(l, width)).sum();
