@@ -397,11 +397,6 @@ impl McpServers {
             })?;
             env.push((var.into(), value));
         }
-        let setup = self
-            .launcher
-            .child_setup()
-            .map_err(|e| format!("cannot confine the server: {e}"))?
-            .map(Arc::new);
         let mut cmd = tokio::process::Command::new(&config.command[0]);
         cmd.args(&config.command[1..])
             .current_dir(&self.cwd)
@@ -409,18 +404,9 @@ impl McpServers {
             .kill_on_drop(true)
             .env_clear()
             .envs(env);
-        // SAFETY: the hook makes only async-signal-safe syscalls on memory prepared above.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                match &setup {
-                    Some(s) => s.enter(),
-                    None => Ok(()),
-                }
-            });
-        }
+        self.launcher
+            .set_up_child(&mut cmd)
+            .map_err(|e| format!("cannot confine the server: {e}"))?;
         Ok(cmd)
     }
 }

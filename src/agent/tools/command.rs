@@ -77,10 +77,6 @@ pub async fn run_shell(
         restored: vec![],
         signal: None,
     };
-    let setup = match launcher.child_setup() {
-        Ok(s) => s.map(std::sync::Arc::new),
-        Err(e) => return not_started(e),
-    };
     let mut cmd = tokio::process::Command::new("sh");
     cmd.args(["-c", command])
         .current_dir(cwd)
@@ -91,19 +87,8 @@ pub async fn run_shell(
         .kill_on_drop(true)
         .env_clear()
         .envs(launcher.child_env());
-    // SAFETY: the hook makes only async-signal-safe syscalls on memory prepared above.
-    unsafe {
-        cmd.pre_exec(move || {
-            // The shell dies with the runner; its children are ended by group (below,
-            // or by the next runner from `.mission/pgroups`).
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            match &setup {
-                Some(s) => s.enter(),
-                None => Ok(()),
-            }
-        });
+    if let Err(e) = launcher.set_up_child(&mut cmd) {
+        return not_started(e);
     }
     let snapshot = launcher
         .protect

@@ -251,6 +251,27 @@ impl Launcher {
         }))
     }
 
+    /// Makes `cmd` start as every agent-facing child does: dying with the runner, and
+    /// confined as this launcher says (Landlock, network), entered between fork and exec.
+    pub fn set_up_child(&self, cmd: &mut tokio::process::Command) -> Result<(), String> {
+        let setup = self.child_setup()?.map(Arc::new);
+        // SAFETY: the hook makes only async-signal-safe syscalls on memory prepared above.
+        unsafe {
+            cmd.pre_exec(move || {
+                // The child dies with the runner; its own children are ended by process
+                // group (by the runner, or by the next one from `.mission/pgroups`).
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                match &setup {
+                    Some(s) => s.enter(),
+                    None => Ok(()),
+                }
+            });
+        }
+        Ok(())
+    }
+
     /// One line for humans: where commands may write, or that they are not confined.
     pub fn describe(&self) -> String {
         let net = if self.network {
