@@ -53,6 +53,17 @@ impl Tab {
 pub enum Focus {
     Tree,
     Detail,
+    /// The activity feed: up and down read back through it.
+    Activity,
+}
+
+impl Focus {
+    /// The pane `by` steps away, left to right: plan, detail, activity.
+    pub fn shift(self, by: isize) -> Focus {
+        const ORDER: [Focus; 3] = [Focus::Tree, Focus::Detail, Focus::Activity];
+        let i = ORDER.iter().position(|f| *f == self).unwrap_or(0) as isize;
+        ORDER[(i + by).rem_euclid(ORDER.len() as isize) as usize]
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +149,8 @@ pub struct App {
     /// Follow the running feature until the human moves the selection.
     pub follow: bool,
     pub focus: Focus,
+    /// Lines the activity feed is scrolled back from the newest (0: follows the newest).
+    pub activity_back: usize,
     pub tab: Tab,
     pub scroll: u16,
     pub overlays: Vec<Overlay>,
@@ -193,6 +206,7 @@ impl App {
             selected: None,
             follow: true,
             focus: Focus::Tree,
+            activity_back: 0,
             tab: Tab::Summary,
             scroll: 0,
             overlays: vec![],
@@ -267,6 +281,10 @@ impl App {
         });
         while self.activity.len() > ACTIVITY_CAP {
             self.activity.pop_front();
+        }
+        // Reading back: the lines in view stay in view as new ones arrive.
+        if self.activity_back > 0 {
+            self.activity_back = (self.activity_back + 1).min(self.activity.len());
         }
     }
 

@@ -16,6 +16,8 @@ pub enum Action {
     Top,
     Bottom,
     Open,
+    PaneLeft,
+    PaneRight,
     NextTab,
     PrevTab,
     TogglePause,
@@ -65,6 +67,16 @@ pub const DEFAULTS: &[(Action, &str, &str)] = &[
         Action::Open,
         "Enter",
         "open the selection: focus its detail (again: back)",
+    ),
+    (
+        Action::PaneLeft,
+        "h Left",
+        "focus the pane to the left (plan, detail, activity)",
+    ),
+    (
+        Action::PaneRight,
+        "l Right",
+        "focus the pane to the right; up/down then scroll it",
     ),
     (
         Action::NextTab,

@@ -263,6 +263,12 @@ impl Launcher {
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
+                // A runner started under `nohup` or as a background job ignores these;
+                // its children must not inherit that (Ctrl-C in a tested program, `kill
+                // -INT` in a script).
+                for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGHUP] {
+                    libc::signal(sig, libc::SIG_DFL);
+                }
                 match &setup {
                     Some(s) => s.enter(),
                     None => Ok(()),

@@ -89,6 +89,12 @@ impl App {
                     Action::PageUp => -10,
                     _ => 10,
                 };
+                if self.focus == Focus::Activity {
+                    // Up reads back; down comes forward to the newest.
+                    let back = self.activity_back as isize - step;
+                    self.activity_back = back.clamp(0, self.activity.len() as isize) as usize;
+                    return vec![];
+                }
                 if self.focus == Focus::Detail
                     || matches!(action, Action::PageUp | Action::PageDown)
                 {
@@ -99,6 +105,10 @@ impl App {
             }
             Action::Top | Action::Bottom => {
                 let top = action == Action::Top;
+                if self.focus == Focus::Activity {
+                    self.activity_back = if top { self.activity.len() } else { 0 };
+                    return vec![];
+                }
                 if self.focus == Focus::Detail {
                     // The view clamps an overshoot to the last line.
                     self.scroll = if top { 0 } else { u16::MAX };
@@ -113,6 +123,12 @@ impl App {
                 } else {
                     Focus::Tree
                 };
+                self.load_selected()
+            }
+            Action::PaneLeft | Action::PaneRight => {
+                self.focus = self
+                    .focus
+                    .shift(if action == Action::PaneRight { 1 } else { -1 });
                 self.load_selected()
             }
             Action::NextTab | Action::PrevTab => {
@@ -251,5 +267,30 @@ mod tests {
         press(&mut app, KeyCode::Down);
         press(&mut app, KeyCode::Home);
         assert_eq!(app.scroll, 0);
+    }
+
+    #[test]
+    fn h_and_l_move_the_focus_and_the_activity_feed_reads_back() {
+        let mut app = App::new(Hosting::Attached, Limits::default());
+        let recs = crate::bench::records(crate::bench::synthetic_log(12));
+        for r in &recs[..40] {
+            app.on_event(r);
+        }
+        let press = |app: &mut App, code| app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+        press(&mut app, KeyCode::Char('l'));
+        assert_eq!(app.focus, Focus::Detail);
+        press(&mut app, KeyCode::Char('l'));
+        assert_eq!(app.focus, Focus::Activity);
+        press(&mut app, KeyCode::Up);
+        press(&mut app, KeyCode::Up);
+        assert_eq!(app.activity_back, 2);
+        // New lines keep the view where the reader is.
+        app.on_event(&recs[40]);
+        assert_eq!(app.activity_back, 3);
+        press(&mut app, KeyCode::End);
+        assert_eq!(app.activity_back, 0, "back to the newest");
+        press(&mut app, KeyCode::Char('h'));
+        press(&mut app, KeyCode::Char('h'));
+        assert_eq!(app.focus, Focus::Tree);
     }
 }

@@ -6,14 +6,28 @@ use ratatui::text::{Line, Span};
 
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
-use super::super::app::{ActivityKind, App};
+use super::super::app::{ActivityKind, App, Focus};
 use super::super::theme::Theme;
 
 pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let focused = app.focus == Focus::Activity;
+    let title = if app.activity_back > 0 {
+        format!(
+            " Activity (back {} of {}) ",
+            app.activity_back,
+            app.activity.len()
+        )
+    } else {
+        " Activity ".to_string()
+    };
     let block = Block::default()
         .borders(Borders::TOP)
-        .border_style(theme.border)
-        .title(Span::styled(" Activity ", theme.title));
+        .border_style(if focused {
+            theme.border_focus
+        } else {
+            theme.border
+        })
+        .title(Span::styled(title, theme.title));
     let inner = block.inner(area);
     block.render(area, buf);
     let start = app.state.started_at;
@@ -21,6 +35,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         .activity
         .iter()
         .rev()
+        .skip(app.activity_back)
         .take(inner.height as usize)
         .rev()
         .map(|a| {
