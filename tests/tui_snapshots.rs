@@ -558,3 +558,27 @@ fn the_detail_pane_never_scrolls_past_its_end() {
         "blank detail pane after 40 PgDn:\n{screen}"
     );
 }
+
+/// At 60×20 the full tab titles do not fit the detail pane: short ones do, and the active
+/// tab is always on screen.
+#[test]
+fn a_narrow_terminal_still_shows_the_active_tab() {
+    let mut app = app_from(&mid_mission());
+    select(&mut app, "m1-f2");
+    for _ in 0..4 {
+        app.on_key(key(KeyCode::Tab));
+    }
+    assert_eq!(app.tab, Tab::Transcript);
+    let theme = Theme::load("dark", false).unwrap();
+    let mut t = Terminal::new(TestBackend::new(60, 20)).unwrap();
+    t.draw(|f| mission::tui::views::draw(f, &app, &theme))
+        .unwrap();
+    let screen: String = t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(screen.contains("Sum│Cmds│Issues│Diff│Log"), "{screen}");
+}

@@ -43,6 +43,17 @@ impl Tab {
         }
     }
 
+    /// For a narrow pane, where the full titles would hide the active tab.
+    pub fn short(self) -> &'static str {
+        match self {
+            Tab::Summary => "Sum",
+            Tab::Commands => "Cmds",
+            Tab::Issues => "Issues",
+            Tab::Diff => "Diff",
+            Tab::Transcript => "Log",
+        }
+    }
+
     fn shift(self, by: isize) -> Tab {
         let i = Tab::ALL.iter().position(|t| *t == self).unwrap_or(0) as isize;
         Tab::ALL[(i + by).rem_euclid(Tab::ALL.len() as isize) as usize]

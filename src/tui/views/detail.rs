@@ -52,8 +52,16 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         let [tab_area, content] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
         let selected = Tab::ALL.iter().position(|t| *t == app.tab).unwrap_or(0);
-        Tabs::new(Tab::ALL.iter().map(|t| t.title()))
-            .select(selected)
+        // Titles, a space each side, a divider between: when that does not fit, short
+        // titles without padding, so the active tab always shows.
+        // (The last tab's trailing space may be cut.)
+        let full: usize = Tab::ALL.iter().map(|t| t.title().len() + 3).sum::<usize>() - 2;
+        let tabs = if full <= tab_area.width as usize {
+            Tabs::new(Tab::ALL.iter().map(|t| t.title()))
+        } else {
+            Tabs::new(Tab::ALL.iter().map(|t| t.short())).padding("", "")
+        };
+        tabs.select(selected)
             .style(theme.dim)
             .highlight_style(theme.tab_active)
             .divider("│")
