@@ -45,10 +45,12 @@ pub fn prefix_hash(path: &Path, len: u64) -> Option<u64> {
 }
 
 #[derive(Serialize, Deserialize)]
-struct Checkpoint {
+/// Written with a borrowed state (`S = &MissionState`: no copy under the hub's lock),
+/// read back with an owned one.
+struct Checkpoint<S> {
     version: String,
     mark: Mark,
-    state: MissionState,
+    state: S,
 }
 
 /// Writes the checkpoint atomically: a first line with the checksum of the rest.
@@ -56,7 +58,7 @@ pub fn write(path: &Path, mark: Mark, state: &MissionState) -> std::io::Result<(
     let body = serde_json::to_vec(&Checkpoint {
         version: env!("CARGO_PKG_VERSION").into(),
         mark,
-        state: state.clone(),
+        state,
     })
     .map_err(std::io::Error::other)?;
     let mut out = format!("{:016x}\n", xxhash_rust::xxh3::xxh3_64(&body)).into_bytes();
@@ -66,14 +68,14 @@ pub fn write(path: &Path, mark: Mark, state: &MissionState) -> std::io::Result<(
 
 /// The checkpoint at `path` if it is whole, of this build, and its mark is a line of
 /// the log at `events`.
-fn read(path: &Path, events: &Path) -> Option<Checkpoint> {
+fn read(path: &Path, events: &Path) -> Option<Checkpoint<MissionState>> {
     let bytes = std::fs::read(path).ok()?;
     let (sum, body) = bytes.split_at(bytes.iter().position(|&b| b == b'\n')? + 1);
     let sum = u64::from_str_radix(std::str::from_utf8(sum).ok()?.trim(), 16).ok()?;
     if sum != xxhash_rust::xxh3::xxh3_64(body) {
         return None;
     }
-    let cp: Checkpoint = serde_json::from_slice(body).ok()?;
+    let cp: Checkpoint<MissionState> = serde_json::from_slice(body).ok()?;
     if cp.version != env!("CARGO_PKG_VERSION") || cp.state.last_seq != cp.mark.seq {
         return None;
     }

@@ -297,17 +297,19 @@ impl McpServers {
     }
 
     async fn stop(&self, r: Running) {
-        if let Some(pgid) = r.pgid {
-            // A hung server would not close on its own: end its whole group.
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pgid as i32),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+        // A hung server would not close on its own: end its whole group.
+        self.end_group(r.pgid);
+        let _ = tokio::time::timeout(Duration::from_secs(2), r.service.cancel()).await;
+    }
+
+    /// Ends a stdio server's process group and forgets it.
+    fn end_group(&self, pgid: Option<u32>) {
+        if let Some(pgid) = pgid {
+            super::tools::command::kill_group(pgid);
             if let Some(groups) = &self.launcher.groups {
                 groups.remove(pgid);
             }
         }
-        let _ = tokio::time::timeout(Duration::from_secs(2), r.service.cancel()).await;
     }
 
     async fn start(&self, name: &str, config: &McpServerConfig) -> Result<Running, String> {
@@ -339,28 +341,17 @@ impl McpServers {
                     tokio::spawn(log_stderr(name.to_string(), stderr));
                 }
                 let served = tokio::time::timeout(START_TIMEOUT, client.serve(transport)).await;
-                let kill = || {
-                    if let Some(pid) = pgid {
-                        let _ = nix::sys::signal::killpg(
-                            nix::unistd::Pid::from_raw(pid as i32),
-                            nix::sys::signal::Signal::SIGKILL,
-                        );
-                        if let Some(groups) = &self.launcher.groups {
-                            groups.remove(pid);
-                        }
-                    }
-                };
                 let service = match served {
                     Ok(Ok(s)) => s,
                     Ok(Err(e)) => {
-                        kill();
+                        self.end_group(pgid);
                         return Err(format!(
                             "`{}` did not complete the MCP handshake: {e}",
                             config.command.join(" ")
                         ));
                     }
                     Err(_) => {
-                        kill();
+                        self.end_group(pgid);
                         return Err(format!(
                             "`{}` did not answer `initialize` within 30s",
                             config.command.join(" ")
@@ -372,8 +363,14 @@ impl McpServers {
         };
         let tools = match tokio::time::timeout(START_TIMEOUT, service.list_all_tools()).await {
             Ok(Ok(t)) => t,
-            Ok(Err(e)) => return Err(format!("tools/list failed: {e}")),
-            Err(_) => return Err("tools/list did not answer within 30s".into()),
+            failed => {
+                // Not left running (nor recorded as running) for a server that is given up.
+                self.end_group(pgid);
+                return Err(match failed {
+                    Ok(Err(e)) => format!("tools/list failed: {e}"),
+                    _ => "tools/list did not answer within 30s".into(),
+                });
+            }
         };
         Ok(Running {
             service,

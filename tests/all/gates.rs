@@ -256,8 +256,7 @@ fn the_notify_command_hears_of_a_gate_and_of_the_end() {
 fn a_human_pause_holds_even_an_auto_approved_headless_run() {
     let sb = Sandbox::new();
     // The worker's first turn waits for the test, so the pause lands before its second.
-    let gate = sb.tmp.path().join("go");
-    let wait = format!("while [ ! -e {} ]; do sleep 0.05; done", gate.display());
+    let (gate, wait) = sb.gate();
     let script = json!({"entries": [
         entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
         entry("worker", "Feature m1-f1:", vec![

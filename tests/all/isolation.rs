@@ -346,8 +346,7 @@ fn a_command_left_running_by_a_killed_runner_never_writes_into_the_resumed_run()
     let sb = Sandbox::new();
     // Every part of the command waits for a gate file the test creates once the resumed
     // run is under way: no race against a sleep, however slow the machine.
-    let gate = sb.tmp.path().join("go");
-    let wait = format!("while [ ! -e {} ]; do sleep 0.05; done", gate.display());
+    let (gate, wait) = sb.gate();
     let script = json!({"entries": [
         entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
         entry("worker", "Feature m1-f1:", vec![

@@ -56,6 +56,13 @@ impl Sandbox {
             .output()
             .unwrap()
     }
+    /// A gate file and a shell loop that waits for it: a command in a scripted mission
+    /// holds until the test creates the file, instead of racing it with a sleep.
+    pub fn gate(&self) -> (PathBuf, String) {
+        let gate = self.tmp.path().join("go");
+        let wait = format!("while [ ! -e {} ]; do sleep 0.05; done", gate.display());
+        (gate, wait)
+    }
     pub fn status(&self) -> serde_json::Value {
         let out = self.run(&["status", "--json"]);
         assert!(out.status.success(), "status failed: {}", text(&out));
