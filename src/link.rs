@@ -347,7 +347,7 @@ async fn tail(path: PathBuf, mut offset: u64, tx: mpsc::UnboundedSender<Inbound>
         pending.extend_from_slice(&buf);
         while let Some(i) = pending.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = pending.drain(..=i).collect();
-            if let Ok(rec) = serde_json::from_slice::<EventRecord>(&line)
+            if let Ok(rec) = crate::store::parse_line(&line)
                 && tx.send(Inbound::Event(rec)).is_err()
             {
                 return;

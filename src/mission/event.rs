@@ -189,6 +189,40 @@ pub struct EventRecord {
     pub event: Event,
 }
 
+/// Declares `Event` and, from the same list, `EventByName`: the externally tagged form
+/// of the same variants that `wire::read_tag_first` feeds once it has read the tag, so a
+/// line is parsed in one pass instead of being buffered by serde's internally tagged
+/// derive (see `wire.rs`). Variant attributes other than docs would be lost on the
+/// second form, so variants take none.
+macro_rules! events {
+    (
+        $(#[$meta:meta])*
+        pub enum Event {
+            $(
+                $(#[doc = $vdoc:literal])*
+                $variant:ident $({
+                    $( $(#[$fmeta:meta])* $field:ident : $ty:ty ),* $(,)?
+                })?
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        pub enum Event {
+            $( $(#[doc = $vdoc])* $variant $({ $( $(#[$fmeta])* $field : $ty ),* })? ),*
+        }
+
+        #[derive(Deserialize)]
+        #[serde(remote = "Event", rename_all = "snake_case")]
+        enum EventByName {
+            $( $variant $({ $( $(#[$fmeta])* $field : $ty ),* })? ),*
+        }
+    };
+}
+
+mod wire;
+pub use wire::read_tag_first;
+
+events! {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
@@ -401,6 +435,7 @@ pub enum Event {
     MissionFailed {
         reason: String,
     },
+}
 }
 
 fn none_more(n: &usize) -> bool {

@@ -14,7 +14,10 @@ pub mod status;
 pub mod transcript;
 
 pub use budget::Limits;
-pub use event::{Event, EventRecord, Failure, Finding, Gate, Reviewer, Role, Severity, TestResult};
+pub use event::{
+    Event, EventRecord, Failure, Finding, Gate, Reviewer, Role, Severity, TestResult,
+    read_tag_first,
+};
 pub use handoff::{
     CommandRecord, DiffStat, Handoff, HandoffStatus, McpCallRecord, Usage, WorkerReport,
 };
