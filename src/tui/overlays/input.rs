@@ -30,27 +30,36 @@ pub fn render(
             "read before its next decision · Enter sends · Esc cancels",
         ),
     };
-    let width = rect.width.saturating_sub(4) as usize;
-    let scroll = input.visual_scroll(width);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border_focus)
         .title(Span::styled(title, theme.title));
     let inner = block.inner(rect);
     Paragraph::new(vec![
-        Line::from(vec![
-            Span::styled("› ", theme.key),
-            Span::styled(input.value().to_string(), theme.text),
-        ]),
+        Line::styled("› ", theme.key),
         Line::raw(""),
         Line::styled(hint, theme.dim),
     ])
-    .scroll((0, scroll as u16))
     .block(block)
     .style(theme.overlay)
     .render(rect, buf);
-    let x = (input.visual_cursor().saturating_sub(scroll) + 2) as u16;
-    Position::new(inner.x + x.min(inner.width.saturating_sub(1)), inner.y)
+    // Only the text scrolls as it grows; the prompt and the hint stay put.
+    let text_area = Rect {
+        x: inner.x + 2,
+        y: inner.y,
+        width: inner.width.saturating_sub(2),
+        height: 1,
+    };
+    let scroll = input.visual_scroll(text_area.width.saturating_sub(1) as usize);
+    Paragraph::new(Span::styled(input.value().to_string(), theme.text))
+        .scroll((0, scroll as u16))
+        .style(theme.overlay)
+        .render(text_area, buf);
+    let x = input.visual_cursor().saturating_sub(scroll) as u16;
+    Position::new(
+        text_area.x + x.min(text_area.width.saturating_sub(1)),
+        text_area.y,
+    )
 }
 
 pub fn confirm_quit(theme: &Theme, area: Rect, buf: &mut Buffer) {
