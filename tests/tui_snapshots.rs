@@ -582,3 +582,92 @@ fn a_narrow_terminal_still_shows_the_active_tab() {
         .collect();
     assert!(screen.contains("Sum│Cmds│Issues│Diff│Log"), "{screen}");
 }
+
+/// `/` finds a word in the detail pane, marks every match, and `n`/`N` go from match to
+/// match; Esc clears the search.
+#[test]
+fn search_the_detail_pane() {
+    let theme = Theme::load("dark", true).unwrap();
+    for (w, h) in SIZES {
+        let mut app = app_from(&mid_mission());
+        select(&mut app, "m1");
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        let mut frame = |app: &App| {
+            t.draw(|f| mission::tui::views::draw(f, app, &theme))
+                .unwrap();
+            t.backend().clone()
+        };
+        frame(&app);
+        app.on_key(key(KeyCode::Char('/')));
+        for c in "cargo".chars() {
+            app.on_key(key(KeyCode::Char(c)));
+        }
+        if w == 80 {
+            insta::assert_snapshot!("search_typed_80x24", frame(&app));
+        }
+        app.on_key(key(KeyCode::Enter));
+        let (said, ok) = app.status.clone().unwrap();
+        assert!(ok, "{said}");
+        let total: usize = said.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!(said.starts_with("“cargo”: match 1 of"), "{said}");
+        assert!(total >= 2, "{said}");
+        let screen = frame(&app);
+        insta::assert_snapshot!(format!("search_{w}x{h}"), screen);
+        let marked = screen
+            .buffer()
+            .content()
+            .iter()
+            .filter(|c| c.modifier.contains(ratatui::style::Modifier::REVERSED))
+            .count();
+        assert!(marked >= 5, "a match is drawn reversed");
+        let first = app.search_at;
+        app.on_key(key(KeyCode::Char('n')));
+        assert!(app.search_at > first, "n goes to a later match");
+        assert!(app.status.clone().unwrap().0.contains("match 2 of"));
+        app.on_key(key(KeyCode::Char('N')));
+        assert_eq!(app.search_at, first, "N comes back");
+        app.on_key(key(KeyCode::Char('N')));
+        assert!(
+            app.status
+                .clone()
+                .unwrap()
+                .0
+                .contains(&format!("match {total} of")),
+            "N from the first wraps to the last"
+        );
+        app.on_key(key(KeyCode::Esc));
+        assert_eq!(app.search, None);
+        app.on_key(key(KeyCode::Char('/')));
+        for c in "no such words".chars() {
+            app.on_key(key(KeyCode::Char(c)));
+        }
+        app.on_key(key(KeyCode::Enter));
+        assert_eq!(
+            app.status.clone().unwrap(),
+            ("“no such words” is not in this view".to_string(), false)
+        );
+    }
+}
+
+/// A message longer than its box scrolls its text; the prompt and the hint stay.
+#[test]
+fn a_long_message_keeps_its_prompt_and_hint() {
+    let mut app = app_from(&mid_mission());
+    app.on_key(key(KeyCode::Char('m')));
+    let text = "please keep the public API unchanged and add tests for every edge case you find "
+        .repeat(2);
+    for c in text.chars() {
+        app.on_key(key(KeyCode::Char(c)));
+    }
+    let theme = Theme::load("dark", true).unwrap();
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| mission::tui::views::draw(f, &app, &theme))
+        .unwrap();
+    let screen = format!("{}", t.backend());
+    let input_row = screen.lines().find(|l| l.contains("› ")).expect(&screen);
+    assert!(
+        input_row.contains("case you find"),
+        "the end of the text shows:\n{screen}"
+    );
+    assert!(screen.contains("read before its next decision"), "{screen}");
+}

@@ -81,6 +81,8 @@ impl Focus {
 pub enum InputKind {
     Reject,
     Message,
+    /// A search of the detail pane.
+    Search,
 }
 
 #[derive(Debug, Clone)]
@@ -164,6 +166,12 @@ pub struct App {
     pub activity_back: usize,
     pub tab: Tab,
     pub scroll: u16,
+    /// What `/` searches the detail pane for (highlighted, `n`/`N` go from match to match).
+    pub search: Option<String>,
+    /// The detail row of the match `n`/`N` last went to.
+    pub search_at: Option<usize>,
+    /// The detail pane's rows as the last frame laid them out, for the search.
+    pub detail_rows: std::cell::RefCell<Vec<String>>,
     pub overlays: Vec<Overlay>,
     pub activity: VecDeque<ActivityLine>,
     pub status: Option<(String, bool)>,
@@ -220,6 +228,9 @@ impl App {
             activity_back: 0,
             tab: Tab::Summary,
             scroll: 0,
+            search: None,
+            search_at: None,
+            detail_rows: Default::default(),
             overlays: vec![],
             activity: VecDeque::new(),
             status: None,

@@ -24,6 +24,9 @@ pub enum Action {
     Approve,
     Reject,
     Message,
+    Search,
+    SearchNext,
+    SearchPrev,
     Help,
     Back,
     Quit,
@@ -36,33 +39,27 @@ impl Action {
 }
 
 /// Each action, its default keys (space-separated, as `[keys]` writes them) and its help.
+///
+/// An action with an empty help shares the row above it in the help ("↑ k / ↓ j").
 pub const DEFAULTS: &[(Action, &str, &str)] = &[
-    (Action::Up, "Up k", "move up (scroll in the detail pane)"),
     (
-        Action::Down,
-        "Down j",
-        "move down (scroll in the detail pane)",
+        Action::Up,
+        "Up k",
+        "move up / down (in the plan; scroll a focused pane)",
     ),
+    (Action::Down, "Down j", ""),
     (
         Action::PageUp,
         "PgUp",
-        "scroll the detail pane up by a page",
+        "scroll the detail pane a page up / down",
     ),
-    (
-        Action::PageDown,
-        "PgDn",
-        "scroll the detail pane down by a page",
-    ),
+    (Action::PageDown, "PgDn", ""),
     (
         Action::Top,
         "Home g",
-        "to the top (first row, or the detail's start)",
+        "to the top / bottom (of the plan, or of a focused pane)",
     ),
-    (
-        Action::Bottom,
-        "End G",
-        "to the bottom (last row, or the detail's end)",
-    ),
+    (Action::Bottom, "End G", ""),
     (
         Action::Open,
         "Enter",
@@ -71,19 +68,22 @@ pub const DEFAULTS: &[(Action, &str, &str)] = &[
     (
         Action::PaneLeft,
         "h Left",
-        "focus the pane to the left (plan, detail, activity)",
+        "focus the pane left / right (plan, detail, activity)",
     ),
-    (
-        Action::PaneRight,
-        "l Right",
-        "focus the pane to the right; up/down then scroll it",
-    ),
+    (Action::PaneRight, "l Right", ""),
     (
         Action::NextTab,
         "Tab",
-        "next tab: Summary Commands Issues Diff Transcript",
+        "next / previous tab: Summary Commands Issues Diff Log",
     ),
-    (Action::PrevTab, "BackTab", "previous tab"),
+    (Action::PrevTab, "BackTab", ""),
+    (
+        Action::Search,
+        "/",
+        "search the detail pane (Esc in the pane clears it)",
+    ),
+    (Action::SearchNext, "n", "next / previous match"),
+    (Action::SearchPrev, "N", ""),
     (
         Action::TogglePause,
         "p",
@@ -108,7 +108,7 @@ pub const DEFAULTS: &[(Action, &str, &str)] = &[
     (
         Action::Back,
         "Esc",
-        "close an overlay, leave the detail pane",
+        "close an overlay, clear a search, leave the detail pane",
     ),
     (
         Action::Quit,
@@ -307,12 +307,20 @@ impl Keymap {
             .unwrap_or_default()
     }
 
-    /// Every binding for the help overlay: keys and what they do.
+    /// Every binding for the help overlay: keys and what they do, a pair of opposite
+    /// actions on one row.
     pub fn help(&self) -> Vec<(String, &'static str)> {
-        self.bindings
-            .iter()
-            .map(|(a, _, help)| (self.keys(*a), *help))
-            .collect()
+        let mut rows: Vec<(String, &'static str)> = vec![];
+        for (a, _, help) in &self.bindings {
+            match rows.last_mut() {
+                Some((keys, _)) if help.is_empty() => {
+                    keys.push_str(" / ");
+                    keys.push_str(&self.keys(*a));
+                }
+                _ => rows.push((self.keys(*a), *help)),
+            }
+        }
+        rows
     }
 
     /// The first key of `action`, for the footer's short hints.

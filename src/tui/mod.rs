@@ -6,6 +6,7 @@ pub mod alert;
 pub mod app;
 pub mod keymap;
 mod overlays;
+mod search;
 pub mod text;
 pub mod theme;
 pub mod transcript;

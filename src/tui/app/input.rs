@@ -14,6 +14,18 @@ impl App {
                     KeyCode::Esc => {
                         self.overlays.pop();
                     }
+                    KeyCode::Enter if *kind == InputKind::Search => {
+                        let query = input.value().trim().to_string();
+                        self.overlays.pop();
+                        self.search_at = None;
+                        if query.is_empty() {
+                            self.search = None;
+                        } else {
+                            self.search = Some(query);
+                            self.focus = Focus::Detail;
+                            self.find(1);
+                        }
+                    }
                     KeyCode::Enter => {
                         let text = input.value().trim().to_string();
                         if text.is_empty() {
@@ -24,6 +36,7 @@ impl App {
                         let op = match kind {
                             InputKind::Reject => Op::Reject { note: text },
                             InputKind::Message => Op::Say { text },
+                            InputKind::Search => unreachable!("handled above"),
                         };
                         self.overlays.pop();
                         return vec![Command::Send(op)];
@@ -177,12 +190,35 @@ impl App {
                 }
                 vec![]
             }
+            Action::Search => {
+                let mut input = Input::default();
+                if let Some(q) = &self.search {
+                    input = input.with_value(q.clone());
+                }
+                self.overlays.push(Overlay::Input {
+                    kind: InputKind::Search,
+                    input,
+                });
+                vec![]
+            }
+            Action::SearchNext | Action::SearchPrev => {
+                if self.search.is_some() {
+                    self.find(if action == Action::SearchNext { 1 } else { -1 });
+                } else {
+                    self.status = Some(("no search yet: / searches the detail pane".into(), false));
+                }
+                vec![]
+            }
             Action::Help => {
                 self.overlays.push(Overlay::Help);
                 vec![]
             }
             Action::Back => {
-                self.focus = Focus::Tree;
+                if self.search.take().is_some() {
+                    self.search_at = None;
+                } else {
+                    self.focus = Focus::Tree;
+                }
                 vec![]
             }
             Action::Quit => {
@@ -197,6 +233,46 @@ impl App {
                 }
             }
         }
+    }
+
+    /// Goes to the next (`dir` 1) or previous (-1) row of the detail pane that holds the
+    /// search, wrapping around, from the match last gone to (or from the top of the view),
+    /// and says where it is.
+    fn find(&mut self, dir: isize) {
+        let Some(query) = self.search.as_deref() else {
+            return;
+        };
+        let hits: Vec<usize> = self
+            .detail_rows
+            .borrow()
+            .iter()
+            .enumerate()
+            .filter(|(_, row)| crate::tui::search::find_in(row, query).next().is_some())
+            .map(|(i, _)| i)
+            .collect();
+        if hits.is_empty() {
+            self.search_at = None;
+            self.status = Some((format!("“{query}” is not in this view"), false));
+            return;
+        }
+        let from = self.search_at;
+        let top = self.scroll.min(self.detail_end.get()) as usize;
+        let i = match (from, dir > 0) {
+            (Some(at), true) => hits.iter().position(|&h| h > at).unwrap_or(0),
+            (Some(at), false) => hits.iter().rposition(|&h| h < at).unwrap_or(hits.len() - 1),
+            (None, true) => hits.iter().position(|&h| h >= top).unwrap_or(0),
+            (None, false) => hits
+                .iter()
+                .rposition(|&h| h < top)
+                .unwrap_or(hits.len() - 1),
+        };
+        self.search_at = Some(hits[i]);
+        // The match's row a few rows below the top, so what leads to it shows too.
+        self.scroll = hits[i].saturating_sub(2).min(u16::MAX as usize) as u16;
+        self.status = Some((
+            format!("“{query}”: match {} of {}", i + 1, hits.len()),
+            true,
+        ));
     }
 
     fn scroll_by(&mut self, by: isize) {

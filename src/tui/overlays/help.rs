@@ -17,13 +17,13 @@ pub fn render(keys: &Keymap, theme: &Theme, area: Rect, buf: &mut Buffer) {
         .into_iter()
         .map(|(keys, what)| {
             Line::from(vec![
-                Span::styled(format!("{keys:>12}  "), theme.key),
+                Span::styled(format!("{keys:>15}  "), theme.key),
                 Span::styled(what, theme.text),
             ])
         })
         .collect();
     lines.push(Line::styled(
-        "            Esc or ? closes this help",
+        "               Esc or ? closes this help",
         theme.dim,
     ));
     Paragraph::new(lines)

@@ -29,6 +29,10 @@ pub fn render(
             " Message to the orchestrator ",
             "read before its next decision · Enter sends · Esc cancels",
         ),
+        InputKind::Search => (
+            " Search the detail pane ",
+            "Enter finds · n/N next/previous · empty clears · Esc cancels",
+        ),
     };
     let block = Block::default()
         .borders(Borders::ALL)

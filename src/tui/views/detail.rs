@@ -42,10 +42,13 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             false,
         ),
     };
-    let block = Block::default()
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(border)
         .title(Span::styled(title, theme.title));
+    if let Some(q) = &app.search {
+        block = block.title_top(Line::styled(format!(" /{q} "), theme.key).right_aligned());
+    }
     let inner = block.inner(area);
     block.render(area, buf);
     let content = if tabs {
@@ -83,6 +86,15 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             .into_iter()
             .flat_map(|l| crate::tui::wrap::keep_indent(l, width))
             .collect()
+    };
+    // The rows as laid out, for `/` to search; then what the search finds, marked.
+    *app.detail_rows.borrow_mut() = lines.iter().map(|l| l.to_string()).collect();
+    let lines: Vec<Line> = match app.search.as_deref() {
+        Some(q) => lines
+            .into_iter()
+            .map(|l| crate::tui::search::highlight(l, q))
+            .collect(),
+        None => lines,
     };
     let rows: usize = lines.iter().map(|l| wrapped_rows(l, width)).sum();
     let last = rows.saturating_sub(content.height as usize);
