@@ -43,8 +43,6 @@ pub struct Start {
 pub struct FeatureRecords {
     pub handoff: Option<Handoff>,
     pub diff: Option<String>,
-    /// The run's transcript, as recorded (JSON lines).
-    pub transcript: Option<String>,
 }
 
 enum End {
@@ -252,8 +250,8 @@ impl MissionLink {
         }
     }
 
-    /// A feature's handoff, its diff (when `with_diff`) and the transcript of `run`.
-    pub fn feature(&self, feature: &str, with_diff: bool, run: Option<&str>) -> FeatureRecords {
+    /// A feature's handoff and its diff (when `with_diff`).
+    pub fn feature(&self, feature: &str, with_diff: bool) -> FeatureRecords {
         let mut out = FeatureRecords::default();
         if let Ok(Some(h)) = store::read_handoff(&self.layout, feature) {
             if with_diff
@@ -265,14 +263,21 @@ impl MissionLink {
             }
             out.handoff = Some(h);
         }
-        // A feature older than the events the console read: its handoff names the run.
-        let run = run.or(out.handoff.as_ref().map(|h| h.run_id.as_str()));
-        if let Some(run) = run
-            && let Ok(text) = std::fs::read_to_string(self.layout.transcript(run))
-        {
-            out.transcript = Some(text);
-        }
         out
+    }
+
+    /// The whole lines `run`'s transcript gained after byte `from`, and the offset they
+    /// end at: a running agent's transcript is read as it grows, never twice.
+    pub fn transcript_from(&self, run: &str, from: u64) -> Option<(String, u64)> {
+        use std::io::{Read, Seek};
+        let mut f = std::fs::File::open(self.layout.transcript(run)).ok()?;
+        f.seek(std::io::SeekFrom::Start(from)).ok()?;
+        let mut buf = vec![];
+        f.read_to_end(&mut buf).ok()?;
+        let whole = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        buf.truncate(whole);
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        Some((text, from + whole as u64))
     }
 
     /// Stops what the link started; an in-process runner still running is stopped too.
@@ -353,5 +358,29 @@ async fn tail(path: PathBuf, mut offset: u64, tx: mpsc::UnboundedSender<Inbound>
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A growing transcript is read in whole lines, each once: a line still being written
+    /// waits for the next read.
+    #[test]
+    fn a_growing_transcript_is_read_on_from_where_it_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::new(dir.path());
+        let link = MissionLink::attached(layout.clone());
+        assert_eq!(link.transcript_from("w1", 0), None, "no transcript yet");
+        let path = layout.transcript("w1");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "{\"a\":1}\n{\"b\":").unwrap();
+        let (text, at) = link.transcript_from("w1", 0).unwrap();
+        assert_eq!((text.as_str(), at), ("{\"a\":1}\n", 8));
+        std::fs::write(&path, "{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n").unwrap();
+        let (text, end) = link.transcript_from("w1", at).unwrap();
+        assert_eq!(text, "{\"b\":2}\n{\"c\":3}\n");
+        assert_eq!(link.transcript_from("w1", end).unwrap().0, "");
     }
 }

@@ -671,3 +671,57 @@ fn a_long_message_keeps_its_prompt_and_hint() {
     );
     assert!(screen.contains("read before its next decision"), "{screen}");
 }
+
+/// While a feature runs, its Summary follows its agent (the transcript's newest lines) and
+/// the Log tab opens at the newest line; each event of the agent asks for what it added.
+#[test]
+fn a_running_feature_shows_its_agent_live() {
+    let mut app = app_from(&mid_mission());
+    let f = "m1-fix1-1";
+    assert_eq!(app.selected.as_deref(), Some(f));
+    let run = app.feature_runs[f].clone();
+    let last = app.state.last_seq;
+    let cmds = app.on_event(&EventRecord {
+        seq: last + 1,
+        ts: ts(95),
+        event: Event::ToolUsed {
+            run_id: run.clone(),
+            tool: "read_file".into(),
+            summary: "read_file src/stats.rs".into(),
+            ok: true,
+        },
+    });
+    assert_eq!(cmds, vec![Command::Tail { feature: f.into() }]);
+    assert_eq!(app.transcript_offset(f, &run), 0);
+    let lines: Vec<String> = [
+        "· tools: read_file, write_file, run_command, submit_handoff",
+        "▸ task: Feature m1-fix1-1: Sort before taking the median",
+        "◂ Reproducing the failure first.",
+        "  ⚙ run_command({\"command\":\"printf '9 1 5' | cargo run -q\"})",
+        "↳   run_command: exit 0",
+        "      count: 3",
+        "      mean: 5",
+        "      median: 1",
+        "◂ The median is taken before sorting; sorting a copy first.",
+        "  ⚙ read_file({\"path\":\"src/stats.rs\"})",
+        "↳   read_file: pub fn median(xs: &[f64]) -> Option<f64> { let mid = xs.len() / 2; Some(xs[mid]) } // and the rest of a long line",
+    ]
+    .map(String::from)
+    .to_vec();
+    app.add_transcript(f, &run, lines, 900);
+    assert_eq!(app.transcript_offset(f, &run), 900, "read on from there");
+    draw(&app, "live");
+    for _ in 0..4 {
+        app.on_key(key(KeyCode::Tab));
+    }
+    assert_eq!(app.tab, Tab::Transcript);
+    assert_eq!(
+        app.scroll,
+        u16::MAX,
+        "the log of a running agent follows its tail"
+    );
+    draw(&app, "live_log");
+    // Another attempt is another run: its transcript starts afresh.
+    assert_eq!(app.transcript_offset(f, "worker-m1-fix1-1-2"), 0);
+    assert!(!app.transcripts.contains_key(f));
+}

@@ -14,6 +14,8 @@ mod events;
 mod input;
 
 const ACTIVITY_CAP: usize = 500;
+/// Transcript lines kept per feature (a long run shows its latest).
+const TRANSCRIPT_CAP: usize = 5000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
@@ -133,8 +135,13 @@ pub struct CheckLine {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     Send(Op),
-    /// Read a feature's diff (git) and its latest transcript from disk into the caches.
+    /// Read a feature's handoff, diff (git) and latest transcript from disk into the
+    /// caches.
     Load {
+        feature: String,
+    },
+    /// Read what the feature's agent added to its transcript since the last read.
+    Tail {
         feature: String,
     },
     Quit,
@@ -180,6 +187,8 @@ pub struct App {
     pub handoffs: HashMap<String, Handoff>,
     pub diffs: HashMap<String, String>,
     pub transcripts: HashMap<String, Vec<String>>,
+    /// How far each feature's transcript was read: the run, the byte offset.
+    transcript_read: HashMap<String, (String, u64)>,
     /// Commands of each feature's latest attempt, live.
     pub commands: HashMap<String, Vec<CommandRecord>>,
     pub agent_said: HashMap<String, String>,
@@ -238,6 +247,7 @@ impl App {
             handoffs: HashMap::new(),
             diffs: HashMap::new(),
             transcripts: HashMap::new(),
+            transcript_read: HashMap::new(),
             commands: HashMap::new(),
             agent_said: HashMap::new(),
             checks: HashMap::new(),
@@ -310,8 +320,41 @@ impl App {
         }
     }
 
+    /// The feature selected, if it is running now: the detail pane follows its agent.
+    pub fn selected_running(&self) -> Option<&str> {
+        let Some(Row::Feature { milestone, index }) = self.selected_row() else {
+            return None;
+        };
+        let f = &self.state.milestones[milestone].features[index];
+        (f.phase == crate::mission::state::FeaturePhase::Running).then_some(f.plan.id.as_str())
+    }
+
     fn mission_running(&self) -> bool {
         self.state.completed.is_none() && self.state.failed.is_none() && !self.state.goal.is_empty()
+    }
+
+    /// Where to read `run`'s transcript for `feature` from: after what was read of the
+    /// same run, else (a new attempt) from the start, its old lines dropped.
+    pub fn transcript_offset(&mut self, feature: &str, run: &str) -> u64 {
+        match self.transcript_read.get(feature) {
+            Some((r, at)) if r == run => *at,
+            _ => {
+                self.transcripts.remove(feature);
+                0
+            }
+        }
+    }
+
+    /// Adds the lines read of `run`'s transcript, up to byte `end`; a long run keeps its
+    /// latest `TRANSCRIPT_CAP` lines.
+    pub fn add_transcript(&mut self, feature: &str, run: &str, lines: Vec<String>, end: u64) {
+        let t = self.transcripts.entry(feature.to_string()).or_default();
+        t.extend(lines);
+        if t.len() > TRANSCRIPT_CAP {
+            t.drain(..t.len() - TRANSCRIPT_CAP);
+        }
+        self.transcript_read
+            .insert(feature.to_string(), (run.to_string(), end));
     }
 
     /// The runner's answer to an op, shown in the status line.

@@ -74,7 +74,7 @@ pub const DEFAULTS: &[(Action, &str, &str)] = &[
     (
         Action::NextTab,
         "Tab",
-        "next / previous tab: Summary Commands Issues Diff Log",
+        "next / previous tab (Summary … Transcript)",
     ),
     (Action::PrevTab, "BackTab", ""),
     (

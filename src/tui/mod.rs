@@ -134,11 +134,12 @@ pub async fn run(
             }
         }
         let mut quit = false;
+        perform_loads(&mut app, &link, &commands);
         for c in commands {
             match c {
                 Command::Quit => quit = true,
-                Command::Load { .. } => perform_loads(&mut app, &link, std::slice::from_ref(&c)),
                 Command::Send(op) => link.send(op),
+                Command::Load { .. } | Command::Tail { .. } => {}
             }
         }
         if quit {
@@ -150,24 +151,40 @@ pub async fn run(
     result.map(|()| outcome)
 }
 
-/// Reads what the detail pane shows for a feature: handoff, diff, transcript — through
-/// the link, between frames, never while drawing.
+/// Reads what the detail pane shows for a feature: handoff, diff, the transcript as it
+/// grows — through the link, between frames, never while drawing.
 fn perform_loads(app: &mut App, link: &MissionLink, cmds: &[Command]) {
+    let mut tailed: Vec<&str> = vec![];
     for c in cmds {
-        let Command::Load { feature } = c else {
+        let feature = match c {
+            Command::Load { feature } => {
+                let records = link.feature(feature, !app.diffs.contains_key(feature));
+                if let Some(d) = records.diff {
+                    app.diffs.insert(feature.clone(), d);
+                }
+                if let Some(h) = records.handoff {
+                    // A feature older than the events the console read: its handoff names
+                    // the run.
+                    app.feature_runs
+                        .entry(feature.clone())
+                        .or_insert_with(|| h.run_id.clone());
+                    app.handoffs.insert(feature.clone(), h);
+                }
+                feature
+            }
+            Command::Tail { feature } => feature,
+            _ => continue,
+        };
+        if tailed.contains(&feature.as_str()) {
+            continue;
+        }
+        tailed.push(feature);
+        let Some(run) = app.feature_runs.get(feature).cloned() else {
             continue;
         };
-        let run = app.feature_runs.get(feature).cloned();
-        let records = link.feature(feature, !app.diffs.contains_key(feature), run.as_deref());
-        if let Some(d) = records.diff {
-            app.diffs.insert(feature.clone(), d);
-        }
-        if let Some(h) = records.handoff {
-            app.handoffs.insert(feature.clone(), h);
-        }
-        if let Some(t) = records.transcript {
-            app.transcripts
-                .insert(feature.clone(), transcript::lines(&t));
+        let from = app.transcript_offset(feature, &run);
+        if let Some((text, end)) = link.transcript_from(&run, from) {
+            app.add_transcript(feature, &run, transcript::lines(&text), end);
         }
     }
 }

@@ -65,6 +65,10 @@ impl App {
                     self.transcripts.remove(f);
                     if self.follow {
                         self.selected = Some(f.clone());
+                        if matches!(self.tab, Tab::Summary | Tab::Transcript) {
+                            // Its agent at work, following the tail.
+                            self.scroll = u16::MAX;
+                        }
                     }
                 }
             }
@@ -171,6 +175,28 @@ impl App {
         if self.selected.is_none() && !self.state.milestones.is_empty() {
             self.selected = Some(self.state.milestones[0].id.clone());
         }
+        // The selected feature's agent did something: its live view reads on.
+        if let Some(run) = agent_run(&rec.event)
+            && let Some((_, Some(f))) = self.runs.get(run)
+            && self.selected.as_ref() == Some(f)
+            && matches!(self.tab, Tab::Summary | Tab::Transcript)
+        {
+            cmds.push(Command::Tail { feature: f.clone() });
+        }
         cmds
+    }
+}
+
+/// The agent run an event is about, for the events that grow its transcript.
+fn agent_run(event: &Event) -> Option<&str> {
+    match event {
+        Event::AgentStarted { run_id, .. }
+        | Event::AgentTurn { run_id, .. }
+        | Event::ToolUsed { run_id, .. }
+        | Event::CommandRan { run_id, .. }
+        | Event::ContextCompacted { run_id, .. }
+        | Event::AgentStuck { run_id, .. }
+        | Event::AgentFinished { run_id, .. } => Some(run_id),
+        _ => None,
     }
 }

@@ -148,7 +148,7 @@ impl App {
                 self.tab = self
                     .tab
                     .shift(if action == Action::NextTab { 1 } else { -1 });
-                self.scroll = 0;
+                self.scroll = self.first_scroll();
                 self.load_selected()
             }
             Action::TogglePause => {
@@ -294,11 +294,26 @@ impl App {
         let i = (self.selected_index() as isize + by).clamp(0, rows.len() as isize - 1) as usize;
         self.selected = Some(self.row_id(&rows[i]));
         self.follow = false;
-        self.scroll = 0;
+        self.scroll = self.first_scroll();
         self.load_selected()
     }
 
+    /// Where a newly shown detail starts: the top, but a running agent's summary and log
+    /// at their newest line, following it.
+    fn first_scroll(&self) -> u16 {
+        if matches!(self.tab, Tab::Summary | Tab::Transcript) && self.selected_running().is_some() {
+            u16::MAX
+        } else {
+            0
+        }
+    }
+
     fn load_selected(&self) -> Vec<Command> {
+        if let (Tab::Summary, Some(f)) = (self.tab, self.selected_running()) {
+            return vec![Command::Tail {
+                feature: f.to_string(),
+            }];
+        }
         match self.selected_row() {
             Some(Row::Feature { milestone, index })
                 if matches!(self.tab, Tab::Diff | Tab::Transcript) =>

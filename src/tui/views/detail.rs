@@ -32,7 +32,14 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             let f = &app.state.milestones[milestone].features[index];
             (
                 format!(" {} {} ", f.plan.id, f.plan.title),
-                feature(app, theme, f),
+                // The content: inside the borders, under the tabs.
+                feature(
+                    app,
+                    theme,
+                    f,
+                    area.width.saturating_sub(2),
+                    area.height.saturating_sub(3),
+                ),
                 true,
             )
         }
@@ -161,7 +168,17 @@ fn command_line(theme: &Theme, c: &CommandRecord) -> Line<'static> {
     ])
 }
 
-fn feature<'a>(app: &'a App, theme: &Theme, f: &'a FeatureState) -> Vec<Line<'a>> {
+/// The fewest transcript lines the Summary of a running feature shows; it shows as many
+/// as fit (the Transcript tab has them all).
+const LIVE_LINES: usize = 3;
+
+fn feature<'a>(
+    app: &'a App,
+    theme: &Theme,
+    f: &'a FeatureState,
+    width: u16,
+    height: u16,
+) -> Vec<Line<'a>> {
     let id = &f.plan.id;
     let handoff = app
         .handoffs
@@ -238,15 +255,41 @@ fn feature<'a>(app: &'a App, theme: &Theme, f: &'a FeatureState) -> Vec<Line<'a>
                         theme.text,
                     ),
                 ));
-            } else if f.phase == FeaturePhase::Running
-                && let Some(said) = app.agent_said.get(id)
-            {
+            } else if f.phase == FeaturePhase::Running {
+                // The agent at work, following the tail of its transcript.
                 lines.push(Line::raw(""));
-                lines.push(kv(
-                    theme,
-                    "Worker",
-                    Span::styled(format!("“{said}”"), theme.dim),
+                let run = app.feature_runs.get(id).map_or("", String::as_str);
+                lines.push(crate::tui::text::fit_line(
+                    vec![
+                        Span::styled("Live ", theme.title),
+                        Span::styled(format!(" {run}"), theme.dim),
+                    ],
+                    width,
                 ));
+                let used: usize = lines
+                    .iter()
+                    .map(|l| wrapped_rows(l, width.max(1) as usize))
+                    .sum();
+                let room = (height as usize).saturating_sub(used).max(LIVE_LINES);
+                let live = app
+                    .transcripts
+                    .get(id)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                if live.is_empty() {
+                    let said = app.agent_said.get(id).map(|s| format!("“{s}”"));
+                    lines.push(Line::styled(
+                        said.unwrap_or_else(|| "starting…".into()),
+                        theme.dim,
+                    ));
+                }
+                for l in &live[live.len().saturating_sub(room)..] {
+                    let style = transcript_line(theme, l).style;
+                    lines.push(crate::tui::text::fit_line(
+                        vec![Span::styled(l.clone(), style)],
+                        width,
+                    ));
+                }
             }
             if let Some(why) = &f.last_failure {
                 lines.push(Line::raw(""));
