@@ -459,6 +459,18 @@ fn plan_gate_overlay_then_reject_with_a_note() {
         app.on_key(key(KeyCode::Char('a'))),
         vec![Command::Send(Op::Approve)]
     );
+    // The runner took the note; the orchestrator's next plan says it is a revision.
+    s.push(Event::GateRejected {
+        gate: Gate::Plan,
+        note: "split m2".into(),
+    });
+    s.push(Event::PlanSubmitted { plan: plan() });
+    s.push(Event::GateOpened {
+        gate: Gate::Plan,
+        reason: "the plan and its contract await approval".into(),
+    });
+    let app = app_from(&s);
+    draw(&app, "plan_gate_revised");
 }
 
 #[test]

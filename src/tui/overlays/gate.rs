@@ -47,6 +47,22 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                     ),
                 );
             }
+            // A plan sent back comes again: say that this one is a revision, and of what.
+            if let Some(note) = app.state.plan_rejections.last() {
+                lines.insert(
+                    1,
+                    Line::from(vec![
+                        Span::styled(
+                            format!(
+                                "Revised plan, version {}, answering your note: ",
+                                app.state.plan_rejections.len() + 1
+                            ),
+                            theme.corrective,
+                        ),
+                        Span::styled(format!("“{note}”"), theme.text),
+                    ]),
+                );
+            }
             if let Some(plan) = &app.state.plan {
                 for m in &plan.milestones {
                     lines.push(Line::from(vec![
@@ -84,7 +100,11 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                     }
                 }
             }
-            " Approve the plan? "
+            if app.state.plan_rejections.is_empty() {
+                " Approve the plan? "
+            } else {
+                " Approve the revised plan? "
+            }
         }
         Gate::Amendment { .. } => {
             lines.push(Line::styled("The contract would change to:", theme.text));
