@@ -53,13 +53,21 @@ pub struct Cli {
     /// The repository to work on (default: the current directory).
     #[arg(long, global = true, value_name = "DIR")]
     dir: Option<PathBuf>,
-    /// Console theme: dark, light, high-contrast, high-contrast-light, or a path to a
-    /// .toml file.
-    /// NO_COLOR turns colours off.
-    #[arg(long, global = true, value_name = "THEME", default_value = "dark")]
-    theme: String,
+    /// The theme given before the command (`mission --theme light attach`), as it was
+    /// once taken; the console commands take `--theme` themselves.
+    #[arg(long, value_name = "THEME", hide = true)]
+    theme: Option<String>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Options of the commands that open the console.
+#[derive(Debug, clap::Args)]
+struct Look {
+    /// Console theme: dark, light, high-contrast, high-contrast-light, or a path to a
+    /// .toml file (default: dark). NO_COLOR turns colours off.
+    #[arg(long, value_name = "THEME")]
+    theme: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +80,8 @@ enum Command {
         /// No pauses between model calls (for tests and the impatient).
         #[arg(long)]
         fast: bool,
+        #[command(flatten)]
+        look: Look,
     },
     /// Write a commented .mission/mission.toml.
     Init,
@@ -89,6 +99,8 @@ enum Command {
         /// Pass every gate without asking; anything else that needs a human exits with 3.
         #[arg(long)]
         auto_approve: bool,
+        #[command(flatten)]
+        look: Look,
     },
     /// Continue a mission after a stop, a pause or a crash.
     Resume {
@@ -98,9 +110,14 @@ enum Command {
         /// Pass every gate without asking; anything else that needs a human exits with 3.
         #[arg(long)]
         auto_approve: bool,
+        #[command(flatten)]
+        look: Look,
     },
     /// Open the console on a mission run by another process.
-    Attach,
+    Attach {
+        #[command(flatten)]
+        look: Look,
+    },
     /// Show the mission's state.
     Status {
         /// The stable JSON snapshot.
@@ -290,20 +307,26 @@ fn error_text(e: &anyhow::Error) -> String {
 
 async fn run(cli: Cli) -> Result<i32> {
     let dir = cli.dir.clone().unwrap_or_else(|| PathBuf::from("."));
-    let theme = cli.theme.clone();
+    let old_theme = cli.theme.clone();
+    let theme_of = |look: Look| look.theme.or(old_theme).unwrap_or_else(|| "dark".into());
     match cli.command {
-        Command::Demo { headless, fast } => demo(cli.dir.as_deref(), headless, fast, &theme).await,
+        Command::Demo {
+            headless,
+            fast,
+            look,
+        } => demo(cli.dir.as_deref(), headless, fast, &theme_of(look)).await,
         Command::Init => init(&dir),
         Command::Start {
             goal,
             headless,
             detach,
             auto_approve,
+            look,
         } => {
             if detach {
                 return detach_start(&dir, &goal, auto_approve);
             }
-            let theme = console_theme(headless, &theme)?;
+            let theme = console_theme(headless, &theme_of(look))?;
             let session = setup::start(&dir, &goal, Mode { auto_approve })?;
             match theme {
                 Some(t) => host(session, Front::Console(Box::new(t))).await,
@@ -313,15 +336,16 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Resume {
             headless,
             auto_approve,
+            look,
         } => {
-            let theme = console_theme(headless, &theme)?;
+            let theme = console_theme(headless, &theme_of(look))?;
             let session = setup::resume(&dir, Mode { auto_approve })?;
             match theme {
                 Some(t) => host(session, Front::Console(Box::new(t))).await,
                 None => host(session, Front::Lines).await,
             }
         }
-        Command::Attach => attach(&dir, &theme).await,
+        Command::Attach { look } => attach(&dir, &theme_of(look)).await,
         Command::Status { json } => status(&dir, json),
         Command::Pause => op(&dir, Op::Pause).await,
         Command::Unpause => op(&dir, Op::Unpause).await,

@@ -146,6 +146,21 @@ fn status_without_a_mission_and_help() {
     }
     let out = mission(&sb.config_home()).args(["start"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "missing goal is a usage error");
+    // `--theme` is an option of the commands that open the console, and only of them;
+    // given before the command, as it once was, it is still taken.
+    let help = |args: &[&str]| {
+        let out = mission(&sb.config_home()).args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for cmd in ["demo", "start", "resume", "attach"] {
+        assert!(help(&[cmd, "--help"]).contains("--theme"), "{cmd} --help");
+    }
+    for cmd in ["status", "log", "approve", "doctor"] {
+        assert!(!help(&[cmd, "--help"]).contains("--theme"), "{cmd} --help");
+    }
+    let out = sb.run(&["--theme", "light", "status"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(!stderr(&out).contains("--theme"), "{}", text(&out));
 }
 
 #[test]
