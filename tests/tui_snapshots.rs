@@ -737,3 +737,56 @@ fn a_running_feature_shows_its_agent_live() {
     assert_eq!(app.transcript_offset(f, "worker-m1-fix1-1-2"), 0);
     assert!(!app.transcripts.contains_key(f));
 }
+
+/// With `[console] mouse` on, the wheel scrolls the pane under the pointer and a click
+/// focuses a pane or selects the plan's row; with it off (the default) the mouse does
+/// nothing.
+#[test]
+fn the_mouse_scrolls_the_pane_under_it_and_clicks_select() {
+    use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let at = |kind, column, row| MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    let theme = Theme::load("dark", true).unwrap();
+    let mut app = app_from(&mid_mission());
+    select(&mut app, "m1");
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let mut frame = |app: &App| {
+        t.draw(|f| mission::tui::views::draw(f, app, &theme))
+            .unwrap();
+    };
+    frame(&app);
+    // The detail pane is right of column 30, rows 2..17 at 80×24.
+    let wheel_detail = at(MouseEventKind::ScrollDown, 50, 8);
+    assert!(app.on_mouse(wheel_detail).is_empty());
+    assert_eq!(app.scroll, 0, "off by default");
+    app.mouse = true;
+    app.on_mouse(wheel_detail);
+    assert_eq!(app.scroll, 3, "a wheel notch scrolls the detail three rows");
+    app.on_mouse(at(MouseEventKind::ScrollUp, 50, 8));
+    assert_eq!(app.scroll, 0);
+    // The activity feed reads back under the wheel.
+    app.on_mouse(at(MouseEventKind::ScrollUp, 20, 20));
+    assert_eq!(app.activity_back, 3);
+    // The plan's rows: m1 is row 3 on screen, m1-f2 two below it.
+    let screen = format!("{}", t.backend());
+    let row = screen.lines().position(|l| l.contains("m1-f2")).unwrap() as u16;
+    app.on_mouse(at(MouseEventKind::Down(MouseButton::Left), 10, row));
+    assert_eq!(app.selected.as_deref(), Some("m1-f2"));
+    assert_eq!(app.focus, mission::tui::app::Focus::Tree);
+    app.on_mouse(at(MouseEventKind::ScrollDown, 10, row));
+    assert_eq!(
+        app.selected.as_deref(),
+        Some("m1-fix1-1"),
+        "the wheel moves the selection"
+    );
+    app.on_mouse(at(MouseEventKind::Down(MouseButton::Left), 50, 8));
+    assert_eq!(app.focus, mission::tui::app::Focus::Detail);
+    // Nothing acts behind an overlay.
+    app.on_key(key(KeyCode::Char('?')));
+    app.on_mouse(at(MouseEventKind::Down(MouseButton::Left), 10, row));
+    assert_eq!(app.selected.as_deref(), Some("m1-fix1-1"));
+}

@@ -81,6 +81,7 @@ pub(super) async fn host(session: Session, front: Front) -> Result<i32> {
             app.keys =
                 crate::tui::keymap::Keymap::with_overrides(&config.keys).map_err(|e| anyhow!(e))?;
             app.bell = config.notify.bell;
+            app.mouse = config.console.mouse;
             app.prices = crate::llm::factory::role_prices(&config);
             // Confinement as configured is the quiet case; only its absence is worth
             // the line.
@@ -238,6 +239,7 @@ pub(super) async fn attach(dir: &Path, theme: &str) -> Result<i32> {
     let mut app = App::new(Hosting::Attached, config.limits());
     app.keys = crate::tui::keymap::Keymap::with_overrides(&config.keys).map_err(|e| anyhow!(e))?;
     app.bell = config.notify.bell;
+    app.mouse = config.console.mouse;
     app.prices = crate::llm::factory::role_prices(&config);
     let alive = runner_alive(&layout).await;
     let st = load_state(&layout)?;

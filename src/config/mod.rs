@@ -26,6 +26,7 @@ pub struct Config {
     pub sandbox: SandboxConfig,
     pub worktree: WorktreeConfig,
     pub notify: NotifyConfig,
+    pub console: ConsoleConfig,
     pub mcp: McpConfig,
     /// Console key overrides: action → keys (`approve = "A"`).
     pub keys: BTreeMap<String, String>,
@@ -135,6 +136,16 @@ impl Default for NotifyConfig {
             command: vec![],
         }
     }
+}
+
+/// The console's manners.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// The mouse wheel scrolls the pane under the pointer and a click focuses a pane or
+    /// selects a row. Off by default: while the console holds the mouse, the terminal's
+    /// own text selection needs Shift.
+    pub mouse: bool,
 }
 
 /// MCP servers whose tools agents may call (`mcp__<server>__<tool>`).

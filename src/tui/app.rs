@@ -12,6 +12,7 @@ use crate::mission::{CommandRecord, Event, EventRecord, Handoff, Limits, Mission
 
 mod events;
 mod input;
+mod mouse;
 
 const ACTIVITY_CAP: usize = 500;
 /// Transcript lines kept per feature (a long run shows its latest).
@@ -93,6 +94,16 @@ pub enum Overlay {
     Gate,
     Input { kind: InputKind, input: Input },
     ConfirmQuit,
+}
+
+/// The panes as the last frame laid them out.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Panes {
+    pub tree: ratatui::layout::Rect,
+    /// The tree's first row shown (it scrolls to keep the selection in view).
+    pub tree_offset: usize,
+    pub detail: ratatui::layout::Rect,
+    pub activity: ratatui::layout::Rect,
 }
 
 /// One row of the milestone → feature tree.
@@ -201,6 +212,10 @@ pub struct App {
     pub runner_stopped: bool,
     /// Ring and notify (BEL, OSC 9/777) when the mission comes to need a human.
     pub bell: bool,
+    /// Take the mouse: wheel and clicks (`[console] mouse`).
+    pub mouse: bool,
+    /// Where the last frame put the panes, for the mouse.
+    pub panes: std::cell::Cell<Panes>,
     /// USD per input and output token of each role's model, for the plan's estimate.
     pub prices: std::collections::BTreeMap<Role, (f64, f64)>,
     runs: HashMap<String, (Role, Option<String>)>,
@@ -255,6 +270,8 @@ impl App {
             runner_error: None,
             runner_stopped: false,
             bell: true,
+            mouse: false,
+            panes: Default::default(),
             prices: Default::default(),
             runs: HashMap::new(),
             feature_runs: HashMap::new(),

@@ -59,6 +59,10 @@ pub async fn run(
     };
     // After a dropped SSH session the old shell's text must not show through blank cells.
     let _ = terminal.clear();
+    let mouse = app.mouse;
+    if mouse {
+        mouse_capture(true);
+    }
     let mut input = ratatui::crossterm::event::EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut dirty = true;
@@ -97,6 +101,10 @@ pub async fn run(
             ev = input.next() => match ev {
                 Some(Ok(TermEvent::Key(key))) if key.kind == KeyEventKind::Press => {
                     commands = app.on_key(key);
+                    dirty = true;
+                }
+                Some(Ok(TermEvent::Mouse(m))) => {
+                    commands = app.on_mouse(m);
                     dirty = true;
                 }
                 Some(Ok(TermEvent::Resize(..))) => {
@@ -146,9 +154,28 @@ pub async fn run(
             break Ok(());
         }
     };
+    if mouse {
+        mouse_capture(false);
+    }
     ratatui::restore();
     link.close().await;
     result.map(|()| outcome)
+}
+
+/// Takes the mouse (and gives it back, also when the console panics: a terminal left
+/// reporting the mouse prints escape codes on every move).
+fn mouse_capture(on: bool) {
+    use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+    if on {
+        let _ = ratatui::crossterm::execute!(std::io::stdout(), EnableMouseCapture);
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let _ = ratatui::crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+            previous(info);
+        }));
+    } else {
+        let _ = ratatui::crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+    }
 }
 
 /// Reads what the detail pane shows for a feature: handoff, diff, the transcript as it

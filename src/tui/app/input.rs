@@ -275,7 +275,7 @@ impl App {
         ));
     }
 
-    fn scroll_by(&mut self, by: isize) {
+    pub(super) fn scroll_by(&mut self, by: isize) {
         // In the detail pane, from where the last frame stopped (an overshoot to the end
         // does not swallow the next PgUp); the gate's plan has no such end.
         let end = if matches!(self.overlays.last(), Some(Overlay::Gate)) {
@@ -286,7 +286,7 @@ impl App {
         self.scroll = (self.scroll.min(end) as isize + by).clamp(0, end as isize) as u16;
     }
 
-    fn move_selection(&mut self, by: isize) -> Vec<Command> {
+    pub(super) fn move_selection(&mut self, by: isize) -> Vec<Command> {
         let rows = self.rows();
         if rows.is_empty() {
             return vec![];
@@ -308,7 +308,7 @@ impl App {
         }
     }
 
-    fn load_selected(&self) -> Vec<Command> {
+    pub(super) fn load_selected(&self) -> Vec<Command> {
         if let (Tab::Summary, Some(f)) = (self.tab, self.selected_running()) {
             return vec![Command::Tail {
                 feature: f.to_string(),

@@ -31,6 +31,12 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let [feed_area, budget_area] =
         Layout::horizontal([Constraint::Min(20), Constraint::Length(budget_width)]).areas(bottom);
 
+    app.panes.set(super::app::Panes {
+        tree: tree_area,
+        tree_offset: tree::offset(app, tree_area),
+        detail: detail_area,
+        activity: feed_area,
+    });
     let buf = frame.buffer_mut();
     header::render(app, theme, header_area, buf);
     tree::render(app, theme, tree_area, buf);

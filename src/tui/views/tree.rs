@@ -110,3 +110,10 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let mut state = ListState::default().with_selected(Some(app.selected_index()));
     StatefulWidget::render(list, area, buf, &mut state);
 }
+
+/// The first row the plan shows in `area`: as `List` scrolls, just enough to keep the
+/// selection in view.
+pub fn offset(app: &App, area: Rect) -> usize {
+    let height = area.height.saturating_sub(2) as usize;
+    (app.selected_index() + 1).saturating_sub(height)
+}
