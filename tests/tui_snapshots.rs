@@ -790,3 +790,38 @@ fn the_mouse_scrolls_the_pane_under_it_and_clicks_select() {
     app.on_mouse(at(MouseEventKind::Down(MouseButton::Left), 10, row));
     assert_eq!(app.selected.as_deref(), Some("m1-fix1-1"));
 }
+
+/// Each tab keeps where it was scrolled to while the selection stays; another selection
+/// starts every tab at the top.
+#[test]
+fn each_tab_keeps_its_place() {
+    let theme = Theme::load("dark", true).unwrap();
+    let mut app = app_from(&mid_mission());
+    select(&mut app, "m1-f2");
+    let mut t = Terminal::new(TestBackend::new(60, 20)).unwrap();
+    let mut frame = |app: &App| {
+        t.draw(|f| mission::tui::views::draw(f, app, &theme))
+            .unwrap();
+    };
+    frame(&app);
+    app.on_key(key(KeyCode::Char('l')));
+    app.on_key(key(KeyCode::Down));
+    app.on_key(key(KeyCode::Down));
+    assert_eq!(app.scroll, 2, "the summary scrolls at 60×20");
+    app.on_key(key(KeyCode::Tab));
+    assert_eq!((app.tab, app.scroll), (Tab::Commands, 0));
+    frame(&app);
+    app.on_key(key(KeyCode::BackTab));
+    assert_eq!(
+        (app.tab, app.scroll),
+        (Tab::Summary, 2),
+        "back where it was"
+    );
+    frame(&app);
+    app.on_key(key(KeyCode::Char('h')));
+    app.on_key(key(KeyCode::Up));
+    app.on_key(key(KeyCode::Down));
+    app.on_key(key(KeyCode::Tab));
+    app.on_key(key(KeyCode::BackTab));
+    assert_eq!(app.scroll, 0, "another selection starts at the top");
+}

@@ -57,6 +57,10 @@ impl Tab {
         }
     }
 
+    fn index(self) -> usize {
+        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+
     fn shift(self, by: isize) -> Tab {
         let i = Tab::ALL.iter().position(|t| *t == self).unwrap_or(0) as isize;
         Tab::ALL[(i + by).rem_euclid(Tab::ALL.len() as isize) as usize]
@@ -184,6 +188,8 @@ pub struct App {
     pub activity_back: usize,
     pub tab: Tab,
     pub scroll: u16,
+    /// Where each tab of the selection was scrolled to, for coming back to it.
+    tab_scroll: [u16; Tab::ALL.len()],
     /// What `/` searches the detail pane for (highlighted, `n`/`N` go from match to match).
     pub search: Option<String>,
     /// The detail row of the match `n`/`N` last went to.
@@ -252,6 +258,7 @@ impl App {
             activity_back: 0,
             tab: Tab::Summary,
             scroll: 0,
+            tab_scroll: [0; Tab::ALL.len()],
             search: None,
             search_at: None,
             detail_rows: Default::default(),

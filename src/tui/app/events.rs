@@ -65,6 +65,7 @@ impl App {
                     self.transcripts.remove(f);
                     if self.follow {
                         self.selected = Some(f.clone());
+                        self.tab_scroll = Default::default();
                         if matches!(self.tab, Tab::Summary | Tab::Transcript) {
                             // Its agent at work, following the tail.
                             self.scroll = u16::MAX;

@@ -145,10 +145,12 @@ impl App {
                 self.load_selected()
             }
             Action::NextTab | Action::PrevTab => {
+                // Each tab keeps its place while the selection stays.
+                self.tab_scroll[self.tab.index()] = self.scroll.min(self.detail_end.get());
                 self.tab = self
                     .tab
                     .shift(if action == Action::NextTab { 1 } else { -1 });
-                self.scroll = self.first_scroll();
+                self.scroll = self.first_scroll().max(self.tab_scroll[self.tab.index()]);
                 self.load_selected()
             }
             Action::TogglePause => {
@@ -294,6 +296,7 @@ impl App {
         let i = (self.selected_index() as isize + by).clamp(0, rows.len() as isize - 1) as usize;
         self.selected = Some(self.row_id(&rows[i]));
         self.follow = false;
+        self.tab_scroll = Default::default();
         self.scroll = self.first_scroll();
         self.load_selected()
     }
