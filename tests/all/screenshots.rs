@@ -27,10 +27,18 @@ fn capture_the_main_views() {
         );
         t.keys("a");
         t.wait_for("▶ ↻ m1-fix1-1");
-        save(&format!("healing-{size}"), &t.wait_for("Worker"));
+        // The corrective feature's agent at work, live.
+        t.wait_for("Live");
+        save(&format!("healing-{size}"), &t.wait_for("⚙"));
         t.wait_for("COMPLETED");
         t.keys("kkkkkkkkkk");
         save(&format!("milestone-{size}"), &t.contents());
+        t.keys("/cargo\r");
+        save(&format!("search-{size}"), &t.wait_for("match 1 of"));
+        // Esc clears the search; h takes the focus back to the plan.
+        t.keys("\u{1b}");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        t.keys("h");
         t.keys("jjjj\r\t");
         save(&format!("handoff-commands-{size}"), &t.wait_for("exit   0"));
         t.keys("\t\t");

@@ -66,10 +66,12 @@ impl App {
                     if self.follow {
                         self.selected = Some(f.clone());
                         self.tab_scroll = Default::default();
-                        if matches!(self.tab, Tab::Summary | Tab::Transcript) {
-                            // Its agent at work, following the tail.
-                            self.scroll = u16::MAX;
-                        }
+                        // Its log, following the tail; its summary from the top.
+                        self.scroll = if self.tab == Tab::Transcript {
+                            u16::MAX
+                        } else {
+                            0
+                        };
                     }
                 }
             }

@@ -209,6 +209,9 @@ fn feature<'a>(
                     Span::styled(f.plan.fulfills.join(", "), theme.text),
                 ));
             }
+            if handoff.is_none() && f.phase == FeaturePhase::Running {
+                live(app, theme, id, width, height, &mut lines);
+            }
             lines.push(Line::raw(""));
             lines.push(Line::styled(f.plan.description.clone(), theme.text));
             if let Some(h) = handoff {
@@ -255,41 +258,6 @@ fn feature<'a>(
                         theme.text,
                     ),
                 ));
-            } else if f.phase == FeaturePhase::Running {
-                // The agent at work, following the tail of its transcript.
-                lines.push(Line::raw(""));
-                let run = app.feature_runs.get(id).map_or("", String::as_str);
-                lines.push(crate::tui::text::fit_line(
-                    vec![
-                        Span::styled("Live ", theme.title),
-                        Span::styled(format!(" {run}"), theme.dim),
-                    ],
-                    width,
-                ));
-                let used: usize = lines
-                    .iter()
-                    .map(|l| wrapped_rows(l, width.max(1) as usize))
-                    .sum();
-                let room = (height as usize).saturating_sub(used).max(LIVE_LINES);
-                let live = app
-                    .transcripts
-                    .get(id)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default();
-                if live.is_empty() {
-                    let said = app.agent_said.get(id).map(|s| format!("“{s}”"));
-                    lines.push(Line::styled(
-                        said.unwrap_or_else(|| "starting…".into()),
-                        theme.dim,
-                    ));
-                }
-                for l in &live[live.len().saturating_sub(room)..] {
-                    let style = transcript_line(theme, l).style;
-                    lines.push(crate::tui::text::fit_line(
-                        vec![Span::styled(l.clone(), style)],
-                        width,
-                    ));
-                }
             }
             if let Some(why) = &f.last_failure {
                 lines.push(Line::raw(""));
@@ -398,6 +366,44 @@ fn feature<'a>(
             Some(t) => t.iter().map(|l| transcript_line(theme, l)).collect(),
             None => vec![Line::styled("no transcript yet", theme.dim)],
         },
+    }
+}
+
+/// The agent at work on a running feature: the newest lines of its transcript, as many
+/// as fit above the feature's description (at least `LIVE_LINES`).
+fn live(app: &App, theme: &Theme, id: &str, width: u16, height: u16, lines: &mut Vec<Line>) {
+    lines.push(Line::raw(""));
+    let run = app.feature_runs.get(id).map_or("", String::as_str);
+    lines.push(crate::tui::text::fit_line(
+        vec![
+            Span::styled("Live ", theme.title),
+            Span::styled(format!(" {run}"), theme.dim),
+        ],
+        width,
+    ));
+    let used: usize = lines
+        .iter()
+        .map(|l| wrapped_rows(l, width.max(1) as usize))
+        .sum();
+    let room = (height as usize).saturating_sub(used).max(LIVE_LINES);
+    let live = app
+        .transcripts
+        .get(id)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if live.is_empty() {
+        let said = app.agent_said.get(id).map(|s| format!("“{s}”"));
+        lines.push(Line::styled(
+            said.unwrap_or_else(|| "starting…".into()),
+            theme.dim,
+        ));
+    }
+    for l in &live[live.len().saturating_sub(room)..] {
+        let style = transcript_line(theme, l).style;
+        lines.push(crate::tui::text::fit_line(
+            vec![Span::styled(l.clone(), style)],
+            width,
+        ));
     }
 }
 
