@@ -1,6 +1,7 @@
 //! The real binary in pseudo-terminals (portable-pty + a vt100 screen): the demo's
 //! console waits at the plan gate, a second terminal attaches, pauses and approves,
-//! the first unpauses, the tree fills, and a handoff shows real commands and a diff.
+//! the first unpauses, the tree fills (both consoles following the running agent live),
+//! and a handoff shows real commands and a diff.
 
 use std::time::Duration;
 
@@ -43,6 +44,12 @@ fn demo_console_gate_attach_pause_approve_and_handoff() {
     // The tree fills, the corrective feature included.
     main.wait_for_all(&["COMPLETED", "✔ m2 ", "↻ m1-fix1-1"]);
     side.wait_for("COMPLETED");
+    // While features ran, both consoles followed the running agent live: its tool calls,
+    // read from its transcript as it grew (by the attached one from another process).
+    for term in [&main, &side] {
+        assert!(term.wrote("Live ".as_bytes()), "no live agent view");
+        assert!(term.wrote("⚙ ".as_bytes()), "no tool call in the live view");
+    }
 
     // Open m1-f2's handoff: its real commands with exit codes, then its diff.
     main.keys("kkkkkkkkkk");
