@@ -300,8 +300,14 @@ pub(super) async fn demo(
     };
     if code == 0 {
         let st = MissionState::from_events(&store::load(&Layout::new(&repo).events())?.events);
+        // (Linux names a binary rebuilt while it ran "… (deleted)"; the new one is there.)
         let exe = std::env::current_exe()
-            .map(|p| p.display().to_string())
+            .map(|p| {
+                p.display()
+                    .to_string()
+                    .trim_end_matches(" (deleted)")
+                    .to_string()
+            })
             .unwrap_or_else(|_| "mission".into());
         println!();
         println!("Look around:");

@@ -120,6 +120,8 @@ impl App {
                     .retain(|c| c.round != *round);
                 if self.follow {
                     self.selected = Some(milestone.clone());
+                    self.tab_scroll = Default::default();
+                    self.scroll = 0;
                 }
             }
             Event::CheckRan {
