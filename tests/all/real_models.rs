@@ -122,6 +122,37 @@ fn crosses_a_small_window(kind: &str) {
         // The task is never lost, whatever was elided.
         assert!(first_user_text(&r.body).contains("Feature m1-f1"));
     }
+    // The cached prefix holds between compactions: each accepted request extends the one
+    // before it, except where a compaction rewrote the history (once per compaction).
+    fn unmarked(v: &serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(m) => m
+                .iter()
+                .filter(|(k, _)| *k != "cache_control")
+                .map(|(k, v)| (k.clone(), unmarked(v)))
+                .collect(),
+            serde_json::Value::Array(a) => a.iter().map(unmarked).collect(),
+            other => other.clone(),
+        }
+    }
+    let accepted: Vec<Vec<serde_json::Value>> = worker
+        .iter()
+        .filter(|r| request_tokens(&r.body) <= WINDOW)
+        .map(|r| unmarked(&r.body["messages"]).as_array().unwrap().clone())
+        .collect();
+    let rewrites = accepted
+        .windows(2)
+        .filter(|p| !(p[1].len() > p[0].len() && p[1][..p[0].len()] == p[0][..]))
+        .count();
+    let compactions = events.matches(r#""type":"context_compacted""#).count();
+    assert!(
+        rewrites <= compactions,
+        "{rewrites} history rewrites for {compactions} compaction(s)"
+    );
+    assert!(
+        accepted.len() > compactions + 2,
+        "turns after the compaction"
+    );
     let last = worker.last().unwrap().body["messages"].to_string();
     assert!(
         last.contains("elided by the harness"),
