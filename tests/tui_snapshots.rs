@@ -825,3 +825,186 @@ fn each_tab_keeps_its_place() {
     app.on_key(key(KeyCode::BackTab));
     assert_eq!(app.scroll, 0, "another selection starts at the top");
 }
+
+/// A console that attaches (restoring the state and the recent events) names whose each
+/// activity line is, as the console that watched them live did.
+#[test]
+fn an_attached_console_labels_the_activity_as_a_live_one_does() {
+    let s = mid_mission();
+    let live = app_from(&s);
+    let mut state = mission::mission::MissionState::default();
+    for e in &s.events {
+        state.apply(e);
+    }
+    let mut attached = App::new(Hosting::Attached, Limits::default());
+    attached.restore(state, &s.events);
+    let labels = |a: &App| {
+        a.activity
+            .iter()
+            .map(|l| l.label.clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(labels(&live).iter().any(|l| l == "m1-f2"));
+    assert_eq!(labels(&attached), labels(&live));
+}
+
+/// Pasted text goes into the open box whole, newlines as spaces; with no box open it is
+/// dropped, so a pasted `a` approves nothing.
+#[test]
+fn a_paste_is_text_never_keys() {
+    let mut s = Script::new();
+    s.push(Event::MissionStarted {
+        goal: "g".into(),
+        slug: "g".into(),
+        branch: "mission/g".into(),
+        base_commit: "b".into(),
+        worktree: None,
+    });
+    s.push(Event::PlanSubmitted { plan: plan() });
+    s.push(Event::GateOpened {
+        gate: Gate::Plan,
+        reason: "the plan and its contract await approval".into(),
+    });
+    let mut app = app_from(&s);
+    app.on_paste("approve\nall of it");
+    assert!(app.state.gate.is_some());
+    assert!(!app.status.clone().unwrap().1, "said where pasting works");
+    app.on_key(key(KeyCode::Char('m')));
+    app.on_paste("Please keep m2 small.\nalso check the contract");
+    let sent = app.on_key(key(KeyCode::Enter));
+    assert_eq!(
+        sent,
+        vec![Command::Send(Op::Say {
+            text: "Please keep m2 small. also check the contract".into()
+        })]
+    );
+}
+
+/// The gate scrolls no further than its last line, End goes there, and after Esc `w`
+/// brings it back.
+#[test]
+fn the_gate_scrolls_within_its_plan_and_comes_back() {
+    let mut s = Script::new();
+    s.push(Event::MissionStarted {
+        goal: "g".into(),
+        slug: "g".into(),
+        branch: "mission/g".into(),
+        base_commit: "b".into(),
+        worktree: None,
+    });
+    s.push(Event::PlanSubmitted { plan: plan() });
+    s.push(Event::GateOpened {
+        gate: Gate::Plan,
+        reason: "the plan and its contract await approval".into(),
+    });
+    let theme = Theme::load("dark", true).unwrap();
+    let mut app = app_from(&s);
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let mut frame = |app: &App| {
+        t.draw(|f| mission::tui::views::draw(f, app, &theme))
+            .unwrap();
+        format!("{}", t.backend())
+    };
+    frame(&app);
+    for _ in 0..60 {
+        app.on_key(key(KeyCode::Down));
+    }
+    let end = app.gate_end.get();
+    assert!(
+        end > 0 && app.scroll == end,
+        "stops at the end: {}",
+        app.scroll
+    );
+    assert!(frame(&app).contains("$ printf"), "the last lines show");
+    app.on_key(key(KeyCode::Up));
+    assert_eq!(app.scroll, end - 1, "one up moves at once");
+    app.on_key(key(KeyCode::Home));
+    assert_eq!(app.scroll, 0);
+    app.on_key(key(KeyCode::End));
+    assert_eq!(
+        app.scroll, end,
+        "End scrolls the gate, not the plan behind it"
+    );
+    app.on_key(key(KeyCode::Esc));
+    assert!(!frame(&app).contains("Approve the plan?"));
+    assert!(
+        frame(&app).contains("w show it"),
+        "the footer says how to bring it back"
+    );
+    app.on_key(key(KeyCode::Char('w')));
+    assert!(frame(&app).contains("Approve the plan?"));
+}
+
+/// At 60×20 the help does not fit: it scrolls, and says so.
+#[test]
+fn the_help_scrolls_on_a_small_terminal() {
+    let theme = Theme::load("dark", true).unwrap();
+    let mut app = app_from(&mid_mission());
+    app.on_key(key(KeyCode::Char('?')));
+    let mut t = Terminal::new(TestBackend::new(60, 20)).unwrap();
+    let mut frame = |app: &App| {
+        t.draw(|f| mission::tui::views::draw(f, app, &theme))
+            .unwrap();
+        format!("{}", t.backend())
+    };
+    let first = frame(&app);
+    assert!(first.contains("↓ for more"), "{first}");
+    assert!(!first.contains("closes this help"), "{first}");
+    for _ in 0..30 {
+        app.on_key(key(KeyCode::Down));
+    }
+    let last = frame(&app);
+    assert!(last.contains("closes this help"), "{last}");
+    assert!(last.contains("↑ for more"), "{last}");
+}
+
+/// A log on screen follows the agent that starts writing it, even when the human chose
+/// the feature (the console no longer follows the work by itself).
+#[test]
+fn an_open_log_follows_the_agent_that_starts_on_it() {
+    let mut app = app_from(&mid_mission());
+    select(&mut app, "m2-f1");
+    for _ in 0..4 {
+        app.on_key(key(KeyCode::Tab));
+    }
+    assert_eq!((app.tab, app.scroll), (Tab::Transcript, 0));
+    let last = app.state.last_seq;
+    app.on_event(&EventRecord {
+        seq: last + 1,
+        ts: ts(95),
+        event: Event::AgentStarted {
+            run_id: "worker-m2-f1".into(),
+            role: Role::Worker,
+            model: "m".into(),
+            task: "t".into(),
+            feature_id: Some("m2-f1".into()),
+        },
+    });
+    assert_eq!(app.selected.as_deref(), Some("m2-f1"));
+    assert_eq!(app.scroll, u16::MAX, "following its tail");
+}
+
+/// Choosing a running feature shows its Summary from the top: its state, then its agent's
+/// newest lines.
+#[test]
+fn a_running_feature_chosen_by_hand_shows_its_summary_from_the_top() {
+    let mut app = app_from(&mid_mission());
+    let f = "m1-fix1-1";
+    let run = app.feature_runs[f].clone();
+    let lines: Vec<String> = (0..40).map(|i| format!("line {i}")).collect();
+    app.add_transcript(f, &run, lines, 900);
+    select(&mut app, "m1-f2");
+    app.on_key(key(KeyCode::Down));
+    assert_eq!(app.selected.as_deref(), Some(f));
+    assert_eq!((app.tab, app.scroll), (Tab::Summary, 0));
+    let theme = Theme::load("dark", true).unwrap();
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    t.draw(|fr| mission::tui::views::draw(fr, &app, &theme))
+        .unwrap();
+    let screen = format!("{}", t.backend());
+    assert!(screen.contains("State      ▶ running"), "{screen}");
+    assert!(
+        screen.contains("line 39"),
+        "the newest line shows: {screen}"
+    );
+}

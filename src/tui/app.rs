@@ -76,11 +76,12 @@ pub enum Focus {
 }
 
 impl Focus {
-    /// The pane `by` steps away, left to right: plan, detail, activity.
+    /// The pane `by` steps away, left to right: plan, detail, activity; it stops at the
+    /// ends (a focus that wraps around lands somewhere unexpected).
     pub fn shift(self, by: isize) -> Focus {
         const ORDER: [Focus; 3] = [Focus::Tree, Focus::Detail, Focus::Activity];
         let i = ORDER.iter().position(|f| *f == self).unwrap_or(0) as isize;
-        ORDER[(i + by).rem_euclid(ORDER.len() as isize) as usize]
+        ORDER[(i + by).clamp(0, ORDER.len() as isize - 1) as usize]
     }
 }
 
@@ -174,6 +175,8 @@ pub enum Hosting {
 pub struct App {
     /// The detail pane's last scroll position, as the last frame laid it out.
     pub detail_end: std::cell::Cell<u16>,
+    /// The gate's last scroll position, as the last frame laid it out.
+    pub gate_end: std::cell::Cell<u16>,
     /// Which keys do what (`[keys]` applied).
     pub keys: super::keymap::Keymap,
     pub state: MissionState,
@@ -188,6 +191,8 @@ pub struct App {
     pub activity_back: usize,
     pub tab: Tab,
     pub scroll: u16,
+    /// How far the help is scrolled (it can be taller than a small terminal).
+    pub help_scroll: u16,
     /// Where each tab of the selection was scrolled to, for coming back to it.
     tab_scroll: [u16; Tab::ALL.len()],
     /// What `/` searches the detail pane for (highlighted, `n`/`N` go from match to match).
@@ -247,6 +252,7 @@ impl App {
     pub fn new(hosting: Hosting, limits: Limits) -> Self {
         App {
             detail_end: std::cell::Cell::new(u16::MAX),
+            gate_end: std::cell::Cell::new(u16::MAX),
             keys: Default::default(),
             state: MissionState::default(),
             hosting,
@@ -258,6 +264,7 @@ impl App {
             activity_back: 0,
             tab: Tab::Summary,
             scroll: 0,
+            help_scroll: 0,
             tab_scroll: [0; Tab::ALL.len()],
             search: None,
             search_at: None,
@@ -353,7 +360,7 @@ impl App {
         (f.phase == crate::mission::state::FeaturePhase::Running).then_some(f.plan.id.as_str())
     }
 
-    fn mission_running(&self) -> bool {
+    pub fn mission_running(&self) -> bool {
         self.state.completed.is_none() && self.state.failed.is_none() && !self.state.goal.is_empty()
     }
 

@@ -23,6 +23,7 @@ pub enum Action {
     TogglePause,
     Approve,
     Reject,
+    Waiting,
     Message,
     Search,
     SearchNext,
@@ -98,6 +99,11 @@ pub const DEFAULTS: &[(Action, &str, &str)] = &[
         Action::Reject,
         "r",
         "reject it with a note for the orchestrator",
+    ),
+    (
+        Action::Waiting,
+        "w",
+        "show what waits for you again (after Esc)",
     ),
     (
         Action::Message,

@@ -27,6 +27,9 @@ use theme::Theme;
 /// in the state (and their handoffs on disk).
 pub const RECENT_EVENTS: usize = 2000;
 
+/// How long a status line stays.
+const STATUS_FOR: Duration = Duration::from_secs(10);
+
 /// Runs the console from `start` (see `MissionLink::start`) until the human quits. Returns how the in-process runner ended, if
 /// it did.
 pub async fn run(
@@ -63,6 +66,9 @@ pub async fn run(
     if mouse {
         mouse_capture(true);
     }
+    // Pasted text arrives whole (not as keys that would approve, pause or quit).
+    use ratatui::crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
+    let _ = ratatui::crossterm::execute!(std::io::stdout(), EnableBracketedPaste);
     let mut input = ratatui::crossterm::event::EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut dirty = true;
@@ -73,6 +79,8 @@ pub async fn run(
     // Rung once each time the mission comes to need a human (on attach too).
     let mut alerted: Option<String> = None;
     let in_tmux = std::env::var_os("TMUX").is_some();
+    // A status line says what just happened; after a while it is old news.
+    let mut status_since: Option<((String, bool), std::time::Instant)> = None;
     let result = loop {
         let needs = app.needs_human();
         if needs != alerted {
@@ -98,23 +106,42 @@ pub async fn run(
         let mut commands = vec![];
         tokio::select! {
             _ = &mut killed => break Ok(()),
-            ev = input.next() => match ev {
-                Some(Ok(TermEvent::Key(key))) if key.kind == KeyEventKind::Press => {
-                    commands = app.on_key(key);
-                    dirty = true;
+            ev = input.next() => {
+                // Then whatever else is already there (fast typing, a key held down):
+                // one frame for all of it.
+                let mut next = Some(ev);
+                let mut end = None;
+                while let Some(ev) = next {
+                    match ev {
+                        Some(Ok(TermEvent::Key(key))) if key.kind == KeyEventKind::Press => {
+                            commands.extend(app.on_key(key));
+                            dirty = true;
+                        }
+                        Some(Ok(TermEvent::Paste(text))) => {
+                            app.on_paste(&text);
+                            dirty = true;
+                        }
+                        Some(Ok(TermEvent::Mouse(m))) => {
+                            commands.extend(app.on_mouse(m));
+                            dirty = true;
+                        }
+                        Some(Ok(TermEvent::Resize(..))) => {
+                            let _ = terminal.clear();
+                            dirty = true;
+                        }
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) => end = Some(Err(e.into())),
+                        None => end = Some(Ok(())),
+                    }
+                    if end.is_some() || commands.contains(&Command::Quit) {
+                        break;
+                    }
+                    next = futures_util::FutureExt::now_or_never(input.next());
                 }
-                Some(Ok(TermEvent::Mouse(m))) => {
-                    commands = app.on_mouse(m);
-                    dirty = true;
+                if let Some(end) = end {
+                    break end;
                 }
-                Some(Ok(TermEvent::Resize(..))) => {
-                    let _ = terminal.clear();
-                    dirty = true;
-                }
-                Some(Ok(_)) => {}
-                Some(Err(e)) => break Err(e.into()),
-                None => break Ok(()),
-            },
+            }
             msg = link.next(), if link_open => {
                 let mut next = msg;
                 if next.is_none() {
@@ -134,11 +161,22 @@ pub async fn run(
             }
             _ = tick.tick() => {
                 app.now = jiff::Timestamp::now();
+                // Only the elapsed clock moves while idle; redraw it once a second.
+                dirty = app.state.completed.is_none() && app.state.failed.is_none();
+                match (&app.status, &status_since) {
+                    (Some(s), Some((seen, at))) if s == seen => {
+                        if at.elapsed() >= STATUS_FOR {
+                            app.status = None;
+                            status_since = None;
+                            dirty = true;
+                        }
+                    }
+                    (Some(s), _) => status_since = Some((s.clone(), std::time::Instant::now())),
+                    (None, _) => status_since = None,
+                }
                 if let Some(alive) = link.runner_alive() {
                     app.runner_stopped = !alive;
                 }
-                // Only the elapsed clock moves while idle; redraw it once a second.
-                dirty = app.state.completed.is_none() && app.state.failed.is_none();
             }
         }
         let mut quit = false;
@@ -157,6 +195,7 @@ pub async fn run(
     if mouse {
         mouse_capture(false);
     }
+    let _ = ratatui::crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
     ratatui::restore();
     link.close().await;
     result.map(|()| outcome)

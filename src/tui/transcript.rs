@@ -70,6 +70,12 @@ pub fn lines(jsonl: &str) -> Vec<String> {
             out.push(format!("· tools: {}", names.join(", ")));
         }
     }
+    // A terminal cell shows no tab: `read_file`'s numbered lines would run into the text.
+    for l in &mut out {
+        if l.contains('\t') {
+            *l = l.replace('\t', "  ");
+        }
+    }
     out
 }
 
@@ -86,6 +92,8 @@ mod tests {
             "\n",
             r#"{"role":"tool","call_id":"c","name":"read_file","content":"refused","is_error":true}"#,
             "\n",
+            r#"{"role":"tool","call_id":"d","name":"read_file","content":"src/a.rs\n1\tfn a() {}","is_error":false}"#,
+            "\n",
         );
         let l = super::lines(t);
         assert_eq!(
@@ -97,6 +105,8 @@ mod tests {
                 "◂ Looking.",
                 "  ⚙ read_file({\"path\":\"a\"})",
                 "✘   read_file: refused",
+                "↳   read_file: src/a.rs",
+                "      1  fn a() {}",
             ]
         );
     }

@@ -33,7 +33,22 @@ impl App {
     /// commands and checks it shows, the selection that follows the work.
     fn observe(&mut self, rec: &EventRecord) -> Vec<Command> {
         let mut cmds = vec![];
-        if let Some((label, text)) = describe_event(rec, &self.state) {
+        if let Event::AgentStarted {
+            run_id,
+            role,
+            feature_id,
+            ..
+        } = &rec.event
+        {
+            self.runs
+                .insert(run_id.clone(), (*role, feature_id.clone()));
+        }
+        if let Some((mut label, text)) = describe_event(rec, &self.state) {
+            // Whose line it is, from the run itself: the state's active agent is the
+            // latest one, not this event's when the console restores older events.
+            if let Some((role, feature)) = agent_run(&rec.event).and_then(|r| self.runs.get(r)) {
+                label = feature.clone().unwrap_or_else(|| role.as_str().to_string());
+            }
             let kind = match &rec.event {
                 Event::AgentTurn { .. } | Event::MessageSaid { .. } => ActivityKind::Said,
                 Event::FeatureCommitted { .. }
@@ -53,26 +68,20 @@ impl App {
         match &rec.event {
             Event::AgentStarted {
                 run_id,
-                role,
-                feature_id,
+                feature_id: Some(f),
                 ..
             } => {
-                self.runs
-                    .insert(run_id.clone(), (*role, feature_id.clone()));
-                if let Some(f) = feature_id {
-                    self.feature_runs.insert(f.clone(), run_id.clone());
-                    self.commands.insert(f.clone(), vec![]);
-                    self.transcripts.remove(f);
-                    if self.follow {
-                        self.selected = Some(f.clone());
-                        self.tab_scroll = Default::default();
-                        // Its log, following the tail; its summary from the top.
-                        self.scroll = if self.tab == Tab::Transcript {
-                            u16::MAX
-                        } else {
-                            0
-                        };
-                    }
+                self.feature_runs.insert(f.clone(), run_id.clone());
+                self.commands.insert(f.clone(), vec![]);
+                self.transcripts.remove(f);
+                if self.follow {
+                    self.selected = Some(f.clone());
+                    self.tab_scroll = Default::default();
+                    self.scroll = 0;
+                }
+                // A log on screen follows the agent that starts writing it.
+                if self.selected.as_ref() == Some(f) && self.tab == Tab::Transcript {
+                    self.scroll = u16::MAX;
                 }
             }
             Event::AgentTurn {

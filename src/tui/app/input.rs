@@ -4,6 +4,22 @@
 use super::*;
 
 impl App {
+    /// Pasted text (bracketed paste) goes into the open text box, newlines as spaces;
+    /// anywhere else it is dropped, so that no pasted letter acts as a key.
+    pub fn on_paste(&mut self, text: &str) {
+        if let Some(Overlay::Input { input, .. }) = self.overlays.last_mut() {
+            for c in text.chars() {
+                let c = if c.is_control() { ' ' } else { c };
+                input.handle(tui_input::InputRequest::InsertChar(c));
+            }
+        } else {
+            self.status = Some((
+                "pasting is for the message, note and search boxes (m, r, /)".into(),
+                false,
+            ));
+        }
+    }
+
     /// Handles a key; the top overlay gets it first, and some keys fall through.
     pub fn on_key(&mut self, key: ratatui::crossterm::event::KeyEvent) -> Vec<Command> {
         use ratatui::crossterm::event::KeyCode;
@@ -56,9 +72,19 @@ impl App {
                 };
             }
             Some(Overlay::Help) => {
-                if matches!(action, Some(Action::Back | Action::Help | Action::Quit)) {
-                    self.overlays.pop();
-                }
+                let step: i32 = match action {
+                    Some(Action::Back | Action::Help | Action::Quit) => {
+                        self.overlays.pop();
+                        0
+                    }
+                    Some(Action::Up) => -1,
+                    Some(Action::Down) => 1,
+                    Some(Action::PageUp) => -10,
+                    Some(Action::PageDown) => 10,
+                    _ => 0,
+                };
+                let rows = self.keys.help().len() as i32;
+                self.help_scroll = (self.help_scroll as i32 + step).clamp(0, rows) as u16;
                 return vec![];
             }
             Some(Overlay::Gate) => match action {
@@ -80,6 +106,14 @@ impl App {
                 }
                 Some(Action::PageDown) => {
                     self.scroll_by(10);
+                    return vec![];
+                }
+                Some(Action::Top) => {
+                    self.scroll = 0;
+                    return vec![];
+                }
+                Some(Action::Bottom) => {
+                    self.scroll = self.gate_end.get();
                     return vec![];
                 }
                 // Approve, reject, message, pause, help and quit fall through.
@@ -192,6 +226,17 @@ impl App {
                 }
                 vec![]
             }
+            Action::Waiting => {
+                if self.state.gate.is_some() {
+                    if !self.overlays.iter().any(|o| matches!(o, Overlay::Gate)) {
+                        self.overlays.push(Overlay::Gate);
+                        self.scroll = 0;
+                    }
+                } else {
+                    self.status = Some(("nothing is waiting for you".into(), true));
+                }
+                vec![]
+            }
             Action::Search => {
                 let mut input = Input::default();
                 if let Some(q) = &self.search {
@@ -212,12 +257,15 @@ impl App {
                 vec![]
             }
             Action::Help => {
+                self.help_scroll = 0;
                 self.overlays.push(Overlay::Help);
                 vec![]
             }
             Action::Back => {
                 if self.search.take().is_some() {
                     self.search_at = None;
+                    // Its "match i of n" is stale now.
+                    self.status = None;
                 } else {
                     self.focus = Focus::Tree;
                 }
@@ -281,7 +329,7 @@ impl App {
         // In the detail pane, from where the last frame stopped (an overshoot to the end
         // does not swallow the next PgUp); the gate's plan has no such end.
         let end = if matches!(self.overlays.last(), Some(Overlay::Gate)) {
-            u16::MAX
+            self.gate_end.get()
         } else {
             self.detail_end.get()
         };
@@ -301,10 +349,10 @@ impl App {
         self.load_selected()
     }
 
-    /// Where a newly shown detail starts: the top, but a running agent's summary and log
-    /// at their newest line, following it.
+    /// Where a newly shown detail starts: the top, but a running agent's log at its
+    /// newest line, following it (its summary shows the newest lines at the top).
     fn first_scroll(&self) -> u16 {
-        if matches!(self.tab, Tab::Summary | Tab::Transcript) && self.selected_running().is_some() {
+        if self.tab == Tab::Transcript && self.selected_running().is_some() {
             u16::MAX
         } else {
             0

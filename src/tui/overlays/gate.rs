@@ -37,8 +37,10 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                         format!(
                             "Estimate: ~{} tokens, {}",
                             crate::tui::text::tokens(e.tokens),
-                            if e.cost_usd_high > 0.0 || !app.prices.is_empty() {
+                            if e.cost_usd_high > 0.0 {
                                 format!("${:.2}–${:.2}", e.cost_usd_low, e.cost_usd_high)
+                            } else if !app.prices.is_empty() {
+                                "no cost (these models are free)".to_string()
                             } else {
                                 "no price known for these models".to_string()
                             }
@@ -165,9 +167,13 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         Span::styled(key(Action::Back), theme.key),
         Span::styled("decide later ", theme.text),
     ]);
+    // Never scrolled past the end (a blank box says nothing); remembered so that
+    // scrolling back from an overshoot moves at once.
+    let last = (wrapped as u16).saturating_sub(height.saturating_sub(2));
+    app.gate_end.set(last);
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
-        .scroll((app.scroll, 0))
+        .scroll((app.scroll.min(last), 0))
         .block(
             Block::default()
                 .borders(Borders::ALL)

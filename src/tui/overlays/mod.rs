@@ -16,7 +16,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) -> Option<
     for o in &app.overlays {
         cursor = match o {
             Overlay::Help => {
-                help::render(&app.keys, theme, area, buf);
+                help::render(&app.keys, app.help_scroll, theme, area, buf);
                 None
             }
             Overlay::Gate => {

@@ -334,7 +334,14 @@ fn feature<'a>(
                         if rv.pass { "  ✔ " } else { "  ✘ " },
                         if rv.pass { theme.ok } else { theme.danger },
                     ),
-                    Span::styled(format!("{who}, round {}", rv.round), theme.text),
+                    Span::styled(
+                        if rv.round == 0 {
+                            who
+                        } else {
+                            format!("{who}, after fix round {}", rv.round)
+                        },
+                        theme.text,
+                    ),
                 ]));
                 for x in &rv.findings {
                     let style = match x.severity {

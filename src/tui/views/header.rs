@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use super::super::app::App;
+use super::super::app::{App, Overlay};
 use super::super::keymap::Action;
 use super::super::theme::Theme;
 use crate::mission::Phase;
@@ -87,26 +87,41 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
 pub fn render_footer(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let mut spans = vec![];
     let k = |a: Action| app.keys.hint(a);
+    let gate_shown = app.overlays.iter().any(|o| matches!(o, Overlay::Gate));
+    // Only what works now: no pause or message once the mission is over.
     let keys: Vec<(String, &str)> = if app.state.gate.is_some() {
-        vec![
+        let mut v = vec![
             (k(Action::Approve), "approve"),
             (k(Action::Reject), "reject"),
+        ];
+        if !gate_shown {
+            v.push((k(Action::Waiting), "show it"));
+        }
+        v.extend([
             (k(Action::Open), "open"),
             (k(Action::NextTab), "tab"),
             (k(Action::Message), "msg"),
             (k(Action::Help), "help"),
             (k(Action::Quit), "quit"),
-        ]
+        ]);
+        v
     } else {
-        vec![
+        let mut v = vec![
             (format!("{}{}", k(Action::Up), k(Action::Down)), "move"),
             (k(Action::Open), "open"),
             (k(Action::NextTab), "tab"),
-            (k(Action::TogglePause), "pause"),
-            (k(Action::Message), "msg"),
-            (k(Action::Help), "help"),
-            (k(Action::Quit), "quit"),
-        ]
+        ];
+        if app.mission_running() {
+            let pause = if app.state.paused.is_some() {
+                "unpause"
+            } else {
+                "pause"
+            };
+            v.push((k(Action::TogglePause), pause));
+            v.push((k(Action::Message), "msg"));
+        }
+        v.extend([(k(Action::Help), "help"), (k(Action::Quit), "quit")]);
+        v
     };
     for (k, what) in keys {
         spans.push(Span::styled(format!(" {k}"), theme.key));

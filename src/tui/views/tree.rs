@@ -5,7 +5,7 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
-use ratatui::text::{Line, Span};
+use ratatui::text::Span;
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState, StatefulWidget};
 
 use super::super::app::{App, Focus, Row};
@@ -51,6 +51,8 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         StatefulWidget::render(waiting, area, buf, &mut ListState::default());
         return;
     }
+    // A row cut by the pane's edge ends with `…`.
+    let fit = |spans| crate::tui::text::fit_line(spans, area.width.saturating_sub(2));
     let items: Vec<ListItem> = rows
         .iter()
         .map(|row| match row {
@@ -79,7 +81,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                         theme.corrective,
                     ));
                 }
-                ListItem::new(Line::from(spans))
+                ListItem::new(fit(spans))
             }
             Row::Feature { milestone, index } => {
                 let f = &app.state.milestones[*milestone].features[*index];
@@ -100,7 +102,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                 if f.attempts > 1 {
                     spans.push(Span::styled(format!(" ×{}", f.attempts), theme.warn));
                 }
-                ListItem::new(Line::from(spans))
+                ListItem::new(fit(spans))
             }
         })
         .collect();

@@ -91,7 +91,14 @@ pub(super) fn milestone<'a>(app: &'a App, theme: &Theme, m: &'a MilestoneState) 
         let failed = these.iter().filter(|c| c.exit_code != Some(0)).count();
         lines.push(Line::raw(""));
         lines.push(Line::from(vec![
-            Span::styled(format!("Validation, round {round}  "), theme.title),
+            Span::styled(
+                if round == 0 {
+                    "Validation  ".to_string()
+                } else {
+                    format!("Validation after fix round {round}  ")
+                },
+                theme.title,
+            ),
             if failed == 0 {
                 Span::styled("all passed", theme.ok)
             } else {
@@ -134,7 +141,11 @@ pub(super) fn milestone<'a>(app: &'a App, theme: &Theme, m: &'a MilestoneState) 
     {
         lines.push(Line::raw(""));
         lines.push(Line::styled(
-            format!("Validation round {} failed", v.round),
+            if v.round == 0 {
+                "Validation failed".to_string()
+            } else {
+                format!("Validation after fix round {} failed", v.round)
+            },
             theme.danger,
         ));
     }
