@@ -661,7 +661,8 @@ fn search_the_detail_pane() {
     }
 }
 
-/// A message longer than its box scrolls its text; the prompt and the hint stay.
+/// A message longer than its box scrolls its text; the prompt (marking the hidden start)
+/// and the hint stay.
 #[test]
 fn a_long_message_keeps_its_prompt_and_hint() {
     let mut app = app_from(&mid_mission());
@@ -676,7 +677,8 @@ fn a_long_message_keeps_its_prompt_and_hint() {
     t.draw(|f| mission::tui::views::draw(f, &app, &theme))
         .unwrap();
     let screen = format!("{}", t.backend());
-    let input_row = screen.lines().find(|l| l.contains("› ")).expect(&screen);
+    // The prompt says the start of the text is scrolled away.
+    let input_row = screen.lines().find(|l| l.contains("│…")).expect(&screen);
     assert!(
         input_row.contains("case you find"),
         "the end of the text shows:\n{screen}"

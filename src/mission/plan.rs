@@ -111,6 +111,57 @@ impl Plan {
     pub fn assertion(&self, id: &str) -> Option<&Assertion> {
         self.assertions.iter().find(|a| a.id == id)
     }
+
+    /// What changed from `before` (a plan sent back) to this one, by id: milestones,
+    /// features and assertions added, removed or rewritten. Empty: the same plan.
+    pub fn changes_from(&self, before: &Plan) -> Vec<String> {
+        type Items = Vec<(String, String)>;
+        fn milestones(p: &Plan) -> Items {
+            let m = p.milestones.iter();
+            m.map(|m| (m.id.clone(), m.title.clone())).collect()
+        }
+        fn features(p: &Plan) -> Items {
+            let f = p.milestones.iter().flat_map(|m| &m.features);
+            f.map(|f| (f.id.clone(), format!("{f:?}"))).collect()
+        }
+        fn assertions(p: &Plan) -> Items {
+            let a = p.assertions.iter();
+            a.map(|a| (a.id.clone(), format!("{a:?}"))).collect()
+        }
+        let mut out = vec![];
+        for (kind, items) in [
+            ("milestones", milestones as fn(&Plan) -> Items),
+            ("features", features),
+            ("assertions", assertions),
+        ] {
+            let (old, new) = (items(before), items(self));
+            let find =
+                |v: &Items, id: &str| v.iter().find(|(i, _)| i == id).map(|(_, x)| x.clone());
+            let list = |v: &Items, keep: &dyn Fn(&str) -> bool| {
+                let ids: Vec<&str> = v
+                    .iter()
+                    .map(|(i, _)| i.as_str())
+                    .filter(|i| keep(i))
+                    .collect();
+                ids.join(", ")
+            };
+            for (what, ids) in [
+                ("added", list(&new, &|id| find(&old, id).is_none())),
+                ("removed", list(&old, &|id| find(&new, id).is_none())),
+                (
+                    "rewritten",
+                    list(&new, &|id| {
+                        find(&old, id).is_some_and(|o| Some(o) != find(&new, id))
+                    }),
+                ),
+            ] {
+                if !ids.is_empty() {
+                    out.push(format!("{kind} {what}: {ids}"));
+                }
+            }
+        }
+        out
+    }
 }
 
 /// Checks a feature's `fulfills` against the contract (used for corrective features too).
@@ -184,5 +235,42 @@ mod tests {
         let mut p = plan();
         p.milestones[0].id = "../x".into();
         assert_eq!(p.validate(), Err(PlanError::BadId("../x".into())));
+    }
+
+    #[test]
+    fn a_revised_plan_says_what_changed() {
+        let f = |id: &str, d: &str| FeaturePlan {
+            id: id.into(),
+            title: id.into(),
+            description: d.into(),
+            expected_behavior: None,
+            fulfills: vec![],
+        };
+        let m = |id: &str, features| MilestonePlan {
+            id: id.into(),
+            title: id.into(),
+            features,
+        };
+        let before = Plan {
+            milestones: vec![
+                m("m1", vec![f("a", "x"), f("b", "y")]),
+                m("m2", vec![f("c", "z")]),
+            ],
+            assertions: vec![],
+        };
+        assert!(before.changes_from(&before).is_empty(), "the same plan");
+        let after = Plan {
+            milestones: vec![m("m1", vec![f("a", "x2"), f("d", "w")])],
+            assertions: vec![],
+        };
+        assert_eq!(
+            after.changes_from(&before),
+            [
+                "milestones removed: m2",
+                "features added: d",
+                "features removed: b, c",
+                "features rewritten: a"
+            ]
+        );
     }
 }

@@ -204,6 +204,8 @@ pub struct App {
     pub overlays: Vec<Overlay>,
     pub activity: VecDeque<ActivityLine>,
     pub status: Option<(String, bool)>,
+    /// The plan last sent back, to show what its revision changed.
+    pub rejected_plan: Option<crate::mission::Plan>,
     /// The orchestrator's latest words, shown as its answer to steering.
     pub orchestrator_said: Option<String>,
     pub handoffs: HashMap<String, Handoff>,
@@ -273,6 +275,7 @@ impl App {
             activity: VecDeque::new(),
             status: None,
             orchestrator_said: None,
+            rejected_plan: None,
             handoffs: HashMap::new(),
             diffs: HashMap::new(),
             transcripts: HashMap::new(),

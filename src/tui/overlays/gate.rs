@@ -64,6 +64,15 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                         Span::styled(format!("“{note}”"), theme.text),
                     ]),
                 );
+                if let (Some(old), Some(new)) = (&app.rejected_plan, &app.state.plan) {
+                    let changes = new.changes_from(old);
+                    let what = if changes.is_empty() {
+                        "the same plan as the one sent back".to_string()
+                    } else {
+                        format!("changed: {}", changes.join("; "))
+                    };
+                    lines.insert(2, Line::styled(what, theme.dim));
+                }
             }
             if let Some(plan) = &app.state.plan {
                 for m in &plan.milestones {
@@ -157,16 +166,19 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let rect = centered(area, rect.width, height);
     Clear.render(rect, buf);
     let key = |a: Action| format!(" {} ", app.keys.hint(a));
-    let keys = Line::from(vec![
-        Span::styled(key(Action::Approve), theme.key),
-        Span::styled("approve  ", theme.text),
-        Span::styled(key(Action::Reject), theme.key),
-        Span::styled("reject with a note  ", theme.text),
-        Span::styled(" ↑↓ ", theme.key),
-        Span::styled("scroll  ", theme.text),
-        Span::styled(key(Action::Back), theme.key),
-        Span::styled("decide later ", theme.text),
-    ]);
+    let keys = crate::tui::text::fit_line(
+        vec![
+            Span::styled(key(Action::Approve), theme.key),
+            Span::styled("approve  ", theme.text),
+            Span::styled(key(Action::Reject), theme.key),
+            Span::styled("reject with a note  ", theme.text),
+            Span::styled(" ↑↓ ", theme.key),
+            Span::styled("scroll  ", theme.text),
+            Span::styled(key(Action::Back), theme.key),
+            Span::styled("decide later ", theme.text),
+        ],
+        rect.width.saturating_sub(2),
+    );
     // Never scrolled past the end (a blank box says nothing); remembered so that
     // scrolling back from an overshoot moves at once.
     let last = (wrapped as u16).saturating_sub(height.saturating_sub(2));

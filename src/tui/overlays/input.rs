@@ -39,8 +39,12 @@ pub fn render(
         .border_style(theme.border_focus)
         .title(Span::styled(title, theme.title));
     let inner = block.inner(rect);
+    let width = inner.width.saturating_sub(2);
+    let scroll = input.visual_scroll(width.saturating_sub(1) as usize);
+    // When the start of the text is scrolled away, the prompt says so.
+    let prompt = if scroll > 0 { "…" } else { "› " };
     Paragraph::new(vec![
-        Line::styled("› ", theme.key),
+        Line::styled(prompt, theme.key),
         Line::raw(""),
         Line::styled(hint, theme.dim),
     ])
@@ -51,10 +55,9 @@ pub fn render(
     let text_area = Rect {
         x: inner.x + 2,
         y: inner.y,
-        width: inner.width.saturating_sub(2),
+        width,
         height: 1,
     };
-    let scroll = input.visual_scroll(text_area.width.saturating_sub(1) as usize);
     Paragraph::new(Span::styled(input.value().to_string(), theme.text))
         .scroll((0, scroll as u16))
         .style(theme.overlay)
