@@ -126,6 +126,24 @@ impl Script {
 }
 
 /// A mission mid-way: m1 failed validation once and its corrective feature is running.
+/// A mission whose plan waits at the gate.
+fn at_the_plan_gate(goal: &str) -> Script {
+    let mut s = Script::new();
+    s.push(Event::MissionStarted {
+        goal: goal.into(),
+        slug: "n".into(),
+        branch: "mission/n".into(),
+        base_commit: "b".into(),
+        worktree: None,
+    });
+    s.push(Event::PlanSubmitted { plan: plan() });
+    s.push(Event::GateOpened {
+        gate: Gate::Plan,
+        reason: "the plan and its contract await approval".into(),
+    });
+    s
+}
+
 fn mid_mission() -> Script {
     let mut s = Script::new();
     s.push(Event::MissionStarted {
@@ -427,19 +445,7 @@ fn milestone_shows_contract_and_every_validation_round() {
 
 #[test]
 fn plan_gate_overlay_then_reject_with_a_note() {
-    let mut s = Script::new();
-    s.push(Event::MissionStarted {
-        goal: "Turn numstat into a CLI".into(),
-        slug: "n".into(),
-        branch: "mission/n".into(),
-        base_commit: "b".into(),
-        worktree: None,
-    });
-    s.push(Event::PlanSubmitted { plan: plan() });
-    s.push(Event::GateOpened {
-        gate: Gate::Plan,
-        reason: "the plan and its contract await approval".into(),
-    });
+    let mut s = at_the_plan_gate("Turn numstat into a CLI");
     let mut app = app_from(&s);
     draw(&app, "plan_gate");
     assert!(app.on_key(key(KeyCode::Char('r'))).is_empty());
@@ -854,19 +860,7 @@ fn an_attached_console_labels_the_activity_as_a_live_one_does() {
 /// dropped, so a pasted `a` approves nothing.
 #[test]
 fn a_paste_is_text_never_keys() {
-    let mut s = Script::new();
-    s.push(Event::MissionStarted {
-        goal: "g".into(),
-        slug: "g".into(),
-        branch: "mission/g".into(),
-        base_commit: "b".into(),
-        worktree: None,
-    });
-    s.push(Event::PlanSubmitted { plan: plan() });
-    s.push(Event::GateOpened {
-        gate: Gate::Plan,
-        reason: "the plan and its contract await approval".into(),
-    });
+    let s = at_the_plan_gate("g");
     let mut app = app_from(&s);
     app.on_paste("approve\nall of it");
     assert!(app.state.gate.is_some());
@@ -886,19 +880,7 @@ fn a_paste_is_text_never_keys() {
 /// brings it back.
 #[test]
 fn the_gate_scrolls_within_its_plan_and_comes_back() {
-    let mut s = Script::new();
-    s.push(Event::MissionStarted {
-        goal: "g".into(),
-        slug: "g".into(),
-        branch: "mission/g".into(),
-        base_commit: "b".into(),
-        worktree: None,
-    });
-    s.push(Event::PlanSubmitted { plan: plan() });
-    s.push(Event::GateOpened {
-        gate: Gate::Plan,
-        reason: "the plan and its contract await approval".into(),
-    });
+    let s = at_the_plan_gate("g");
     let theme = Theme::load("dark", true).unwrap();
     let mut app = app_from(&s);
     let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();

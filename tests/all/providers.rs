@@ -396,17 +396,6 @@ fn assert_mission_over_http(sb: &Sandbox, fake: &FakeLlm) {
     // Each worker turn resends the previous request unchanged and adds to its end: the
     // prefix a provider caches stays identical from turn to turn (Anthropic's moving
     // `cache_control` breakpoint is a marker, not content).
-    fn unmarked(v: &serde_json::Value) -> serde_json::Value {
-        match v {
-            serde_json::Value::Object(m) => m
-                .iter()
-                .filter(|(k, _)| *k != "cache_control")
-                .map(|(k, v)| (k.clone(), unmarked(v)))
-                .collect(),
-            serde_json::Value::Array(a) => a.iter().map(unmarked).collect(),
-            other => other.clone(),
-        }
-    }
     let worker: Vec<_> = fake
         .all()
         .into_iter()

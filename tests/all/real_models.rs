@@ -124,17 +124,6 @@ fn crosses_a_small_window(kind: &str) {
     }
     // The cached prefix holds between compactions: each accepted request extends the one
     // before it, except where a compaction rewrote the history (once per compaction).
-    fn unmarked(v: &serde_json::Value) -> serde_json::Value {
-        match v {
-            serde_json::Value::Object(m) => m
-                .iter()
-                .filter(|(k, _)| *k != "cache_control")
-                .map(|(k, v)| (k.clone(), unmarked(v)))
-                .collect(),
-            serde_json::Value::Array(a) => a.iter().map(unmarked).collect(),
-            other => other.clone(),
-        }
-    }
     let accepted: Vec<Vec<serde_json::Value>> = worker
         .iter()
         .filter(|r| request_tokens(&r.body) <= WINDOW)

@@ -301,3 +301,17 @@ pub fn use_fake_models(sb: &Sandbox) {
         );
     std::fs::write(&cfg, text).unwrap();
 }
+
+/// A request body without Anthropic's `cache_control` markers: the breakpoint moves from
+/// turn to turn, but it marks the cached prefix, it is not part of it.
+pub fn unmarked(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => m
+            .iter()
+            .filter(|(k, _)| *k != "cache_control")
+            .map(|(k, v)| (k.clone(), unmarked(v)))
+            .collect(),
+        serde_json::Value::Array(a) => a.iter().map(unmarked).collect(),
+        other => other.clone(),
+    }
+}
