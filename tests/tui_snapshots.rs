@@ -895,20 +895,28 @@ fn the_gate_scrolls_within_its_plan_and_comes_back() {
     }
     let end = app.gate_end.get();
     assert!(
-        end > 0 && app.scroll == end,
+        end > 0 && app.gate_scroll == end,
         "stops at the end: {}",
-        app.scroll
+        app.gate_scroll
     );
     assert!(frame(&app).contains("$ printf"), "the last lines show");
     app.on_key(key(KeyCode::Up));
-    assert_eq!(app.scroll, end - 1, "one up moves at once");
+    assert_eq!(app.gate_scroll, end - 1, "one up moves at once");
+    assert!(
+        frame(&app).contains("(↓ for more)"),
+        "the title says there is more"
+    );
     app.on_key(key(KeyCode::Home));
-    assert_eq!(app.scroll, 0);
+    assert_eq!(app.gate_scroll, 0);
     app.on_key(key(KeyCode::End));
     assert_eq!(
-        app.scroll, end,
+        app.gate_scroll, end,
         "End scrolls the gate, not the plan behind it"
     );
+    assert_eq!(app.scroll, 0, "the detail pane under the gate did not move");
+    let tab = app.tab;
+    app.on_key(key(KeyCode::Tab));
+    assert_eq!(app.tab, tab, "keys do nothing unseen behind the gate");
     app.on_key(key(KeyCode::Esc));
     assert!(!frame(&app).contains("Approve the plan?"));
     assert!(

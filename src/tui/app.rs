@@ -189,8 +189,12 @@ pub struct App {
     pub focus: Focus,
     /// Lines the activity feed is scrolled back from the newest (0: follows the newest).
     pub activity_back: usize,
+    /// Rows the activity feed showed in the last frame (how far back it can go).
+    pub activity_rows: std::cell::Cell<usize>,
     pub tab: Tab,
     pub scroll: u16,
+    /// How far the gate is scrolled (its own: the detail pane under it keeps its place).
+    pub gate_scroll: u16,
     /// How far the help is scrolled (it can be taller than a small terminal).
     pub help_scroll: u16,
     /// Where each tab of the selection was scrolled to, for coming back to it.
@@ -264,9 +268,11 @@ impl App {
             follow: true,
             focus: Focus::Tree,
             activity_back: 0,
+            activity_rows: Default::default(),
             tab: Tab::Summary,
             scroll: 0,
             help_scroll: 0,
+            gate_scroll: 0,
             tab_scroll: [0; Tab::ALL.len()],
             search: None,
             search_at: None,
@@ -350,8 +356,20 @@ impl App {
         }
         // Reading back: the lines in view stay in view as new ones arrive.
         if self.activity_back > 0 {
-            self.activity_back = (self.activity_back + 1).min(self.activity.len());
+            self.activity_back = (self.activity_back + 1).min(self.max_back());
         }
+    }
+
+    /// How far back the activity feed can read: to its oldest line at the top of the
+    /// pane, never past it into blank rows.
+    pub fn max_back(&self) -> usize {
+        self.activity.len().saturating_sub(self.activity_rows.get())
+    }
+
+    /// Reads the activity feed back (`by` > 0) or forward, within what it holds.
+    pub fn read_back(&mut self, by: isize) {
+        let back = self.activity_back as isize + by;
+        self.activity_back = back.clamp(0, self.max_back() as isize) as usize;
     }
 
     /// The feature selected, if it is running now: the detail pane follows its agent.

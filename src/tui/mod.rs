@@ -106,42 +106,29 @@ pub async fn run(
         let mut commands = vec![];
         tokio::select! {
             _ = &mut killed => break Ok(()),
-            ev = input.next() => {
-                // Then whatever else is already there (fast typing, a key held down):
-                // one frame for all of it.
-                let mut next = Some(ev);
-                let mut end = None;
-                while let Some(ev) = next {
-                    match ev {
-                        Some(Ok(TermEvent::Key(key))) if key.kind == KeyEventKind::Press => {
-                            commands.extend(app.on_key(key));
-                            dirty = true;
-                        }
-                        Some(Ok(TermEvent::Paste(text))) => {
-                            app.on_paste(&text);
-                            dirty = true;
-                        }
-                        Some(Ok(TermEvent::Mouse(m))) => {
-                            commands.extend(app.on_mouse(m));
-                            dirty = true;
-                        }
-                        Some(Ok(TermEvent::Resize(..))) => {
-                            let _ = terminal.clear();
-                            dirty = true;
-                        }
-                        Some(Ok(_)) => {}
-                        Some(Err(e)) => end = Some(Err(e.into())),
-                        None => end = Some(Ok(())),
-                    }
-                    if end.is_some() || commands.contains(&Command::Quit) {
-                        break;
-                    }
-                    next = futures_util::FutureExt::now_or_never(input.next());
+            // One event a frame. (Draining what else is ready with `now_or_never` loses
+            // crossterm's wake-up: keys then waited for the next tick, up to a second.)
+            ev = input.next() => match ev {
+                Some(Ok(TermEvent::Key(key))) if key.kind == KeyEventKind::Press => {
+                    commands = app.on_key(key);
+                    dirty = true;
                 }
-                if let Some(end) = end {
-                    break end;
+                Some(Ok(TermEvent::Paste(text))) => {
+                    app.on_paste(&text);
+                    dirty = true;
                 }
-            }
+                Some(Ok(TermEvent::Mouse(m))) => {
+                    commands = app.on_mouse(m);
+                    dirty = true;
+                }
+                Some(Ok(TermEvent::Resize(..))) => {
+                    let _ = terminal.clear();
+                    dirty = true;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => break Err(e.into()),
+                None => break Ok(()),
+            },
             msg = link.next(), if link_open => {
                 let mut next = msg;
                 if next.is_none() {

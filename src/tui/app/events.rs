@@ -179,8 +179,7 @@ impl App {
                 self.gate_seen = rec.seq;
             }
             Event::GateApproved { .. } | Event::GateRejected { .. } => {
-                // The gate's scroll was the plan's, not the detail pane's.
-                self.scroll = 0;
+                self.gate_scroll = 0;
                 self.overlays.retain(|o| {
                     !matches!(
                         o,

@@ -81,6 +81,8 @@ impl App {
                     Some(Action::Down) => 1,
                     Some(Action::PageUp) => -10,
                     Some(Action::PageDown) => 10,
+                    Some(Action::Top) => -(self.help_scroll as i32),
+                    Some(Action::Bottom) => i32::MAX / 2,
                     _ => 0,
                 };
                 let rows = self.keys.help().len() as i32;
@@ -92,32 +94,36 @@ impl App {
                     self.overlays.pop();
                     return vec![];
                 }
-                Some(Action::Up) => {
-                    self.scroll_by(-1);
-                    return vec![];
-                }
-                Some(Action::Down) => {
-                    self.scroll_by(1);
-                    return vec![];
-                }
-                Some(Action::PageUp) => {
-                    self.scroll_by(-10);
-                    return vec![];
-                }
-                Some(Action::PageDown) => {
-                    self.scroll_by(10);
+                Some(a @ (Action::Up | Action::Down | Action::PageUp | Action::PageDown)) => {
+                    let by = match a {
+                        Action::Up => -1,
+                        Action::Down => 1,
+                        Action::PageUp => -10,
+                        _ => 10,
+                    };
+                    let end = self.gate_end.get() as isize;
+                    self.gate_scroll = (self.gate_scroll as isize + by).clamp(0, end) as u16;
                     return vec![];
                 }
                 Some(Action::Top) => {
-                    self.scroll = 0;
+                    self.gate_scroll = 0;
                     return vec![];
                 }
                 Some(Action::Bottom) => {
-                    self.scroll = self.gate_end.get();
+                    self.gate_scroll = self.gate_end.get();
                     return vec![];
                 }
-                // Approve, reject, message, pause, help and quit fall through.
-                _ => {}
+                // Approve, reject, message, pause, help and quit fall through; anything
+                // else would act unseen behind the gate.
+                Some(
+                    Action::Approve
+                    | Action::Reject
+                    | Action::Message
+                    | Action::TogglePause
+                    | Action::Help
+                    | Action::Quit,
+                ) => {}
+                _ => return vec![],
             },
             None => {}
         }
@@ -138,8 +144,7 @@ impl App {
                 };
                 if self.focus == Focus::Activity {
                     // Up reads back; down comes forward to the newest.
-                    let back = self.activity_back as isize - step;
-                    self.activity_back = back.clamp(0, self.activity.len() as isize) as usize;
+                    self.read_back(-step);
                     return vec![];
                 }
                 if self.focus == Focus::Detail
@@ -153,7 +158,7 @@ impl App {
             Action::Top | Action::Bottom => {
                 let top = action == Action::Top;
                 if self.focus == Focus::Activity {
-                    self.activity_back = if top { self.activity.len() } else { 0 };
+                    self.activity_back = if top { self.max_back() } else { 0 };
                     return vec![];
                 }
                 if self.focus == Focus::Detail {
@@ -179,6 +184,7 @@ impl App {
                 self.load_selected()
             }
             Action::NextTab | Action::PrevTab => {
+                self.leave_search_match();
                 // Each tab keeps its place while the selection stays.
                 self.tab_scroll[self.tab.index()] = self.scroll.min(self.detail_end.get());
                 self.tab = self
@@ -189,6 +195,7 @@ impl App {
             }
             Action::TogglePause => {
                 if !self.mission_running() {
+                    self.status = Some(("the mission is over: nothing to pause".into(), false));
                     return vec![];
                 }
                 vec![Command::Send(if self.state.paused.is_some() {
@@ -223,6 +230,11 @@ impl App {
                         kind: InputKind::Message,
                         input: Input::default(),
                     });
+                } else {
+                    self.status = Some((
+                        "the mission is over: no orchestrator reads messages now".into(),
+                        false,
+                    ));
                 }
                 vec![]
             }
@@ -230,7 +242,7 @@ impl App {
                 if self.state.gate.is_some() {
                     if !self.overlays.iter().any(|o| matches!(o, Overlay::Gate)) {
                         self.overlays.push(Overlay::Gate);
-                        self.scroll = 0;
+                        self.gate_scroll = 0;
                     }
                 } else {
                     self.status = Some(("nothing is waiting for you".into(), true));
@@ -285,6 +297,15 @@ impl App {
         }
     }
 
+    /// Another view: the search goes on in it from its top, and "match i of n" (of the
+    /// last view) is gone.
+    fn leave_search_match(&mut self) {
+        if self.search.is_some() {
+            self.search_at = None;
+            self.status = None;
+        }
+    }
+
     /// Goes to the next (`dir` 1) or previous (-1) row of the detail pane that holds the
     /// search, wrapping around, from the match last gone to (or from the top of the view),
     /// and says where it is.
@@ -326,13 +347,9 @@ impl App {
     }
 
     pub(super) fn scroll_by(&mut self, by: isize) {
-        // In the detail pane, from where the last frame stopped (an overshoot to the end
-        // does not swallow the next PgUp); the gate's plan has no such end.
-        let end = if matches!(self.overlays.last(), Some(Overlay::Gate)) {
-            self.gate_end.get()
-        } else {
-            self.detail_end.get()
-        };
+        // From where the last frame stopped (an overshoot to the end does not swallow
+        // the next PgUp).
+        let end = self.detail_end.get();
         self.scroll = (self.scroll.min(end) as isize + by).clamp(0, end as isize) as u16;
     }
 
@@ -344,6 +361,7 @@ impl App {
         let i = (self.selected_index() as isize + by).clamp(0, rows.len() as isize - 1) as usize;
         self.selected = Some(self.row_id(&rows[i]));
         self.follow = false;
+        self.leave_search_match();
         self.tab_scroll = Default::default();
         self.scroll = self.first_scroll();
         self.load_selected()
@@ -431,6 +449,19 @@ mod tests {
         assert_eq!(app.activity_back, 3);
         press(&mut app, KeyCode::End);
         assert_eq!(app.activity_back, 0, "back to the newest");
+        // Home goes back to the oldest line at the top of the pane, not past it.
+        app.activity_rows.set(5);
+        press(&mut app, KeyCode::Home);
+        assert_eq!(app.activity_back, app.activity.len() - 5);
+        press(&mut app, KeyCode::Up);
+        assert_eq!(app.activity_back, app.activity.len() - 5);
+        press(&mut app, KeyCode::Down);
+        assert_eq!(
+            app.activity_back,
+            app.activity.len() - 6,
+            "one down moves at once"
+        );
+        press(&mut app, KeyCode::End);
         press(&mut app, KeyCode::Char('h'));
         press(&mut app, KeyCode::Char('h'));
         assert_eq!(app.focus, Focus::Tree);

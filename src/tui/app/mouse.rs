@@ -54,8 +54,7 @@ impl App {
                 vec![]
             }
             Focus::Activity => {
-                let back = self.activity_back as isize - step * WHEEL_ROWS;
-                self.activity_back = back.clamp(0, self.activity.len() as isize) as usize;
+                self.read_back(-step * WHEEL_ROWS);
                 vec![]
             }
         }

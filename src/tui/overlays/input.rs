@@ -46,7 +46,7 @@ pub fn render(
     Paragraph::new(vec![
         Line::styled(prompt, theme.key),
         Line::raw(""),
-        Line::styled(hint, theme.dim),
+        crate::tui::text::fit_line(vec![Span::styled(hint, theme.dim)], inner.width),
     ])
     .block(block)
     .style(theme.overlay)

@@ -11,12 +11,13 @@ use super::super::theme::Theme;
 
 pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let focused = app.focus == Focus::Activity;
-    let title = if app.activity_back > 0 {
-        format!(
-            " Activity (back {} of {}) ",
-            app.activity_back,
-            app.activity.len()
-        )
+    // Read back no further than the oldest line at the top (a smaller pane than when
+    // the reading started included).
+    let rows = area.height.saturating_sub(1) as usize;
+    app.activity_rows.set(rows);
+    let back = app.activity_back.min(app.max_back());
+    let title = if back > 0 {
+        format!(" Activity (back {back} of {}) ", app.activity.len())
     } else {
         " Activity ".to_string()
     };
@@ -35,7 +36,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         .activity
         .iter()
         .rev()
-        .skip(app.activity_back)
+        .skip(back)
         .take(inner.height as usize)
         .rev()
         .map(|a| {

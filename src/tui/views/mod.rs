@@ -23,8 +23,13 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Constraint::Length(1),
     ])
     .areas(area);
-    // The plan grows with the terminal (titles cut less), the detail keeps the most.
-    let tree_width = (area.width * 3 / 10).clamp(30, 64);
+    // The plan grows with the terminal (titles cut less), the detail keeps the most;
+    // on a narrow one the plan gives way first.
+    let tree_width = if area.width < 80 {
+        area.width * 2 / 5
+    } else {
+        (area.width * 3 / 10).clamp(30, 64)
+    };
     let [tree_area, detail_area] =
         Layout::horizontal([Constraint::Length(tree_width), Constraint::Min(20)]).areas(body);
     let budget_width = if area.width >= 120 { 44 } else { 30 };
