@@ -46,9 +46,10 @@ fn demo_console_gate_attach_pause_approve_and_handoff() {
     side.wait_for("COMPLETED");
     // While features ran, both consoles followed the running agent live: its tool calls,
     // read from its transcript as it grew (by the attached one from another process).
+    // (Raw output: a frame writes only the cells that changed, so no trailing spaces.)
     for term in [&main, &side] {
-        assert!(term.wrote("Live ".as_bytes()), "no live agent view");
-        assert!(term.wrote("⚙ ".as_bytes()), "no tool call in the live view");
+        assert!(term.wrote("Live".as_bytes()), "no live agent view");
+        assert!(term.wrote("⚙".as_bytes()), "no tool call in the live view");
     }
 
     // Open m1-f2's handoff: its real commands with exit codes, then its diff.
