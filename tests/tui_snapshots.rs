@@ -340,6 +340,30 @@ fn draw(app: &App, name: &str) {
     }
 }
 
+/// A terminal the console is drawn into, frame after frame.
+struct Screen(Terminal<TestBackend>, Theme);
+
+impl Screen {
+    fn new(w: u16, h: u16) -> Self {
+        Screen(
+            Terminal::new(TestBackend::new(w, h)).unwrap(),
+            Theme::load("dark", true).unwrap(),
+        )
+    }
+
+    /// Draws `app`: the backend as drawn, its text and its cells.
+    fn draw(&mut self, app: &App) -> &TestBackend {
+        let Screen(t, theme) = self;
+        t.draw(|f| mission::tui::views::draw(f, app, theme))
+            .unwrap();
+        t.backend()
+    }
+
+    fn text(&mut self, app: &App) -> String {
+        format!("{}", self.draw(app))
+    }
+}
+
 fn select(app: &mut App, id: &str) {
     for _ in 0..20 {
         app.on_key(key(KeyCode::Up));
@@ -605,16 +629,11 @@ fn a_narrow_terminal_still_shows_the_active_tab() {
 /// match; Esc clears the search.
 #[test]
 fn search_the_detail_pane() {
-    let theme = Theme::load("dark", true).unwrap();
     for (w, h) in SIZES {
         let mut app = app_from(&mid_mission());
         select(&mut app, "m1");
-        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-        let mut frame = |app: &App| {
-            t.draw(|f| mission::tui::views::draw(f, app, &theme))
-                .unwrap();
-            t.backend().clone()
-        };
+        let mut screen = Screen::new(w, h);
+        let mut frame = |app: &App| screen.draw(app).clone();
         frame(&app);
         app.on_key(key(KeyCode::Char('/')));
         for c in "cargo".chars() {
@@ -678,11 +697,7 @@ fn a_long_message_keeps_its_prompt_and_hint() {
     for c in text.chars() {
         app.on_key(key(KeyCode::Char(c)));
     }
-    let theme = Theme::load("dark", true).unwrap();
-    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    t.draw(|f| mission::tui::views::draw(f, &app, &theme))
-        .unwrap();
-    let screen = format!("{}", t.backend());
+    let screen = Screen::new(80, 24).text(&app);
     // The prompt says the start of the text is scrolled away.
     let input_row = screen.lines().find(|l| l.contains("│…")).expect(&screen);
     assert!(
@@ -758,14 +773,10 @@ fn the_mouse_scrolls_the_pane_under_it_and_clicks_select() {
         row,
         modifiers: KeyModifiers::NONE,
     };
-    let theme = Theme::load("dark", true).unwrap();
     let mut app = app_from(&mid_mission());
     select(&mut app, "m1");
-    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    let mut frame = |app: &App| {
-        t.draw(|f| mission::tui::views::draw(f, app, &theme))
-            .unwrap();
-    };
+    let mut screen = Screen::new(80, 24);
+    let mut frame = |app: &App| screen.text(app);
     frame(&app);
     // The detail pane is right of column 30, rows 2..17 at 80×24.
     let wheel_detail = at(MouseEventKind::ScrollDown, 50, 8);
@@ -780,7 +791,7 @@ fn the_mouse_scrolls_the_pane_under_it_and_clicks_select() {
     app.on_mouse(at(MouseEventKind::ScrollUp, 20, 20));
     assert_eq!(app.activity_back, 3);
     // The plan's rows: m1 is row 3 on screen, m1-f2 two below it.
-    let screen = format!("{}", t.backend());
+    let screen = frame(&app);
     let row = screen.lines().position(|l| l.contains("m1-f2")).unwrap() as u16;
     app.on_mouse(at(MouseEventKind::Down(MouseButton::Left), 10, row));
     assert_eq!(app.selected.as_deref(), Some("m1-f2"));
@@ -803,14 +814,10 @@ fn the_mouse_scrolls_the_pane_under_it_and_clicks_select() {
 /// starts every tab at the top.
 #[test]
 fn each_tab_keeps_its_place() {
-    let theme = Theme::load("dark", true).unwrap();
     let mut app = app_from(&mid_mission());
     select(&mut app, "m1-f2");
-    let mut t = Terminal::new(TestBackend::new(60, 20)).unwrap();
-    let mut frame = |app: &App| {
-        t.draw(|f| mission::tui::views::draw(f, app, &theme))
-            .unwrap();
-    };
+    let mut screen = Screen::new(60, 20);
+    let mut frame = |app: &App| screen.text(app);
     frame(&app);
     app.on_key(key(KeyCode::Char('l')));
     app.on_key(key(KeyCode::Down));
@@ -881,14 +888,9 @@ fn a_paste_is_text_never_keys() {
 #[test]
 fn the_gate_scrolls_within_its_plan_and_comes_back() {
     let s = at_the_plan_gate("g");
-    let theme = Theme::load("dark", true).unwrap();
     let mut app = app_from(&s);
-    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    let mut frame = |app: &App| {
-        t.draw(|f| mission::tui::views::draw(f, app, &theme))
-            .unwrap();
-        format!("{}", t.backend())
-    };
+    let mut screen = Screen::new(80, 24);
+    let mut frame = |app: &App| screen.text(app);
     frame(&app);
     for _ in 0..60 {
         app.on_key(key(KeyCode::Down));
@@ -930,15 +932,10 @@ fn the_gate_scrolls_within_its_plan_and_comes_back() {
 /// At 60×20 the help does not fit: it scrolls, and says so.
 #[test]
 fn the_help_scrolls_on_a_small_terminal() {
-    let theme = Theme::load("dark", true).unwrap();
     let mut app = app_from(&mid_mission());
     app.on_key(key(KeyCode::Char('?')));
-    let mut t = Terminal::new(TestBackend::new(60, 20)).unwrap();
-    let mut frame = |app: &App| {
-        t.draw(|f| mission::tui::views::draw(f, app, &theme))
-            .unwrap();
-        format!("{}", t.backend())
-    };
+    let mut screen = Screen::new(60, 20);
+    let mut frame = |app: &App| screen.text(app);
     let first = frame(&app);
     assert!(first.contains("↓ for more"), "{first}");
     assert!(!first.contains("closes this help"), "{first}");
@@ -989,11 +986,7 @@ fn a_running_feature_chosen_by_hand_shows_its_summary_from_the_top() {
     app.on_key(key(KeyCode::Down));
     assert_eq!(app.selected.as_deref(), Some(f));
     assert_eq!((app.tab, app.scroll), (Tab::Summary, 0));
-    let theme = Theme::load("dark", true).unwrap();
-    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    t.draw(|fr| mission::tui::views::draw(fr, &app, &theme))
-        .unwrap();
-    let screen = format!("{}", t.backend());
+    let screen = Screen::new(80, 24).text(&app);
     assert!(screen.contains("State      ▶ running"), "{screen}");
     assert!(
         screen.contains("line 39"),
