@@ -30,29 +30,21 @@ impl App {
                     KeyCode::Esc => {
                         self.overlays.pop();
                     }
-                    KeyCode::Enter if *kind == InputKind::Search => {
-                        let query = input.value().trim().to_string();
-                        self.overlays.pop();
-                        self.search_at = None;
-                        if query.is_empty() {
-                            self.search = None;
-                        } else {
-                            self.search = Some(query);
-                            self.focus = Focus::Detail;
-                            self.find(1);
-                        }
-                    }
                     KeyCode::Enter => {
-                        let text = input.value().trim().to_string();
-                        if text.is_empty() {
-                            self.status =
-                                Some(("write something first (Esc cancels)".into(), false));
-                            return vec![];
-                        }
+                        let (kind, text) = (*kind, input.value().trim().to_string());
                         let op = match kind {
+                            InputKind::Search => {
+                                self.overlays.pop();
+                                self.start_search(text);
+                                return vec![];
+                            }
+                            _ if text.is_empty() => {
+                                self.status =
+                                    Some(("write something first (Esc cancels)".into(), false));
+                                return vec![];
+                            }
                             InputKind::Reject => Op::Reject { note: text },
                             InputKind::Message => Op::Say { text },
-                            InputKind::Search => unreachable!("handled above"),
                         };
                         self.overlays.pop();
                         return vec![Command::Send(op)];
@@ -294,6 +286,18 @@ impl App {
                     vec![Command::Quit]
                 }
             }
+        }
+    }
+
+    /// Searches the detail pane for `query` from where it is; an empty one ends the search.
+    fn start_search(&mut self, query: String) {
+        self.search_at = None;
+        if query.is_empty() {
+            self.search = None;
+        } else {
+            self.search = Some(query);
+            self.focus = Focus::Detail;
+            self.find(1);
         }
     }
 
