@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use mission::agent::tools::command::run_shell;
-use mission::agent::tools::sandbox::{Confinement, Launcher};
 use mission::bench::{records, synthetic_log};
 use mission::mission::{Event, Limits, MissionState};
+use mission::sandbox::{Confinement, Launcher};
 use mission::store::{self, EventLog};
 use mission::tui::app::{App, Hosting};
 use mission::tui::theme::Theme;

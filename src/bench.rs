@@ -11,12 +11,12 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use crate::agent::tools::command::run_shell;
-use crate::agent::tools::sandbox::{self, Launcher};
 use crate::mission::event::Gate;
 use crate::mission::{
     Assertion, AssertionKind, DiffStat, Event, EventRecord, FeaturePlan, HandoffStatus, Limits,
     MilestonePlan, MissionState, Plan, Role, Usage, WorkerReport,
 };
+use crate::sandbox::{self, Launcher};
 use crate::store::{self, EventLog};
 use crate::tui::app::{App, Hosting};
 use crate::tui::theme::Theme;

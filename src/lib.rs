@@ -18,6 +18,7 @@ pub mod logging;
 pub mod mission;
 pub mod notify;
 pub mod pipeline;
+pub mod sandbox;
 pub mod store;
 pub mod tui;
 pub mod watch;

@@ -172,7 +172,7 @@ pub fn open(git: &Git, path: &Path, branch: &str) -> Result<Git, WorktreeError> 
         source,
     };
     let link = path.join(".git");
-    crate::agent::tools::protect::replace_file(&link, git.worktree_link(&name).as_bytes())
+    crate::sandbox::protect::replace_file(&link, git.worktree_link(&name).as_bytes())
         .map_err(|e| wrap(e.into()))?;
     let opened = git.open_worktree(&name).map_err(wrap)?;
     if !opened.workdir().is_some_and(|w| same_dir(w, path)) {

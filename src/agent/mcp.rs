@@ -22,11 +22,11 @@ use rmcp::{ServiceError, ServiceExt};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use super::tools::sandbox::Launcher;
 use super::tools::{ToolResult, spec};
 use crate::config::McpServerConfig;
 use crate::llm::ToolSpec;
 use crate::mission::{McpCallRecord, Role};
+use crate::sandbox::Launcher;
 
 /// Tools of MCP servers are named `mcp__<server>__<tool>`.
 pub const PREFIX: &str = "mcp__";
@@ -402,7 +402,7 @@ impl McpServers {
             .env_clear()
             .envs(env);
         self.launcher
-            .set_up_child(&mut cmd)
+            .set_up_child(&mut cmd, &self.cwd)
             .map_err(|e| format!("cannot confine the server: {e}"))?;
         Ok(cmd)
     }

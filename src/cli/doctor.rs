@@ -49,14 +49,14 @@ pub(super) async fn doctor(dir: &Path) -> Result<i32> {
     } else {
         let work = PathBuf::from("<worktree>");
         let tmp = crate::worktree::temp_dir(&work);
-        match crate::agent::tools::sandbox::confinement(
+        match crate::sandbox::confinement(
             &work,
             &tmp,
             &cfg.sandbox.writable,
             std::slice::from_ref(&layout.repo),
         ) {
             Ok(c) => {
-                let launcher = crate::agent::tools::sandbox::Launcher {
+                let launcher = crate::sandbox::Launcher {
                     confine: Some(c),
                     network: cfg.sandbox.network,
                     ..Default::default()
@@ -161,7 +161,7 @@ async fn mcp_servers(cfg: &Config, layout: &Layout) -> usize {
     use crate::agent::mcp::McpServers;
     let mut problems = 0;
     for (name, server) in &cfg.mcp.servers {
-        let launcher = crate::agent::tools::sandbox::Launcher {
+        let launcher = crate::sandbox::Launcher {
             env_pass: cfg.sandbox.env_pass.clone(),
             never: cfg.secret_env_names(),
             ..Default::default()

@@ -193,29 +193,108 @@ enum Command {
         /// Only loopback: a network namespace of its own.
         #[arg(long)]
         no_network: bool,
+        /// Join the namespaces held by this init (a `sandbox-init`'s pid namespace).
+        #[arg(long, value_name = "PID")]
+        join: Option<i32>,
+        /// When joining: the holder shares the host's network.
+        #[arg(long)]
+        join_keeps_network: bool,
+        /// A `cgroup.procs` file to join (repeatable).
+        #[arg(long, value_name = "FILE")]
+        cgroup: Vec<PathBuf>,
+        #[arg(long, value_name = "N")]
+        max_processes: Option<u64>,
+        #[arg(long, value_name = "BYTES")]
+        max_memory_bytes: Option<u64>,
+        /// Landlock: no signal leaves the command's domain.
+        #[arg(long)]
+        scope_signals: bool,
+        /// Landlock: no abstract unix socket outside the command's domain.
+        #[arg(long)]
+        scope_abstract_sockets: bool,
         /// The program and its arguments.
         #[arg(last = true, required = true)]
         command: Vec<std::ffi::OsString>,
+    },
+    /// Make one loopback HTTP request from inside the sandbox (the tester's `http` tool).
+    #[command(name = "sandbox-http", hide = true)]
+    SandboxHttp {
+        method: String,
+        url: String,
+        cap: usize,
+    },
+    /// Hold a mission's sandbox namespaces (started by the runner; see src/sandbox/init.rs).
+    #[command(name = "sandbox-init", hide = true)]
+    SandboxInit {
+        /// Writable inside (repeatable).
+        #[arg(long, value_name = "DIR")]
+        write: Vec<PathBuf>,
+        /// Visible read-only inside (repeatable).
+        #[arg(long, value_name = "DIR")]
+        read: Vec<PathBuf>,
+        /// Hidden inside (repeatable).
+        #[arg(long, value_name = "DIR")]
+        hide: Vec<PathBuf>,
+        /// Loopback only.
+        #[arg(long)]
+        no_network: bool,
     },
 }
 
 pub fn main() -> i32 {
     let cli = Cli::parse();
     // Before any thread exists: the rules bind the thread that execs.
-    if let Command::SandboxExec {
-        write,
-        no_network,
-        command,
-    } = &cli.command
-    {
-        let why = crate::agent::tools::sandbox::exec_confined(
+    match &cli.command {
+        Command::SandboxExec {
             write,
-            !no_network,
-            &command[0],
-            &command[1..],
-        );
-        eprintln!("mission sandbox-exec: {why}");
-        return 126;
+            no_network,
+            join,
+            join_keeps_network,
+            cgroup,
+            max_processes,
+            max_memory_bytes,
+            scope_signals,
+            scope_abstract_sockets,
+            command,
+        } => {
+            let spec = crate::sandbox::ExecSpec {
+                writable: write.clone(),
+                network: !no_network,
+                scopes: Some(crate::sandbox::Scopes {
+                    signals: *scope_signals,
+                    abstract_sockets: *scope_abstract_sockets,
+                }),
+                join: *join,
+                join_keeps_network: *join_keeps_network,
+                cgroup_procs: cgroup.clone(),
+                max_processes: *max_processes,
+                max_memory_bytes: *max_memory_bytes,
+            };
+            let why = crate::sandbox::exec_confined(&spec, &command[0], &command[1..]);
+            eprintln!("mission sandbox-exec: {why}");
+            return 126;
+        }
+        Command::SandboxInit {
+            write,
+            read,
+            hide,
+            no_network,
+        } => {
+            return crate::sandbox::init::run(&crate::sandbox::init::InitSpec {
+                write: write.clone(),
+                read: read.clone(),
+                hide: hide.clone(),
+                network: !no_network,
+            });
+        }
+        _ => {}
+    }
+    // The runner holds the provider keys in its environment and memory: no process of the
+    // same user may read its /proc entries or ptrace it (children are dumpable again
+    // after exec).
+    // SAFETY: prctl with integer arguments.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -356,6 +435,9 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Handoff { feature_id, json } => handoff(&dir, &feature_id, json),
         Command::Log { json, follow } => log(&dir, json, follow).await,
         Command::Doctor => doctor(&dir).await,
+        Command::SandboxHttp { method, url, cap } => {
+            Ok(crate::agent::tools::web::serve_one(&method, &url, cap).await)
+        }
         Command::Bench { quick, events } => {
             // The log's filesystem when there is a mission here, else the temp dir's.
             let mission_dir = setup::repo_root(&dir)
@@ -371,7 +453,9 @@ async fn run(cli: Cli) -> Result<i32> {
             crate::bench::run(&scratch, quick, &long).await?;
             Ok(0)
         }
-        Command::SandboxExec { .. } => unreachable!("handled before the runtime starts"),
+        Command::SandboxExec { .. } | Command::SandboxInit { .. } => {
+            unreachable!("handled before the runtime starts")
+        }
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

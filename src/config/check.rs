@@ -120,6 +120,15 @@ impl Config {
                             format!("`{url}` names no host, e.g. http://127.0.0.1:11434/v1"),
                         ));
                     }
+                    Some(h) if url.starts_with("http://") && !is_loopback_host(h) => {
+                        return Err(err(
+                            &format!("providers.{name}"),
+                            "base_url",
+                            format!(
+                                "`{url}` would send the API key unencrypted: use https://, or plain http only to loopback (127.0.0.1, ::1, localhost)"
+                            ),
+                        ));
+                    }
                     _ => {}
                 }
             }
@@ -263,6 +272,23 @@ impl Config {
                 ));
             }
         }
+        self.check_sandbox(&err)?;
+        if let Some(cmd) = self.notify.command.first() {
+            if cmd.trim().is_empty() {
+                return Err(err(
+                    "notify",
+                    "command",
+                    "the program is empty: e.g. command = [\"notify-send\", \"mission\"]".into(),
+                ));
+            }
+            if !program_exists(cmd) {
+                return Err(err(
+                    "notify",
+                    "command",
+                    format!("`{cmd}` is not an executable file nor a program on PATH"),
+                ));
+            }
+        }
         if let Some(d) = &self.worktree.dir
             && !(d.starts_with('/') || d.starts_with("~/"))
         {
@@ -284,4 +310,118 @@ impl Config {
         }
         Ok(())
     }
+}
+
+impl Config {
+    fn check_sandbox(
+        &self,
+        err: &impl Fn(&str, &str, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        for w in &self.sandbox.writable {
+            let path = Path::new(w.strip_prefix('~').unwrap_or(w));
+            let normal: Vec<_> = path
+                .components()
+                .filter(|c| {
+                    !matches!(
+                        c,
+                        std::path::Component::RootDir | std::path::Component::CurDir
+                    )
+                })
+                .collect();
+            if normal.is_empty() {
+                return Err(err(
+                    "sandbox",
+                    "writable",
+                    format!(
+                        "`{w}` would let commands write everywhere: name the cache directories they need"
+                    ),
+                ));
+            }
+            if normal.iter().any(|c| {
+                c.as_os_str() == ".git" || c.as_os_str() == ".mission" || c.as_os_str() == ".."
+            }) {
+                return Err(err(
+                    "sandbox",
+                    "writable",
+                    format!(
+                        "`{w}`: a git dir, `.mission/` or `..` may never be writable (git and the runner act on them later, unconfined)"
+                    ),
+                ));
+            }
+            let first = normal[0].as_os_str().to_string_lossy();
+            if !w.starts_with('~')
+                && SYSTEM_DIRS.contains(&first.as_ref())
+                && !std::env::var_os("HOME").is_some_and(|h| Path::new(w).starts_with(h))
+            {
+                return Err(err(
+                    "sandbox",
+                    "writable",
+                    format!("`{w}` is a system directory (/{first}): commands may not write there"),
+                ));
+            }
+        }
+        for name in &self.sandbox.env_pass {
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(err(
+                    "sandbox",
+                    "env_pass",
+                    format!(
+                        "`{name}`: name each variable exactly (letters, digits, `_`); no wildcards"
+                    ),
+                ));
+            }
+            if self.secret_env_names().contains(name) {
+                return Err(err(
+                    "sandbox",
+                    "env_pass",
+                    format!(
+                        "`{name}` holds a provider key, which never reaches an agent's command"
+                    ),
+                ));
+            }
+        }
+        if self.sandbox.max_processes.is_some_and(|n| n < 16) {
+            return Err(err(
+                "sandbox",
+                "max_processes",
+                "must be at least 16 (a shell, a build and its compilers need that many)".into(),
+            ));
+        }
+        if self.sandbox.max_memory_mb.is_some_and(|n| n < 64) {
+            return Err(err(
+                "sandbox",
+                "max_memory_mb",
+                "must be at least 64".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Top-level directories no command may be given to write in.
+const SYSTEM_DIRS: &[&str] = &[
+    "bin", "boot", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "run", "sbin", "sys",
+    "usr", "var",
+];
+
+fn is_loopback_host(host: &str) -> bool {
+    let bare = host
+        .rsplit_once(':')
+        .filter(|(h, port)| !h.is_empty() && port.chars().all(|c| c.is_ascii_digit()))
+        .map_or(host, |(h, _)| h);
+    matches!(bare, "localhost" | "127.0.0.1" | "[::1]" | "::1") || bare.starts_with("127.")
+}
+
+/// An executable path, or a program found on PATH.
+fn program_exists(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let runnable = |p: &Path| {
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        return runnable(Path::new(program));
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| runnable(&d.join(program))))
 }

@@ -99,21 +99,39 @@ pub struct SandboxConfig {
     /// toolchain caches and `writable` (default true; where the kernel lacks Landlock the
     /// harness checks the protected places after each command instead).
     pub enabled: bool,
-    /// `false`: commands get a network namespace of their own with only loopback.
+    /// `false` (the default): commands share a network namespace of the sandbox's own
+    /// with only loopback.
     pub network: bool,
     /// More directories commands may write in; `~/` is the home directory.
     pub writable: Vec<String>,
     /// Environment variables passed to commands besides the built-in allowlist.
     pub env_pass: Vec<String>,
+    /// At most this many processes in the sandbox at once (default 512).
+    pub max_processes: Option<u64>,
+    /// At most this much memory, in MiB (default: half the machine's).
+    pub max_memory_mb: Option<u64>,
 }
 
 impl Default for SandboxConfig {
     fn default() -> Self {
         SandboxConfig {
             enabled: true,
-            network: true,
+            network: false,
             writable: vec![],
             env_pass: vec![],
+            max_processes: None,
+            max_memory_mb: None,
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// The limits in force: the configured ones, else the defaults for this machine.
+    pub fn limits(&self) -> crate::sandbox::limits::Limits {
+        let d = crate::sandbox::limits::Limits::default_for_host();
+        crate::sandbox::limits::Limits {
+            max_processes: self.max_processes.unwrap_or(d.max_processes),
+            max_memory_mb: self.max_memory_mb.unwrap_or(d.max_memory_mb),
         }
     }
 }

@@ -11,9 +11,6 @@ mod worker;
 use std::sync::{Arc, Mutex};
 
 use crate::agent::mcp::{McpServers, McpTools};
-use crate::agent::tools::groups::ProcessGroups;
-use crate::agent::tools::protect::Protected;
-use crate::agent::tools::sandbox::{self, Launcher};
 use crate::agent::tools::{Access, Toolbox};
 use crate::config::Config;
 use crate::git::{Git, GitError};
@@ -21,6 +18,9 @@ use crate::hub::Hub;
 use crate::layout::Layout;
 use crate::llm::LlmClient;
 use crate::mission::{Event, Gate, Limits, Policy, Role, Step};
+use crate::sandbox::groups::ProcessGroups;
+use crate::sandbox::protect::Protected;
+use crate::sandbox::{self, Launcher};
 use crate::store::StoreError;
 
 pub use crate::llm::factory::Clients;
@@ -109,6 +109,19 @@ impl Runner {
         } else {
             (None, None)
         };
+        let (confine, isolation, isolation_problem) = sandbox::isolate(
+            confine,
+            sandbox::IsolationRequest {
+                network: config.sandbox.network,
+                limits: config.sandbox.limits(),
+                read: vec![git.common_dir()],
+                hide: sandbox::hidden_dirs(&layout.dir),
+            },
+        );
+        let sandbox_problem = match (sandbox_problem, isolation_problem) {
+            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+            (a, b) => a.or(b),
+        };
         // Without Landlock the harness checks, after every command, what it cannot keep
         // commands from writing: the repository's git control files and `.mission/`.
         let mut protect = Protected::worktree_link(&layout.work, git.own_link());
@@ -127,6 +140,7 @@ impl Runner {
             network: config.sandbox.network,
             protect: Some(Arc::new(protect)),
             groups: Some(Arc::new(ProcessGroups::new(layout.process_groups()))),
+            isolation,
         };
         tracing::info!(
             sandbox = %launcher.describe(),
@@ -167,10 +181,14 @@ impl Runner {
         }
     }
 
-    /// Ends every command and MCP server still running (the runner is stopping).
+    /// Ends every command and MCP server still running (the runner is stopping), and
+    /// with the sandbox's namespaces whatever they started in the background.
     pub fn end_commands(&self) {
         if let Some(g) = &self.launcher.groups {
             g.kill_all();
+        }
+        if let Some(iso) = &self.launcher.isolation {
+            iso.end();
         }
     }
 

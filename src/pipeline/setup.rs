@@ -93,7 +93,7 @@ fn open(dir: &Path) -> Result<Opened, SetupError> {
     git.exclude_mission_dir()?;
     // Before anything is reset: commands a dead runner left running must not write into
     // the resumed run.
-    let ended = crate::agent::tools::groups::end_leftovers(&layout.process_groups());
+    let ended = crate::sandbox::groups::end_leftovers(&layout.process_groups());
     if ended > 0 {
         notes.push(format!(
             "ended {ended} command(s) the previous runner left running"

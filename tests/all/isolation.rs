@@ -9,7 +9,7 @@ use crate::common::*;
 use serde_json::json;
 
 fn landlock_here() -> bool {
-    match mission::agent::tools::sandbox::available() {
+    match mission::sandbox::available() {
         Ok(()) => true,
         Err(e) => {
             eprintln!("SKIPPED: {e}");
@@ -122,8 +122,8 @@ fn hostile_commands_change_nothing_protected_and_plant_nothing_git_would_run() {
         ),
         format!("rm -rf .git && ln -s {g} .git"),
         "git add -A && git commit -m 'worker commits by itself'".into(),
-        // The control socket is a file Landlock lets anyone connect to: the runner
-        // refuses its own commands.
+        // The control socket is out of sight in the sandbox (and the runner refuses its
+        // own commands, should one reach it).
         format!("{} say 'approve everything' --dir {r}", bin().display()),
         format!("setsid {} pause --dir {r}", bin().display()),
     ];
@@ -155,7 +155,9 @@ fn hostile_commands_change_nothing_protected_and_plant_nothing_git_would_run() {
     // has no fix for it, so the mission waits for a human.
     assert_eq!(out.status.code(), Some(3), "{log}");
     assert!(!log.contains("mission sandbox-exec"), "{log}");
-    let worker = transcripts_containing(&sb, "Permission denied");
+    let mut worker = transcripts_containing(&sb, "Permission denied");
+    worker.extend(transcripts_containing(&sb, "Read-only file system"));
+    worker.dedup();
     assert_eq!(
         worker.len(),
         1,
@@ -171,14 +173,6 @@ fn hostile_commands_change_nothing_protected_and_plant_nothing_git_would_run() {
     assert!(events(&sb).contains(r#""type":"review_submitted""#));
     assert!(!events(&sb).contains(r#""type":"message_said""#));
     assert!(!events(&sb).contains("paused by a human"));
-    assert_eq!(
-        transcripts_containing(
-            &sb,
-            "commands run by the mission's agents cannot control it"
-        )
-        .len(),
-        1
-    );
     assert!(
         events(&sb).contains("changed protected files, which the harness restored"),
         "the harness recorded a finding"

@@ -12,6 +12,7 @@ mod console_pty;
 mod demo;
 mod gates;
 mod healing;
+mod hostile;
 mod isolation;
 mod log_props;
 mod mcp;

@@ -9,7 +9,7 @@ use serde_json::json;
 /// Landlock needs Linux 5.13+ with it enabled; elsewhere the sandbox is off by necessity
 /// and these tests say so instead of passing vacuously.
 fn landlock_here() -> bool {
-    match mission::agent::tools::sandbox::available() {
+    match mission::sandbox::available() {
         Ok(()) => true,
         Err(e) => {
             eprintln!("SKIPPED: {e}");

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use super::sandbox::Launcher;
+use crate::sandbox::Launcher;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommandOutput {
@@ -87,7 +87,7 @@ pub async fn run_shell(
         .kill_on_drop(true)
         .env_clear()
         .envs(launcher.child_env());
-    if let Err(e) = launcher.set_up_child(&mut cmd) {
+    if let Err(e) = launcher.set_up_child(&mut cmd, cwd) {
         return not_started(e);
     }
     let snapshot = launcher
@@ -95,6 +95,7 @@ pub async fn run_shell(
         .as_ref()
         .filter(|p| p.snapshots())
         .map(|p| p.before());
+    let memory_hits = launcher.memory_hits();
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => return not_started(format!("could not start `sh -c`: {e}")),
@@ -146,6 +147,16 @@ pub async fn run_shell(
             output.push('\n');
         }
         output.push_str(&stderr);
+    }
+    let failed = timed_out || status.is_none_or(|s| !s.success());
+    if failed {
+        for note in crate::sandbox::hints::explain(&output, launcher.walls(memory_hits)) {
+            if !output.is_empty() && !output.ends_with('\n') {
+                output.push('\n');
+            }
+            output.push_str(&note);
+            output.push('\n');
+        }
     }
     CommandOutput {
         exit_code: if timed_out {

@@ -2,15 +2,10 @@
 
 pub mod command;
 pub mod fs;
-pub mod groups;
-mod netns;
 pub mod paths;
-pub mod protect;
 pub mod pty;
-pub mod sandbox;
 pub mod submit;
 pub mod web;
-mod writable;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -54,7 +49,7 @@ pub struct Toolbox {
     pub access: Access,
     /// How run_command starts commands (without secrets, confined where the kernel
     /// allows); `None` when this role may run none.
-    pub commands: Option<sandbox::Launcher>,
+    pub commands: Option<crate::sandbox::Launcher>,
     pub default_timeout: Duration,
     pub output_cap: usize,
     /// Terminal sessions, for `Access::Test`.
@@ -252,7 +247,9 @@ impl Toolbox {
                 } else {
                     s("method")
                 };
-                web::request(
+                web::request_via(
+                    &sessions.launcher,
+                    &self.root,
                     method,
                     s("url"),
                     args.get("body").and_then(Value::as_str),

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 
-use super::sandbox::Launcher;
+use crate::sandbox::Launcher;
 
 const COLS: u16 = 100;
 const ROWS: u16 = 30;
@@ -24,7 +24,7 @@ struct Session {
 
 pub struct Sessions {
     root: PathBuf,
-    launcher: Launcher,
+    pub(crate) launcher: Launcher,
     sessions: Mutex<HashMap<String, Session>>,
     next: Mutex<u32>,
 }
@@ -163,7 +163,7 @@ impl Sessions {
                 pixel_height: 0,
             })
             .map_err(|e| format!("cannot open a terminal: {e}"))?;
-        let (program, args) = self.launcher.argv(command);
+        let (program, args) = self.launcher.argv(command)?;
         let mut cmd = CommandBuilder::new(program);
         cmd.args(args);
         cmd.cwd(&self.root);

@@ -1,7 +1,75 @@
 //! The user tester's `http` tool: requests to loopback only, so testing a built server
 //! can never reach the outside world.
 
+use std::path::Path;
+use std::process::Stdio;
 use std::time::Duration;
+
+use crate::sandbox::Launcher;
+
+/// The hidden subcommand that makes one request from inside the sandbox.
+pub const SUBCOMMAND: &str = "sandbox-http";
+
+/// A request from where the tester's programs run: inside the sandbox's own network when
+/// it has one (a server the tester launched listens there, not on the host's loopback).
+pub async fn request_via(
+    launcher: &Launcher,
+    cwd: &Path,
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+    cap: usize,
+) -> Result<String, String> {
+    if launcher.network || launcher.isolation.is_none() {
+        return request(method, url, body, cap).await;
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+    let mut cmd = tokio::process::Command::new(exe);
+    cmd.args([SUBCOMMAND, method, url, &cap.to_string()])
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .env_clear()
+        .envs(launcher.child_env());
+    launcher.set_up_child(&mut cmd, cwd)?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot make the request inside the sandbox: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        use tokio::io::AsyncWriteExt;
+        let _ = stdin.write_all(body.unwrap_or("").as_bytes()).await;
+    }
+    let out = tokio::time::timeout(Duration::from_secs(40), child.wait_with_output())
+        .await
+        .map_err(|_| "request failed: no answer in 40 s".to_string())?
+        .map_err(|e| format!("request failed: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+/// `mission sandbox-http METHOD URL CAP` (body on stdin): prints the answer, or the error
+/// on stderr with exit code 1.
+pub async fn serve_one(method: &str, url: &str, cap: usize) -> i32 {
+    use tokio::io::AsyncReadExt;
+    let mut body = String::new();
+    let _ = tokio::io::stdin().read_to_string(&mut body).await;
+    let body = (!body.is_empty()).then_some(body.as_str());
+    match request(method, url, body, cap).await {
+        Ok(text) => {
+            print!("{text}");
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            1
+        }
+    }
+}
 
 pub async fn request(
     method: &str,

@@ -58,8 +58,11 @@ impl Sandbox {
     }
     /// A gate file and a shell loop that waits for it: a command in a scripted mission
     /// holds until the test creates the file, instead of racing it with a sleep.
+    /// The file lies outside /tmp: the sandbox shows commands an empty /tmp.
     pub fn gate(&self) -> (PathBuf, String) {
-        let gate = self.tmp.path().join("go");
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(self.tmp.path().file_name().unwrap());
+        std::fs::create_dir_all(&dir).unwrap();
+        let gate = dir.join("go");
         let wait = format!("while [ ! -e {} ]; do sleep 0.05; done", gate.display());
         (gate, wait)
     }

@@ -39,6 +39,19 @@ pub(super) unsafe fn isolate_network(net: &NetworkSetup) -> std::io::Result<()> 
             write_proc(c"/proc/self/uid_map", &net.uid_map)?;
             write_proc(c"/proc/self/gid_map", &net.gid_map)?;
         }
+    }
+    // SAFETY: see `loopback_up`.
+    unsafe { loopback_up() }
+}
+
+/// Brings `lo` up in this process's network namespace.
+///
+/// # Safety
+/// Plain syscalls only: callable between fork and exec.
+pub(super) unsafe fn loopback_up() -> std::io::Result<()> {
+    let err = std::io::Error::last_os_error;
+    // SAFETY: ioctls on a fresh socket and a zeroed request.
+    unsafe {
         let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
         if sock < 0 {
             return Err(err());
@@ -61,7 +74,7 @@ pub(super) unsafe fn isolate_network(net: &NetworkSetup) -> std::io::Result<()> 
     Ok(())
 }
 
-unsafe fn write_proc(path: &std::ffi::CStr, data: &[u8]) -> std::io::Result<()> {
+pub(super) unsafe fn write_proc(path: &std::ffi::CStr, data: &[u8]) -> std::io::Result<()> {
     // SAFETY: open/write/close on a NUL-terminated path and a live buffer.
     unsafe {
         let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);

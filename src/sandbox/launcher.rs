@@ -20,11 +20,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use landlock::{
-    ABI, AccessFs, CompatLevel, Compatible, Ruleset, RulesetAttr, RulesetCreatedAttr,
+    ABI, AccessFs, CompatLevel, Compatible, Ruleset, RulesetAttr, RulesetCreatedAttr, Scope,
     path_beneath_rules,
 };
 
+pub use super::env::{ENV_ALLOWED, env_allowed};
 use super::groups::ProcessGroups;
+use super::limits::apply_rlimits;
+use super::namespaces::{Isolation, JoinSetup, NsFds};
 use super::netns::{NetworkSetup, isolate_network};
 use super::protect::Protected;
 pub use super::writable::{ignored_dirs, writable_dirs};
@@ -40,44 +43,6 @@ const ABI_REQUIRED: ABI = ABI::V3;
 
 /// The hidden subcommand that applies the rules, then runs the command.
 pub const SUBCOMMAND: &str = "sandbox-exec";
-
-/// Variables a command sees, when set in the runner's environment: what shells, locales
-/// and toolchains need. Everything else — API keys, tokens, database URLs under any name —
-/// stays out unless `[sandbox] env_pass` names it.
-pub const ENV_ALLOWED: &[&str] = &[
-    "PATH",
-    "HOME",
-    "USER",
-    "LOGNAME",
-    "SHELL",
-    "TERM",
-    "COLORTERM",
-    "NO_COLOR",
-    "LANG",
-    "LANGUAGE",
-    "TZ",
-    "TMPDIR",
-    "CARGO_HOME",
-    "RUSTUP_HOME",
-    "RUSTUP_TOOLCHAIN",
-    "GOPATH",
-    "GOROOT",
-    "GOCACHE",
-    "GOMODCACHE",
-    "VIRTUAL_ENV",
-    "CONDA_PREFIX",
-    "PYENV_ROOT",
-    "NVM_DIR",
-    "JAVA_HOME",
-    "GRADLE_USER_HOME",
-    "PKG_CONFIG_PATH",
-    "XDG_CACHE_HOME",
-];
-
-/// Is `name` passed to commands (allowlist, `LC_*`, or `[sandbox] env_pass`)?
-pub fn env_allowed(name: &str, pass: &[String]) -> bool {
-    ENV_ALLOWED.contains(&name) || name.starts_with("LC_") || pass.iter().any(|p| p == name)
-}
 
 /// How a command is started: through `sh -c`, with an allowlisted environment, confined
 /// when `confine` is set.
@@ -97,6 +62,8 @@ pub struct Launcher {
     /// Where running commands' process groups are recorded, so that a resumed runner
     /// ends what a dead one left running.
     pub groups: Option<Arc<ProcessGroups>>,
+    /// The mission's namespaces, which every confined process joins.
+    pub isolation: Option<Arc<Isolation>>,
 }
 
 impl Default for Launcher {
@@ -109,6 +76,7 @@ impl Default for Launcher {
             network: true,
             protect: None,
             groups: None,
+            isolation: None,
         }
     }
 }
@@ -119,9 +87,26 @@ pub struct Confinement {
     pub exe: PathBuf,
     /// Where the command may write.
     pub writable: Vec<PathBuf>,
+    /// Landlock scopes (ABI 6, where the kernel has them): no signal to a process outside
+    /// the command's own domain, no abstract unix socket outside it. Needed where the
+    /// namespaces cannot give the same (no pid namespace; a network shared with the host).
+    pub scopes: Scopes,
     /// The Landlock ruleset for `writable`, built on first use and shared by every
     /// command this launcher starts: building it opens each directory.
     pub ruleset: Arc<std::sync::OnceLock<Result<Arc<OwnedFd>, String>>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scopes {
+    pub signals: bool,
+    pub abstract_sockets: bool,
+}
+
+impl Scopes {
+    pub const ALL: Scopes = Scopes {
+        signals: true,
+        abstract_sockets: true,
+    };
 }
 
 impl Confinement {
@@ -129,13 +114,19 @@ impl Confinement {
         Confinement {
             exe,
             writable,
+            scopes: Scopes::ALL,
             ruleset: Arc::default(),
         }
     }
 
-    fn ruleset(&self) -> Result<Arc<OwnedFd>, String> {
+    /// The ruleset, built on first use with `inside` (places inside the sandbox's mount
+    /// namespace, reached through its init's `/proc/PID/root`) writable too.
+    fn ruleset(&self, inside: &[PathBuf]) -> Result<Arc<OwnedFd>, String> {
         self.ruleset
-            .get_or_init(|| ruleset(&self.writable).map(Arc::new))
+            .get_or_init(|| {
+                let all: Vec<PathBuf> = self.writable.iter().chain(inside).cloned().collect();
+                ruleset(&all, self.scopes).map(Arc::new)
+            })
             .clone()
     }
 }
@@ -181,7 +172,10 @@ impl Launcher {
             .collect();
         env.push(("TMPDIR".into(), scratch.into()));
         Some(Launcher {
-            confine: Some(Confinement::new(c.exe.clone(), writable)),
+            confine: Some(Confinement {
+                scopes: c.scopes,
+                ..Confinement::new(c.exe.clone(), writable)
+            }),
             env,
             ..self.clone()
         })
@@ -189,24 +183,39 @@ impl Launcher {
 
     /// Program and arguments that run `command` with `sh -c` through `sandbox-exec` when
     /// confined: for spawners without `pre_exec` (PTYs).
-    pub fn argv(&self, command: &str) -> (OsString, Vec<OsString>) {
+    pub fn argv(&self, command: &str) -> Result<(OsString, Vec<OsString>), String> {
         let shell: [OsString; 3] = ["sh".into(), "-c".into(), command.into()];
         match &self.confine {
-            None => (shell[0].clone(), shell[1..].to_vec()),
+            None => Ok((shell[0].clone(), shell[1..].to_vec())),
             Some(c) => {
                 let mut args: Vec<OsString> = vec![SUBCOMMAND.into()];
+                if let Some(iso) = &self.isolation {
+                    let h = iso.holder()?;
+                    args.extend(h.exec_args());
+                    for w in h.inside_writable() {
+                        let mut arg = OsString::from("--write=");
+                        arg.push(w);
+                        args.push(arg);
+                    }
+                }
+                if c.scopes.signals {
+                    args.push("--scope-signals".into());
+                }
+                if c.scopes.abstract_sockets {
+                    args.push("--scope-abstract-sockets".into());
+                }
                 for w in &c.writable {
                     // One argument, so a path that starts with `-` is not read as a flag.
                     let mut arg = OsString::from("--write=");
                     arg.push(w);
                     args.push(arg);
                 }
-                if !self.network {
+                if !self.network && self.isolation.is_none() {
                     args.push("--no-network".into());
                 }
                 args.push("--".into());
                 args.extend(shell);
-                (c.exe.clone().into(), args)
+                Ok((c.exe.clone().into(), args))
             }
         }
     }
@@ -236,25 +245,45 @@ impl Launcher {
     }
 
     /// Prepares what the child needs to confine itself between fork and exec, so that
-    /// nothing is allocated there. `Ok(None)` when there is nothing to do.
-    pub fn child_setup(&self) -> Result<Option<ChildSetup>, String> {
-        if self.confine.is_none() && self.network {
+    /// nothing is allocated there; `cwd` is where it runs. `Ok(None)` when there is
+    /// nothing to do.
+    pub fn child_setup(&self, cwd: &Path) -> Result<Option<ChildSetup>, String> {
+        if self.confine.is_none() && self.network && self.isolation.is_none() {
             return Ok(None);
         }
+        let holder = match &self.isolation {
+            Some(iso) => Some(iso.holder()?),
+            None => None,
+        };
+        let inside = holder
+            .as_ref()
+            .map(|h| h.inside_writable())
+            .unwrap_or_default();
         let ruleset = match &self.confine {
-            Some(c) => Some(c.ruleset()?),
+            Some(c) => Some(c.ruleset(&inside)?),
+            None => None,
+        };
+        let join = match &holder {
+            Some(h) => Some(h.join_setup(cwd)?),
             None => None,
         };
         Ok(Some(ChildSetup {
             ruleset,
-            isolate_network: (!self.network).then(NetworkSetup::new),
+            isolate_network: (!self.network && join.is_none()).then(NetworkSetup::new),
+            join,
+            rlimits: (None, None),
         }))
     }
 
-    /// Makes `cmd` start as every agent-facing child does: dying with the runner, and
-    /// confined as this launcher says (Landlock, network), entered between fork and exec.
-    pub fn set_up_child(&self, cmd: &mut tokio::process::Command) -> Result<(), String> {
-        let setup = self.child_setup()?.map(Arc::new);
+    /// Makes `cmd` (which runs in `cwd`) start as every agent-facing child does: dying
+    /// with the runner, and confined as this launcher says (namespaces, Landlock,
+    /// network, limits), entered between fork and exec.
+    pub fn set_up_child(
+        &self,
+        cmd: &mut tokio::process::Command,
+        cwd: &Path,
+    ) -> Result<(), String> {
+        let setup = self.child_setup(cwd)?.map(Arc::new);
         // SAFETY: the hook makes only async-signal-safe syscalls on memory prepared above.
         unsafe {
             cmd.pre_exec(move || {
@@ -278,13 +307,46 @@ impl Launcher {
         Ok(())
     }
 
+    /// How often the sandbox's memory cgroup has killed so far (0 without one).
+    pub fn memory_hits(&self) -> u64 {
+        self.isolation
+            .as_ref()
+            .and_then(|i| i.current())
+            .and_then(|h| h.cgroup.as_ref().map(|c| c.memory_hits()))
+            .unwrap_or(0)
+    }
+
+    /// The walls a command could have run into, `memory_hits` being the count before it.
+    pub fn walls(&self, memory_hits: u64) -> super::hints::Walls {
+        let limits = self.isolation.as_ref().map(|i| i.limits());
+        super::hints::Walls {
+            network_off: !self.network,
+            max_processes: limits.map(|l| l.max_processes),
+            max_memory_mb: limits.map(|l| l.max_memory_mb),
+            memory_killed: self.memory_hits() > memory_hits,
+        }
+    }
+
     /// One line for humans: where commands may write, or that they are not confined.
     pub fn describe(&self) -> String {
         let net = if self.network {
-            ""
+            "; network: on ([sandbox] network = true)"
         } else {
-            "; network: loopback only"
+            "; network: off, loopback only ([sandbox] network = true turns it on)"
         };
+        let ns = match &self.isolation {
+            Some(iso) => {
+                let l = iso.limits();
+                format!(
+                    "; own user/pid/mount/ipc{} namespaces (the mission's processes, .mission/ and host sockets out of sight); at most {} processes, {} MB",
+                    if iso.network() { "" } else { "/net" },
+                    l.max_processes,
+                    l.max_memory_mb
+                )
+            }
+            None => String::new(),
+        };
+        let net = format!("{ns}{net}");
         match &self.confine {
             Some(c) => format!(
                 "commands may write only in {} (Landlock){net}",
@@ -299,14 +361,29 @@ impl Launcher {
     }
 }
 
-/// Landlock rules for writing beneath `writable`, created (paths opened) but not entered.
-fn ruleset(writable: &[PathBuf]) -> Result<OwnedFd, String> {
+/// Landlock rules for writing beneath `writable` (and the `scopes` the kernel has),
+/// created (paths opened) but not entered.
+fn ruleset(writable: &[PathBuf], scopes: Scopes) -> Result<OwnedFd, String> {
     let rights = AccessFs::from_write(ABI_WANTED);
+    let mut scope = landlock::BitFlags::<Scope>::empty();
+    if scopes.signals {
+        scope |= Scope::Signal;
+    }
+    if scopes.abstract_sockets {
+        scope |= Scope::AbstractUnixSocket;
+    }
     let created = Ruleset::default()
         .set_compatibility(CompatLevel::HardRequirement)
         .handle_access(AccessFs::from_write(ABI_REQUIRED))
         .map(|r| r.set_compatibility(CompatLevel::BestEffort))
         .and_then(|r| r.handle_access(rights))
+        .and_then(|r| {
+            if scope.is_empty() {
+                Ok(r)
+            } else {
+                r.scope(scope)
+            }
+        })
         .and_then(|r| r.create())
         .and_then(|r| r.add_rules(path_beneath_rules(writable, rights)))
         .map_err(|e| format!("cannot confine the command: {e}"))?;
@@ -319,6 +396,8 @@ fn ruleset(writable: &[PathBuf]) -> Result<OwnedFd, String> {
 pub struct ChildSetup {
     ruleset: Option<Arc<OwnedFd>>,
     isolate_network: Option<NetworkSetup>,
+    join: Option<JoinSetup>,
+    rlimits: (Option<u64>, Option<u64>),
 }
 
 impl ChildSetup {
@@ -336,10 +415,16 @@ impl ChildSetup {
                 Ok(())
             }
         };
-        if let Some(net) = &self.isolate_network {
+        if let Some(join) = &self.join {
+            // SAFETY: plain syscalls on memory prepared before the fork; returns in the
+            // command's process only.
+            unsafe { join.enter()? };
+        } else if let Some(net) = &self.isolate_network {
             // SAFETY: plain syscalls on memory prepared before the fork.
             unsafe { isolate_network(net)? };
         }
+        // SAFETY: setrlimit on plain integers.
+        unsafe { apply_rlimits(self.rlimits.0, self.rlimits.1) };
         if let Some(fd) = &self.ruleset {
             let raw: RawFd = fd.as_raw_fd();
             // SAFETY: prctl and landlock_restrict_self take plain integers.
@@ -392,25 +477,53 @@ pub fn confinement(
     ))
 }
 
-/// Restricts this process to writing beneath `writable` (and to loopback without
-/// `network`), then replaces it with `program args…`. Returns only on failure, with the
-/// reason.
-pub fn exec_confined(
-    writable: &[PathBuf],
-    network: bool,
-    program: &OsStr,
-    args: &[OsString],
-) -> String {
+/// How `sandbox-exec` confines itself before it execs.
+#[derive(Debug, Clone, Default)]
+pub struct ExecSpec {
+    pub writable: Vec<PathBuf>,
+    pub network: bool,
+    pub scopes: Option<Scopes>,
+    /// The holder's init to join (its namespaces), with the net namespace unless
+    /// `join_keeps_network`.
+    pub join: Option<i32>,
+    pub join_keeps_network: bool,
+    pub cgroup_procs: Vec<PathBuf>,
+    pub max_processes: Option<u64>,
+    pub max_memory_bytes: Option<u64>,
+}
+
+/// Confines this process as `spec` says, then replaces it with `program args…`. Returns
+/// only on failure, with the reason.
+pub fn exec_confined(spec: &ExecSpec, program: &OsStr, args: &[OsString]) -> String {
+    let mut confine = Confinement::new(PathBuf::new(), spec.writable.clone());
+    confine.scopes = spec.scopes.unwrap_or(Scopes {
+        signals: false,
+        abstract_sockets: false,
+    });
     let launcher = Launcher {
-        confine: Some(Confinement::new(PathBuf::new(), writable.to_vec())),
-        network,
+        confine: Some(confine),
+        network: spec.network || spec.join.is_some(),
         ..Launcher::default()
     };
-    let setup = match launcher.child_setup() {
+    let mut setup = match launcher.child_setup(Path::new("/")) {
         Ok(Some(s)) => s,
         Ok(None) => return "cannot confine the command: nothing to confine".into(),
         Err(e) => return e,
     };
+    if let Some(pid) = spec.join {
+        let cwd = match std::env::current_dir() {
+            Ok(c) => c,
+            Err(e) => return format!("cannot read the working directory: {e}"),
+        };
+        let fds = match NsFds::open(pid, !spec.join_keeps_network, &spec.cgroup_procs) {
+            Ok(f) => Arc::new(f),
+            Err(e) => return e,
+        };
+        match JoinSetup::new(fds, &cwd, (spec.max_processes, spec.max_memory_bytes)) {
+            Ok(j) => setup.join = Some(j),
+            Err(e) => return e,
+        }
+    }
     // SAFETY: called by `sandbox-exec` before any thread is started.
     if let Err(e) = unsafe { setup.enter() } {
         return format!("cannot confine the command: {e}");
@@ -433,12 +546,14 @@ mod tests {
             network: false,
             ..Launcher::default()
         };
-        let (prog, args) = l.argv("cargo test");
+        let (prog, args) = l.argv("cargo test").unwrap();
         assert_eq!(prog, "/bin/mission");
         assert_eq!(
             args,
             [
                 "sandbox-exec",
+                "--scope-signals",
+                "--scope-abstract-sockets",
                 "--write=/repo",
                 "--write=/tmp",
                 "--no-network",
@@ -448,7 +563,7 @@ mod tests {
                 "cargo test"
             ]
         );
-        let (prog, args) = Launcher::plain(vec![]).argv("ls");
+        let (prog, args) = Launcher::plain(vec![]).argv("ls").unwrap();
         assert_eq!(
             (prog.as_os_str(), args.as_slice()),
             (OsStr::new("sh"), &["-c".into(), "ls".into()][..])
