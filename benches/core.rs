@@ -100,10 +100,29 @@ fn bench(c: &mut Criterion) {
         network: false,
         ..confined.clone()
     };
+    // The default: Landlock inside the mission's namespaces (joined with setns, then one
+    // more fork into the pid namespace).
+    let (confine, isolation, problem) = mission::sandbox::isolate(
+        Some(confined.confine.clone().expect("confined")),
+        mission::sandbox::IsolationRequest {
+            network: false,
+            limits: mission::sandbox::limits::Limits::default_for_host(),
+            read: vec![],
+            hide: vec![],
+        },
+    );
+    assert!(problem.is_none(), "{problem:?}");
+    let namespaced = Launcher {
+        confine,
+        isolation,
+        network: false,
+        ..Launcher::default()
+    };
     for (name, launcher) in [
         ("sh_true_plain", &plain),
         ("sh_true_confined", &confined),
         ("sh_true_confined_loopback_only", &offline),
+        ("sh_true_in_namespaces", &namespaced),
     ] {
         g.bench_function(name, |b| {
             b.iter(|| {
@@ -119,7 +138,7 @@ fn bench(c: &mut Criterion) {
         });
     }
     g.bench_function("sh_true_via_sandbox_exec", |b| {
-        let (program, args) = confined.argv("true");
+        let (program, args) = confined.argv("true").expect("confined");
         b.iter(|| {
             let st = std::process::Command::new(&program)
                 .args(&args)

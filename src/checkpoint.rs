@@ -16,15 +16,7 @@ use crate::store::{self, StoreError};
 /// Events between two checkpoints.
 pub const EVERY: u64 = 2000;
 
-/// What the checkpoint covers: the log's first `log_len` bytes (`lines` lines, the last
-/// one event `seq`), whose xxh3 hash is `prefix_hash`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Mark {
-    pub seq: u64,
-    pub log_len: u64,
-    pub lines: u64,
-    pub prefix_hash: u64,
-}
+pub use crate::store::Mark;
 
 /// The xxh3 hash of the first `len` bytes of `path`, or `None` if it is shorter.
 pub fn prefix_hash(path: &Path, len: u64) -> Option<u64> {
@@ -115,7 +107,7 @@ pub fn load(events: &Path, checkpoint: &Path) -> Result<Folded, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::{records, synthetic_log};
+    use crate::mission::synthetic::{records, synthetic_log};
 
     fn write_log(path: &Path, recs: &[EventRecord]) -> Vec<u64> {
         let mut ends = vec![];

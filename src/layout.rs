@@ -27,7 +27,7 @@ impl Layout {
         if self.work == self.repo {
             self.dir.join("tmp")
         } else {
-            crate::worktree::temp_dir(&self.work)
+            temp_dir(&self.work)
         }
     }
     /// Process groups of running commands, so that a resumed runner can end what a dead
@@ -94,4 +94,14 @@ impl Layout {
         }
         Ok(())
     }
+}
+
+/// The commands' private temp dir, beside the worktree: not in it (it would show in the
+/// tree and in diffs), not the shared `/tmp` (where other users' files and, often,
+/// throwaway repositories live).
+pub fn temp_dir(worktree: &Path) -> PathBuf {
+    let name = worktree
+        .file_name()
+        .map_or_else(|| "work".into(), |n| n.to_string_lossy().into_owned());
+    worktree.with_file_name(format!(".{name}.tmp"))
 }

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod failpoint;
 pub mod git;
 pub mod hub;
+pub mod keys;
 pub mod layout;
 pub mod link;
 pub mod llm;

@@ -11,6 +11,16 @@ use crate::mission::{Event, EventRecord};
 mod scan;
 pub use scan::{ScanEnd, lines_before, parse_line, scan};
 
+/// What the checkpoint covers: the log's first `log_len` bytes (`lines` lines, the last
+/// one event `seq`), whose xxh3 hash is `prefix_hash`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Mark {
+    pub seq: u64,
+    pub log_len: u64,
+    pub lines: u64,
+    pub prefix_hash: u64,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{path}: {source}")]
@@ -267,8 +277,8 @@ impl EventLog {
 
 impl EventLog {
     /// What a checkpoint taken now covers; `None` for an empty log.
-    pub fn mark(&self) -> Option<crate::checkpoint::Mark> {
-        (self.last_seq > 0).then(|| crate::checkpoint::Mark {
+    pub fn mark(&self) -> Option<Mark> {
+        (self.last_seq > 0).then(|| Mark {
             seq: self.last_seq,
             log_len: self.len,
             lines: self.lines,

@@ -95,15 +95,7 @@ pub fn git_name(branch: &str, path: &Path) -> String {
     )
 }
 
-/// The commands' private temp dir, beside the worktree: not in it (it would show in the
-/// tree and in diffs), not the shared `/tmp` (where other users' files and, often,
-/// throwaway repositories live).
-pub fn temp_dir(worktree: &Path) -> PathBuf {
-    let name = worktree
-        .file_name()
-        .map_or_else(|| "work".into(), |n| n.to_string_lossy().into_owned());
-    worktree.with_file_name(format!(".{name}.tmp"))
-}
+pub use crate::layout::temp_dir;
 
 /// What `ensure` had to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

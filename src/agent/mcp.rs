@@ -22,7 +22,7 @@ use rmcp::{ServiceError, ServiceExt};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use super::tools::{ToolResult, spec};
+use super::tool::{ToolResult, spec};
 use crate::config::McpServerConfig;
 use crate::llm::ToolSpec;
 use crate::mission::{McpCallRecord, Role};
@@ -305,7 +305,7 @@ impl McpServers {
     /// Ends a stdio server's process group and forgets it.
     fn end_group(&self, pgid: Option<u32>) {
         if let Some(pgid) = pgid {
-            super::tools::command::kill_group(pgid);
+            crate::sandbox::groups::kill_process_group(pgid);
             if let Some(groups) = &self.launcher.groups {
                 groups.remove(pgid);
             }

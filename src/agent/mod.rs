@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod mcp;
+pub mod tool;
 pub mod tools;
 
 use std::io::Write;

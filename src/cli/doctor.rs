@@ -1,6 +1,6 @@
 //! `mission doctor`: config, sandbox, keys, and each role's model asked a tiny question.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Result;
 
@@ -44,31 +44,43 @@ pub(super) async fn doctor(dir: &Path) -> Result<i32> {
             return Ok(EXIT_USAGE);
         }
     };
+    // Commands and MCP servers are started here exactly as the mission starts them: the
+    // same launcher, in the mission's worktree (a stand-in while no mission has one).
+    let stand_in = tempfile::tempdir()?;
+    let mut probe = layout.clone();
+    if !probe.work.is_dir() {
+        probe.work = stand_in.path().join("worktree");
+        std::fs::create_dir_all(&probe.work)?;
+    }
+    let git = crate::git::Git::open(&layout.repo)?;
+    let (launcher, problem) = crate::pipeline::command_launcher(&probe, &cfg, &git);
     if !cfg.sandbox.enabled {
         println!("· sandbox: off ([sandbox] enabled = false); commands can write anywhere you can");
     } else {
-        let work = PathBuf::from("<worktree>");
-        let tmp = crate::worktree::temp_dir(&work);
-        match crate::sandbox::confinement(
-            &work,
-            &tmp,
-            &cfg.sandbox.writable,
-            std::slice::from_ref(&layout.repo),
-        ) {
-            Ok(c) => {
-                let launcher = crate::sandbox::Launcher {
-                    confine: Some(c),
-                    network: cfg.sandbox.network,
-                    ..Default::default()
-                };
+        let walls = launcher
+            .isolation
+            .as_ref()
+            .map(|iso| iso.warnings())
+            .transpose();
+        match (&problem, walls) {
+            (None, Ok(warnings)) if warnings.as_ref().is_none_or(Vec::is_empty) => {
                 println!("✔ sandbox: {}", launcher.describe());
             }
-            Err(e) => println!(
-                "· sandbox: {e}; commands will run unconfined, and the harness checks .git and .mission/ after each one and restores them"
-            ),
+            (problem, walls) => {
+                println!("· sandbox: {}", launcher.describe());
+                for p in problem.iter().chain(walls.iter().flatten().flatten()) {
+                    println!("· sandbox: not enforced: {p}");
+                }
+                if let Err(e) = walls {
+                    println!("· sandbox: not enforced: {e}");
+                }
+            }
+        }
+        if let Some(iso) = &launcher.isolation {
+            iso.end();
         }
     }
-    let prices = crate::llm::pricing::Prices::new(cfg.prices.clone());
+    let prices = crate::mission::pricing::Prices::new(cfg.prices.clone());
     // The same cause (one missing key behind several roles) is explained once.
     let mut said: Vec<String> = vec![];
     for role in Role::ALL.into_iter().filter(|r| *r != Role::Explorer) {
@@ -152,25 +164,20 @@ pub(super) async fn doctor(dir: &Path) -> Result<i32> {
             }
         }
     }
-    problems += mcp_servers(&cfg, &layout).await;
+    problems += mcp_servers(&cfg, launcher, &probe.work).await;
     Ok(if problems == 0 { 0 } else { EXIT_USAGE })
 }
 
 /// Starts each MCP server, lists its tools, and stops it again. Returns the failures.
-async fn mcp_servers(cfg: &Config, layout: &Layout) -> usize {
+async fn mcp_servers(cfg: &Config, launcher: crate::sandbox::Launcher, work: &Path) -> usize {
     use crate::agent::mcp::McpServers;
     let mut problems = 0;
     for (name, server) in &cfg.mcp.servers {
-        let launcher = crate::sandbox::Launcher {
-            env_pass: cfg.sandbox.env_pass.clone(),
-            never: cfg.secret_env_names(),
-            ..Default::default()
-        };
         let one = std::iter::once((name.clone(), server.clone())).collect();
         let servers = McpServers::new(
             &one,
-            launcher,
-            layout.repo.clone(),
+            launcher.clone(),
+            work.to_path_buf(),
             cfg.limits.output_cap_bytes,
         );
         let role = Role::ALL.into_iter().find(|r| server.serves(*r));

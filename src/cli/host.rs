@@ -78,8 +78,7 @@ pub(super) async fn host(session: Session, front: Front) -> Result<i32> {
     let front_result = match front {
         Front::Console(theme) => {
             let mut app = App::new(Hosting::InProcess, config.limits());
-            app.keys =
-                crate::tui::keymap::Keymap::with_overrides(&config.keys).map_err(|e| anyhow!(e))?;
+            app.keys = crate::keys::Keymap::with_overrides(&config.keys).map_err(|e| anyhow!(e))?;
             app.bell = config.notify.bell;
             app.mouse = config.console.mouse;
             app.prices = crate::llm::factory::role_prices(&config);
@@ -237,7 +236,7 @@ pub(super) async fn attach(dir: &Path, theme: &str) -> Result<i32> {
         .for_terminal(crate::tui::theme::depth::Depth::detect());
     let config = Config::load(&layout.config()).unwrap_or_default();
     let mut app = App::new(Hosting::Attached, config.limits());
-    app.keys = crate::tui::keymap::Keymap::with_overrides(&config.keys).map_err(|e| anyhow!(e))?;
+    app.keys = crate::keys::Keymap::with_overrides(&config.keys).map_err(|e| anyhow!(e))?;
     app.bell = config.notify.bell;
     app.mouse = config.console.mouse;
     app.prices = crate::llm::factory::role_prices(&config);

@@ -26,7 +26,7 @@ impl Config {
                 }
             }
         }
-        if let Err(e) = crate::tui::keymap::Keymap::with_overrides(&self.keys) {
+        if let Err(e) = crate::keys::Keymap::with_overrides(&self.keys) {
             // The message names the action; point at its line when there is one.
             let key = self
                 .keys

@@ -31,7 +31,7 @@ pub struct Config {
     /// Console key overrides: action → keys (`approve = "A"`).
     pub keys: BTreeMap<String, String>,
     /// USD per million tokens by model name, over the built-in table.
-    pub prices: BTreeMap<String, crate::llm::pricing::Price>,
+    pub prices: BTreeMap<String, crate::mission::pricing::Price>,
     /// Facts about models the harness cannot ask for, by model name.
     pub models: BTreeMap<String, ModelConfig>,
 }

@@ -7,12 +7,12 @@ use std::time::Duration;
 use super::anthropic::{self, AnthropicClient};
 use super::http::HttpSettings;
 use super::openai::{self, OpenAiClient};
-use super::pricing::Prices;
 use super::scripted::{Script, ScriptedClient};
 use super::{LlmClient, LlmError};
 use crate::config::{Config, ProviderConfig, ProviderKind};
 use crate::layout::Layout;
 use crate::mission::Role;
+use crate::mission::pricing::Prices;
 
 pub type Clients = BTreeMap<Role, Arc<dyn LlmClient>>;
 

@@ -8,9 +8,9 @@ use eventsource_stream::Eventsource;
 use futures_util::{Stream, StreamExt};
 use reqwest::header::HeaderMap;
 
-use super::pricing::Prices;
 use super::{LlmError, Response};
 use crate::mission::Usage;
+use crate::mission::pricing::Prices;
 
 /// How one provider+model is reached. The key is kept out of `Debug`.
 #[derive(Clone)]

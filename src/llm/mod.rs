@@ -5,7 +5,6 @@ pub mod anthropic;
 pub mod factory;
 pub mod http;
 pub mod openai;
-pub mod pricing;
 pub mod scripted;
 
 use serde::{Deserialize, Serialize};

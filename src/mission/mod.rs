@@ -9,8 +9,10 @@ pub mod narrate;
 pub mod op;
 pub mod outcome;
 pub mod plan;
+pub mod pricing;
 pub mod state;
 pub mod status;
+pub mod synthetic;
 pub mod transcript;
 
 pub use budget::Limits;

@@ -92,56 +92,7 @@ impl Runner {
         let prompts = Prompts::load(&layout.prompts());
         let policy = config.policy();
         let limits = config.limits();
-        let tmp = layout.work_tmp();
-        let _ = std::fs::create_dir_all(&tmp);
-        // A mission older than worktrees works in the checkout itself: only its `.git`
-        // and `.mission` can be kept out then.
-        let protected = if layout.work == layout.repo {
-            vec![]
-        } else {
-            vec![layout.repo.clone(), git.common_dir()]
-        };
-        let (confine, sandbox_problem) = if config.sandbox.enabled {
-            match sandbox::confinement(&layout.work, &tmp, &config.sandbox.writable, &protected) {
-                Ok(c) => (Some(c), None),
-                Err(e) => (None, Some(e)),
-            }
-        } else {
-            (None, None)
-        };
-        let (confine, isolation, isolation_problem) = sandbox::isolate(
-            confine,
-            sandbox::IsolationRequest {
-                network: config.sandbox.network,
-                limits: config.sandbox.limits(),
-                read: vec![git.common_dir()],
-                hide: sandbox::hidden_dirs(&layout.dir),
-            },
-        );
-        let sandbox_problem = match (sandbox_problem, isolation_problem) {
-            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
-            (a, b) => a.or(b),
-        };
-        // Without Landlock the harness checks, after every command, what it cannot keep
-        // commands from writing: the repository's git control files and `.mission/`.
-        let mut protect = Protected::worktree_link(&layout.work, git.own_link());
-        if confine.is_none() {
-            let git_dir = git.common_dir();
-            protect = protect.with_repository(&git_dir, &layout.dir);
-        }
-        let launcher = Launcher {
-            confine,
-            env_pass: config.sandbox.env_pass.clone(),
-            never: config.secret_env_names(),
-            env: vec![
-                ("TMPDIR".into(), tmp.clone().into()),
-                ("XDG_CACHE_HOME".into(), tmp.join("cache").into()),
-            ],
-            network: config.sandbox.network,
-            protect: Some(Arc::new(protect)),
-            groups: Some(Arc::new(ProcessGroups::new(layout.process_groups()))),
-            isolation,
-        };
+        let (launcher, sandbox_problem) = command_launcher(&layout, &config, &git);
         tracing::info!(
             sandbox = %launcher.describe(),
             problem = sandbox_problem.as_deref().unwrap_or(""),
@@ -173,10 +124,11 @@ impl Runner {
     /// One line on how commands are confined, for the start of a run.
     pub fn sandbox_note(&self) -> String {
         match &self.sandbox_problem {
-            Some(p) => format!(
+            Some(p) if self.launcher.confine.is_none() => format!(
                 "sandbox: {p}; {}; instead, .git and .mission/ are checked after every command and restored",
                 self.launcher.describe()
             ),
+            Some(p) => format!("sandbox: {}; {p}", self.launcher.describe()),
             None => format!("sandbox: {}", self.launcher.describe()),
         }
     }
@@ -589,4 +541,62 @@ pub(crate) fn agents_md(layout: &Layout) -> String {
         Ok(t) => format!("## AGENTS.md (the repository's instructions for agents)\n{t}\n\n"),
         Err(_) => String::new(),
     }
+}
+
+/// How every agent, contract and MCP command of a mission starts (the runner's, and the
+/// same for `doctor`): confined to the worktree, inside the mission's namespaces where the
+/// kernel allows, with an allowlisted environment. The second value says what is not
+/// enforced, when something is not.
+pub fn command_launcher(layout: &Layout, config: &Config, git: &Git) -> (Launcher, Option<String>) {
+    let tmp = layout.work_tmp();
+    let _ = std::fs::create_dir_all(&tmp);
+    // A mission older than worktrees works in the checkout itself: only its `.git`
+    // and `.mission` can be kept out then.
+    let protected = if layout.work == layout.repo {
+        vec![]
+    } else {
+        vec![layout.repo.clone(), git.common_dir()]
+    };
+    let (confine, sandbox_problem) = if config.sandbox.enabled {
+        match sandbox::confinement(&layout.work, &tmp, &config.sandbox.writable, &protected) {
+            Ok(c) => (Some(c), None),
+            Err(e) => (None, Some(e)),
+        }
+    } else {
+        (None, None)
+    };
+    let (confine, isolation, isolation_problem) = sandbox::isolate(
+        confine,
+        sandbox::IsolationRequest {
+            network: config.sandbox.network,
+            limits: config.sandbox.limits(),
+            read: vec![git.common_dir()],
+            hide: sandbox::hidden_dirs(&layout.dir),
+        },
+    );
+    let sandbox_problem = match (sandbox_problem, isolation_problem) {
+        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+        (a, b) => a.or(b),
+    };
+    // Without Landlock the harness checks, after every command, what it cannot keep
+    // commands from writing: the repository's git control files and `.mission/`.
+    let mut protect = Protected::worktree_link(&layout.work, git.own_link());
+    if confine.is_none() {
+        let git_dir = git.common_dir();
+        protect = protect.with_repository(&git_dir, &layout.dir);
+    }
+    let launcher = Launcher {
+        confine,
+        env_pass: config.sandbox.env_pass.clone(),
+        never: config.secret_env_names(),
+        env: vec![
+            ("TMPDIR".into(), tmp.clone().into()),
+            ("XDG_CACHE_HOME".into(), tmp.join("cache").into()),
+        ],
+        network: config.sandbox.network,
+        protect: Some(Arc::new(protect)),
+        groups: Some(Arc::new(ProcessGroups::new(layout.process_groups()))),
+        isolation,
+    };
+    (launcher, sandbox_problem)
 }

@@ -200,7 +200,7 @@ mod tests {
 
     #[test]
     fn a_line_parses_whatever_its_key_order_and_a_non_event_is_refused() {
-        let recs = crate::bench::records(crate::bench::synthetic_log(12));
+        let recs = crate::mission::synthetic::records(crate::mission::synthetic::synthetic_log(12));
         for r in &recs {
             let line = serde_json::to_vec(r).unwrap();
             assert_eq!(&parse_line(&line).unwrap(), r);

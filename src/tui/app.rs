@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 
 use tui_input::Input;
 
-use super::keymap::Action;
+use crate::keys::Action;
 use crate::mission::narrate::describe_event;
 use crate::mission::{CommandRecord, Event, EventRecord, Handoff, Limits, MissionState, Op, Role};
 
@@ -178,7 +178,7 @@ pub struct App {
     /// The gate's last scroll position, as the last frame laid it out.
     pub gate_end: std::cell::Cell<u16>,
     /// Which keys do what (`[keys]` applied).
-    pub keys: super::keymap::Keymap,
+    pub keys: crate::keys::Keymap,
     pub state: MissionState,
     pub hosting: Hosting,
     pub limits: Limits,

@@ -4,7 +4,6 @@
 
 pub mod alert;
 pub mod app;
-pub mod keymap;
 mod overlays;
 mod search;
 pub mod text;

@@ -10,8 +10,8 @@ use crate::common::*;
 use mission::llm::anthropic::AnthropicClient;
 use mission::llm::http::HttpSettings;
 use mission::llm::openai::OpenAiClient;
-use mission::llm::pricing::{Price, Prices};
 use mission::llm::{LlmClient, LlmError, Message, Request, ToolSpec};
+use mission::mission::pricing::{Price, Prices};
 use serde_json::json;
 
 fn settings(url: String, model: &str) -> HttpSettings {

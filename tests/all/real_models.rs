@@ -10,8 +10,8 @@ use crate::common::*;
 use mission::llm::anthropic::AnthropicClient;
 use mission::llm::http::HttpSettings;
 use mission::llm::openai::OpenAiClient;
-use mission::llm::pricing::Prices;
 use mission::llm::{LlmClient, Message, Request, ToolSpec};
+use mission::mission::pricing::Prices;
 use serde_json::{Value, json};
 
 /// The window the fake server enforces for the worker's model, in its own estimate.

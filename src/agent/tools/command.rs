@@ -187,12 +187,7 @@ impl Drop for GroupGuard {
 }
 
 pub(crate) fn kill_group(pid: u32) {
-    if let Ok(pid) = i32::try_from(pid) {
-        let _ = nix::sys::signal::killpg(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGKILL,
-        );
-    }
+    crate::sandbox::groups::kill_process_group(pid);
 }
 
 /// Reads everything, keeping the first and last `cap / 2` bytes.
@@ -381,10 +376,6 @@ mod tests {
             1 << 20,
         )
         .await;
-        if o.output.contains("Operation not permitted") {
-            eprintln!("SKIPPED: no network namespaces here: {}", o.output);
-            return;
-        }
         assert!(o.success(), "{}", o.output);
         let ifaces: Vec<&str> = o
             .output

@@ -31,18 +31,7 @@ pub enum Access {
     Test,
 }
 
-/// A tool call's answer, as the model will read it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ToolResult {
-    pub content: String,
-    pub is_error: bool,
-    /// One line for the activity feed.
-    pub summary: String,
-    /// Set for run_command.
-    pub command: Option<CommandRecord>,
-    /// Set for a tool of an MCP server.
-    pub mcp: Option<crate::mission::McpCallRecord>,
-}
+pub use super::tool::{ToolResult, spec};
 
 pub struct Toolbox {
     pub root: PathBuf,
@@ -336,13 +325,5 @@ fn failure(content: String, summary: String) -> ToolResult {
         summary,
         command: None,
         mcp: None,
-    }
-}
-
-pub fn spec(name: &str, description: &str, parameters: Value) -> ToolSpec {
-    ToolSpec {
-        name: name.into(),
-        description: description.into(),
-        parameters,
     }
 }

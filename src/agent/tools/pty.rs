@@ -416,9 +416,10 @@ mod tests {
             .args(["-c", &format!("command -v {program}")])
             .output()
             .is_ok_and(|o| o.status.success());
-        if !found {
-            eprintln!("SKIPPED: {program} is not installed (.ci/run installs it)");
-        }
+        assert!(
+            found,
+            "{program} is not installed: .ci/run installs it (apt-get install less vim-tiny)"
+        );
         found
     }
 

@@ -128,13 +128,13 @@ mod tests {
     /// parser reads.
     #[test]
     fn reads_what_the_log_writes_exactly_as_the_derived_parser_does() {
-        let mut events = crate::bench::synthetic_log(12);
+        let mut events = crate::mission::synthetic::synthetic_log(12);
         events.push(Event::Unpaused);
         events.push(Event::FilesChanged {
             paths: vec!["a".into()],
             more: 0,
         });
-        for rec in crate::bench::records(events) {
+        for rec in crate::mission::synthetic::records(events) {
             let line = serde_json::to_string(&rec).unwrap();
             assert_eq!(read(&line).unwrap(), rec, "{line}");
             assert_eq!(serde_json::from_str::<EventRecord>(&line).unwrap(), rec);

@@ -411,7 +411,7 @@ mod tests {
     #[test]
     fn home_and_end_go_to_the_first_and_last_row_and_the_detail_ends() {
         let mut app = App::new(Hosting::Attached, Limits::default());
-        for r in &crate::bench::records(crate::bench::synthetic_log(12)) {
+        for r in &crate::mission::synthetic::records(crate::mission::synthetic::synthetic_log(12)) {
             app.on_event(r);
         }
         let press = |app: &mut App, code| app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
@@ -436,7 +436,7 @@ mod tests {
     #[test]
     fn h_and_l_move_the_focus_and_the_activity_feed_reads_back() {
         let mut app = App::new(Hosting::Attached, Limits::default());
-        let recs = crate::bench::records(crate::bench::synthetic_log(12));
+        let recs = crate::mission::synthetic::records(crate::mission::synthetic::synthetic_log(12));
         for r in &recs[..40] {
             app.on_event(r);
         }

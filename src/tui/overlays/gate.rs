@@ -7,9 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 
 use super::super::app::App;
-use super::super::keymap::Action;
 use super::super::theme::Theme;
 use super::centered;
+use crate::keys::Action;
 use crate::mission::Gate;
 
 pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {

@@ -5,9 +5,9 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
-use super::super::keymap::Keymap;
 use super::super::theme::Theme;
 use super::centered;
+use crate::keys::Keymap;
 
 /// Columns of the keys, right-aligned, and the gap after them.
 const KEYS: usize = 15;

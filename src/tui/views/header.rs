@@ -6,8 +6,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::super::app::{App, Overlay};
-use super::super::keymap::Action;
 use super::super::theme::Theme;
+use crate::keys::Action;
 use crate::mission::Phase;
 
 pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
