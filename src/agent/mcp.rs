@@ -197,7 +197,8 @@ impl McpServers {
             server = name,
             tool,
             ms = took.as_millis() as u64,
-            ok = matches!(answer, Ok(Ok(_))),
+            // A result the server marks `isError` is a failure, like a transport error.
+            ok = matches!(&answer, Ok(Ok(r)) if r.is_error != Some(true)),
             "mcp call"
         );
         match answer {

@@ -70,6 +70,33 @@ pub struct AgentRun<'a> {
 const REPEAT_NOTE: u32 = 2;
 /// …and this many times ends the run.
 const REPEAT_STOP: u32 = 4;
+/// No tool result, of any tool (MCP and commands included), is longer than this.
+const RESULT_CAP: usize = 48 * 1024;
+
+/// `content` cut to `RESULT_CAP` bytes: its head and tail, and a line saying what is gone.
+fn cap_result(content: String) -> String {
+    if content.len() <= RESULT_CAP {
+        return content;
+    }
+    let half = RESULT_CAP / 2;
+    let mut head = half;
+    while !content.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = content.len() - half;
+    while !content.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!(
+        "{}\n[… {} bytes cut by the harness: ask for less, e.g. read_file with offset/limit, or filter a command's output …]\n{}",
+        &content[..head],
+        tail - head,
+        &content[tail..]
+    )
+}
+
+/// Replies without a tool call in a row that end the run as stuck.
+const PLAIN_STOP: u32 = 3;
 /// Compaction starts above this share of the window and aims below the second.
 const FILL_HIGH: f64 = 0.8;
 const FILL_TARGET: f64 = 0.5;
@@ -134,6 +161,8 @@ impl AgentRun<'_> {
                 .sum::<u64>();
         let mut failing: std::collections::HashMap<(String, String), (String, u32)> =
             std::collections::HashMap::new();
+        // Replies in a row without a tool call (a model writing its calls as text).
+        let mut plain_replies = 0u32;
         for _ in 0..self.max_turns {
             // A paused mission starts no new turn; a spent budget stops the run.
             self.hub
@@ -225,9 +254,28 @@ impl AgentRun<'_> {
             self.record(&assistant);
             messages.push(assistant);
             if calls.is_empty() {
+                plain_replies += 1;
+                if plain_replies >= PLAIN_STOP {
+                    let error = format!(
+                        "replied {plain_replies} times in a row without calling a tool (tool calls written as text are not calls)"
+                    );
+                    self.hub.emit(Event::AgentStuck {
+                        run_id: self.run_id.clone(),
+                        tool: "(no tool call)".into(),
+                        repeats: plain_replies,
+                        error: error.clone(),
+                    })?;
+                    return Err(AgentError::Stuck {
+                        tool: "(no tool call)".into(),
+                        repeats: plain_replies,
+                        error,
+                    });
+                }
+                let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
                 let nudge = Message::User {
                     text: format!(
-                        "Use the tools to work, and finish by calling `{}`.",
+                        "Your reply called no tool. Tools are called through the API's tool calling, not written as text. Use one of: {}; finish by calling `{}`.",
+                        names.join(", "),
                         self.ending.name
                     ),
                 };
@@ -235,6 +283,7 @@ impl AgentRun<'_> {
                 messages.push(nudge);
                 continue;
             }
+            plain_replies = 0;
             let mut ended = None;
             let mut stuck = None;
             for call in calls {
@@ -328,7 +377,7 @@ impl AgentRun<'_> {
                 let msg = Message::Tool {
                     call_id: call.id,
                     name: call.name,
-                    content,
+                    content: cap_result(content),
                     is_error,
                 };
                 self.record(&msg);
@@ -426,4 +475,18 @@ fn shorten(s: &str, max: usize) -> String {
 
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").chars().take(120).collect()
+}
+
+#[cfg(test)]
+mod cap_tests {
+    #[test]
+    fn every_result_passes_one_cap_that_keeps_head_and_tail() {
+        let small = "ok".to_string();
+        assert_eq!(super::cap_result(small.clone()), small);
+        let big = format!("HEAD{}TAIL", "é".repeat(40_000));
+        let out = super::cap_result(big);
+        assert!(out.len() < super::RESULT_CAP + 200, "{}", out.len());
+        assert!(out.starts_with("HEAD") && out.ends_with("TAIL"));
+        assert!(out.contains("bytes cut by the harness"));
+    }
 }

@@ -159,10 +159,12 @@ impl Acc {
     /// upstream with `finish_reason: "stop"` and `[DONE]` after half the tool arguments.
     /// `Err(true)` when the output limit cut it (retry with more room).
     fn whole(&self) -> Result<(), (bool, String)> {
+        // Empty arguments count as cut too: `{}` is what a tool without parameters gets
+        // as `"{}"`, never as nothing, and a gateway that lost the upstream sends nothing.
         let broken = self
             .tools
             .iter()
-            .any(|t| !parse_arguments(&t.3).is_object());
+            .any(|t| t.3.trim().is_empty() || !parse_arguments(&t.3).is_object());
         match self.finish_reason.as_deref() {
             None => Err((
                 false,

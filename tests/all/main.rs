@@ -10,6 +10,7 @@ mod bench_command;
 mod cli_errors;
 mod console_pty;
 mod demo;
+mod docs_commands;
 mod gates;
 mod healing;
 mod hostile;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
+use crate::common::fake_llm::{FakeLlm, script_responder};
 use crate::common::*;
 
 /// Built by `cargo test` with the other examples, beside the binary under test.
@@ -193,4 +194,55 @@ fn servers_that_crash_hang_or_never_start_do_not_stop_the_mission() {
     );
     let log = std::fs::read_to_string(sb.repo().join(".mission/events.jsonl")).unwrap();
     assert!(log.contains(r#""type":"mcp_server_failed""#), "{log}");
+}
+
+/// What a real model would see: the MCP tools of the servers its role has are in the tool
+/// list of every request the provider receives, with their descriptions and schemas; a
+/// role without the server is offered none of them.
+#[test]
+fn the_model_is_offered_the_mcp_tools_of_its_role() {
+    let fake = FakeLlm::start(script_responder(
+        crate::providers::mission_script(),
+        vec![("orch-model", "orchestrator"), ("work-model", "worker")],
+        false,
+    ));
+    let extra = format!(
+        "[mcp.servers.codes]\ncommand = [\"{}\"]\nroles = [\"worker\"]\n",
+        fake_server().display()
+    );
+    let _sb = crate::providers::run_mission_over_with("openai", &fake, &extra);
+    let offered = |model: &str| -> Vec<Vec<serde_json::Value>> {
+        fake.all()
+            .iter()
+            .filter(|r| r.body["model"] == model)
+            .map(|r| r.body["tools"].as_array().cloned().unwrap_or_default())
+            .collect()
+    };
+    let worker = offered("work-model");
+    assert!(!worker.is_empty());
+    for tools in &worker {
+        let lookup = tools
+            .iter()
+            .find(|t| t["function"]["name"] == "mcp__codes__lookup")
+            .unwrap_or_else(|| panic!("no MCP tool offered: {tools:#?}"));
+        assert!(
+            lookup["function"]["description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty()),
+            "{lookup:#}"
+        );
+        assert_eq!(
+            lookup["function"]["parameters"]["type"], "object",
+            "{lookup:#}"
+        );
+    }
+    for tools in offered("orch-model") {
+        assert!(
+            tools.iter().all(|t| !t["function"]["name"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("mcp__")),
+            "the orchestrator has no MCP server: {tools:#?}"
+        );
+    }
 }

@@ -325,7 +325,7 @@ async fn a_server_that_never_answers_times_out_and_gives_up() {
 
 /// The flag mission over HTTP, each role on its own model; the worker first sends
 /// malformed JSON, then prints its environment (the key must not be in it).
-fn mission_script() -> serde_json::Value {
+pub(crate) fn mission_script() -> serde_json::Value {
     json!({"entries": [
         entry("orchestrator", "Plan the mission.", vec![
             json!({"text": "Planning.", "tool_calls": [call("submit_plan", flag_plan())]}),
@@ -343,6 +343,11 @@ fn mission_script() -> serde_json::Value {
 }
 
 fn run_mission_over(kind: &str, fake: &FakeLlm) -> Sandbox {
+    run_mission_over_with(kind, fake, "")
+}
+
+/// The same mission, with `extra` appended to its config.
+pub(crate) fn run_mission_over_with(kind: &str, fake: &FakeLlm, extra: &str) -> Sandbox {
     let sb = Sandbox::new();
     let config = format!(
         r#"[providers.fake]
@@ -359,6 +364,7 @@ output_per_mtok = 30.0
 [prices."work-model"]
 input_per_mtok = 1.0
 output_per_mtok = 2.0
+{extra}
 "#,
         fake.base
     );

@@ -378,3 +378,74 @@ async fn a_stream_that_trickles_forever_hits_the_total_timeout_not_the_idle_one(
     assert!(retries[0].contains("longer than 3s in all"), "{retries:?}");
     assert_eq!(r.tool_calls[0].arguments["status"], "done");
 }
+
+/// A gateway that lost the upstream: a tool call with no arguments at all, then `stop`.
+/// It is retried like any cut, never run with `{}` and shown to the model.
+#[tokio::test]
+async fn a_tool_call_with_empty_arguments_and_a_stop_is_a_cut_answer() {
+    let empty = vec![Call {
+        name: "submit_handoff".into(),
+        args: String::new(),
+    }];
+    let fake = FakeLlm::start(Box::new(move |_, n| Reply::Sse {
+        chunks: if n == 0 {
+            openai_sse(None, &empty, (10, 5, 0))
+                .into_iter()
+                .map(|c| {
+                    c.replace(
+                        "\"finish_reason\":\"tool_calls\"",
+                        "\"finish_reason\":\"stop\"",
+                    )
+                })
+                .collect()
+        } else {
+            openai_sse(None, &handoff_call(), (10, 5, 0))
+        },
+        cut_after: None,
+    }));
+    let c =
+        OpenAiClient::new(settings(format!("{}/v1/chat/completions", fake.base), None)).unwrap();
+    let (r, retries) = ask(&c).await;
+    assert_eq!(fake.count(), 2);
+    assert_eq!(retries.len(), 1, "{retries:?}");
+    assert!(retries[0].contains("cut mid-tool-call"), "{retries:?}");
+    assert_eq!(
+        r.tool_calls[0].arguments["summary"],
+        "the real summary, long enough to be cut"
+    );
+}
+
+/// A model that writes its tool calls as text gets a nudge naming the tools, and after
+/// three such replies in a row the attempt ends as stuck instead of burning its turns.
+#[test]
+fn a_model_that_never_calls_a_tool_is_stuck_after_three_replies() {
+    let sb = Sandbox::new();
+    let text_only = || json!({"text": "I will now call write_file with {\"path\": \"flag.txt\"}"});
+    let script = json!({"entries": [
+        entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
+        entry("worker", "Feature m1-f1:", vec![text_only(), text_only(), text_only(), text_only(), text_only()]),
+    ]});
+    mini_repo(&sb, script, "[limits]\nfeature_attempts = 1\n");
+    let out = sb.run(&["start", "Create a flag", "--headless", "--auto-approve"]);
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(3), "a human is asked: {log}");
+    let events = std::fs::read_to_string(sb.repo().join(".mission/events.jsonl")).unwrap();
+    let stuck: Vec<&str> = events
+        .lines()
+        .filter(|l| l.contains("\"agent_stuck\""))
+        .collect();
+    assert_eq!(stuck.len(), 1, "{events}");
+    assert!(
+        stuck[0].contains("(no tool call)") && stuck[0].contains("\"repeats\":3"),
+        "{}",
+        stuck[0]
+    );
+    let worker = transcripts_containing(&sb, "I will now call write_file");
+    let t =
+        std::fs::read_to_string(sb.repo().join(".mission/transcripts").join(&worker[0])).unwrap();
+    assert_eq!(t.matches("\"role\":\"assistant\"").count(), 3, "{t}");
+    assert!(
+        t.contains("Use one of: read_file"),
+        "the nudge names the tools: {t}"
+    );
+}

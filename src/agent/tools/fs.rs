@@ -7,6 +7,10 @@ use serde::Deserialize;
 use super::paths::confine;
 
 const MAX_READ_LINES: usize = 2000;
+/// Longer lines are cut (a minified file is one line): the rest is said, not shown.
+const MAX_LINE_CHARS: usize = 2000;
+/// A read_file result stops here; the model is told the offset to go on from.
+const MAX_READ_BYTES: usize = 32 * 1024;
 const MAX_LIST: usize = 1000;
 const MAX_MATCHES: usize = 200;
 
@@ -32,6 +36,8 @@ pub struct EditArgs {
     pub path: String,
     pub old_string: String,
     pub new_string: String,
+    #[serde(default)]
+    pub replace_all: bool,
 }
 
 #[derive(Deserialize)]
@@ -50,27 +56,53 @@ pub struct SearchArgs {
 
 pub fn read_file(root: &Path, a: ReadArgs) -> Result<String, String> {
     let p = confine(root, &a.path, false).map_err(|e| e.to_string())?;
-    let text = std::fs::read(&p).map_err(|e| format!("cannot read `{}`: {e}", a.path))?;
-    if text.contains(&0) {
-        return Err(format!(
-            "`{}` is a binary file ({} bytes)",
-            a.path,
-            text.len()
-        ));
-    }
-    let text = String::from_utf8_lossy(&text);
+    let bytes = std::fs::read(&p).map_err(|e| format!("cannot read `{}`: {e}", a.path))?;
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) if !bytes.contains(&0) => t,
+        _ => {
+            return Err(format!(
+                "`{}` is a binary file, {} bytes: not shown (run_command with `file`, `xxd | head` or the format's own tool to inspect it)",
+                a.path,
+                bytes.len()
+            ));
+        }
+    };
     let total = text.lines().count();
     let start = a.offset.unwrap_or(1).clamp(1, total.max(1));
     let limit = a.limit.unwrap_or(MAX_READ_LINES).clamp(1, MAX_READ_LINES);
     let mut out = String::new();
+    let mut shown_end = start - 1;
+    let mut cut_lines = 0;
     for (i, line) in text.lines().enumerate().skip(start - 1).take(limit) {
-        out.push_str(&format!("{:>5}\t{line}\n", i + 1));
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let row = match line.char_indices().nth(MAX_LINE_CHARS) {
+            Some((at, _)) => {
+                cut_lines += 1;
+                format!(
+                    "{:>5}\t{}[… line cut: {} more characters]\n",
+                    i + 1,
+                    &line[..at],
+                    line[at..].chars().count()
+                )
+            }
+            None => format!("{:>5}\t{line}\n", i + 1),
+        };
+        if out.len() + row.len() > MAX_READ_BYTES && shown_end >= start {
+            break;
+        }
+        out.push_str(&row);
+        shown_end = i + 1;
     }
-    let shown_end = (start - 1 + limit).min(total);
     if shown_end < total {
         out.push_str(&format!(
-            "[lines {start}-{shown_end} of {total}; pass offset={} to read on]\n",
+            "[lines {start}-{shown_end} of {total} shown ({} KiB at most per read); pass offset={} to read on]\n",
+            MAX_READ_BYTES / 1024,
             shown_end + 1
+        ));
+    }
+    if cut_lines > 0 {
+        out.push_str(&format!(
+            "[{cut_lines} line(s) longer than {MAX_LINE_CHARS} characters were cut; use search or run_command (e.g. `cut -c`) to see the rest]\n"
         ));
     }
     if total == 0 {
@@ -103,21 +135,14 @@ pub fn edit_file(root: &Path, a: EditArgs) -> Result<String, String> {
     if a.old_string.is_empty() {
         return Err("old_string is empty; use write_file to create a file".into());
     }
-    match text.matches(&a.old_string).count() {
-        0 => Err(format!(
-            "old_string was not found in `{}`; read the file again and copy the text exactly",
-            a.path
-        )),
-        1 => {
-            let new = text.replacen(&a.old_string, &a.new_string, 1);
-            std::fs::write(&p, new).map_err(|e| format!("cannot write `{}`: {e}", a.path))?;
-            Ok(format!("edited {}", a.path))
-        }
-        n => Err(format!(
-            "old_string occurs {n} times in `{}`; include more context so it is unique",
-            a.path
-        )),
-    }
+    let (new, n) = super::edit::apply(&text, &a.old_string, &a.new_string, a.replace_all)
+        .map_err(|e| format!("{}: {e}", a.path))?;
+    std::fs::write(&p, new).map_err(|e| format!("cannot write `{}`: {e}", a.path))?;
+    Ok(if n == 1 {
+        format!("edited {}", a.path)
+    } else {
+        format!("edited {} ({n} places)", a.path)
+    })
 }
 
 fn walker(root: &Path, base: &Path) -> ignore::WalkBuilder {
@@ -231,6 +256,51 @@ mod tests {
     }
 
     #[test]
+    fn reads_are_capped_per_line_and_per_result_and_binary_is_named() {
+        let (_d, r) = repo();
+        let long = "x".repeat(5000);
+        std::fs::write(r.join("min.js"), format!("{long}\nshort\n")).unwrap();
+        let read = |path: &str, offset: Option<usize>| {
+            read_file(
+                &r,
+                ReadArgs {
+                    path: path.into(),
+                    offset,
+                    limit: None,
+                },
+            )
+        };
+        let out = read("min.js", None).unwrap();
+        assert!(out.contains("[… line cut: 3000 more characters]"), "{out}");
+        assert!(out.contains("    2\tshort"), "{out}");
+        assert!(out.len() < 2200, "{}", out.len());
+        let many: String = (0..3000)
+            .map(|i| format!("line {i} {}\n", "y".repeat(40)))
+            .collect();
+        std::fs::write(r.join("big.txt"), &many).unwrap();
+        let out = read("big.txt", None).unwrap();
+        assert!(out.len() <= 33 * 1024, "{}", out.len());
+        let next = out
+            .lines()
+            .last()
+            .and_then(|l| l.split("offset=").nth(1))
+            .and_then(|n| n.split(']').next())
+            .and_then(|n| n.trim().parse::<usize>().ok())
+            .unwrap_or_else(|| panic!("says how to read on: {}", out.lines().last().unwrap()));
+        let more = read("big.txt", Some(next)).unwrap();
+        assert!(
+            more.starts_with(&format!("{next:>5}\tline {}", next - 1)),
+            "{}",
+            &more[..80]
+        );
+        std::fs::write(r.join("crlf.txt"), "a\r\nb\r\n").unwrap();
+        assert_eq!(read("crlf.txt", None).unwrap(), "    1\ta\n    2\tb\n");
+        std::fs::write(r.join("img.bin"), [0x89, b'P', b'N', b'G', 0xff, 0xfe]).unwrap();
+        let e = read("img.bin", None).unwrap_err();
+        assert!(e.contains("binary file, 6 bytes"), "{e}");
+    }
+
+    #[test]
     fn edit_requires_a_unique_match() {
         let (_d, r) = repo();
         let e = |old: &str| {
@@ -240,6 +310,7 @@ mod tests {
                     path: "src/lib.rs".into(),
                     old_string: old.into(),
                     new_string: "X".into(),
+                    replace_all: false,
                 },
             )
         };

@@ -1,6 +1,7 @@
 //! The tools agents call. Names and arguments are a stable interface (DESIGN.md).
 
 pub mod command;
+pub mod edit;
 pub mod fs;
 pub mod paths;
 pub mod pty;
@@ -147,9 +148,19 @@ impl Toolbox {
             ));
             v.push(spec("edit_file", "Replace one unique occurrence of old_string with new_string.", json!({
                 "type": "object",
-                "properties": {"path": {"type": "string"}, "old_string": {"type": "string"}, "new_string": {"type": "string"}},
-                "required": ["path", "old_string", "new_string"]
+                "properties": {
+                    "path": {"type": "string", "description": "relative to the repository root"},
+                    "old_string": {"type": "string", "description": "the text to replace, copied from read_file (without line numbers); line endings and whitespace at line ends are forgiven where the match stays unique"},
+                    "new_string": {"type": "string", "description": "the replacement"},
+                    "replace_all": {"type": "boolean", "description": "replace every occurrence (default: old_string must occur once)"}
+                },
+                "required": ["path", "old_string", "new_string"],
+                "additionalProperties": false
             })));
+        }
+        // The MCP servers' tools this role has: a model can call only what it is offered.
+        if let Some(m) = &self.mcp {
+            v.extend(m.specs.iter().cloned());
         }
         v
     }
