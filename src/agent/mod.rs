@@ -21,8 +21,12 @@ use tools::Toolbox;
 pub enum AgentError {
     #[error(transparent)]
     Llm(#[from] LlmError),
-    #[error("the agent made {0} model calls without finishing")]
-    MaxTurns(u32),
+    #[error("the agent made {turns} model calls without finishing")]
+    MaxTurns {
+        turns: u32,
+        /// The commands it ran meanwhile, for a handoff the harness writes.
+        commands: Vec<CommandRecord>,
+    },
     #[error("{0}")]
     Budget(String),
     /// A human abandoned the mission while this agent waited to go on.
@@ -107,6 +111,8 @@ pub struct AgentResult<T> {
     pub commands: Vec<CommandRecord>,
     pub mcp_calls: Vec<crate::mission::McpCallRecord>,
     pub usage: Usage,
+    /// It handed off in the forced last turn, after `max_turns`.
+    pub out_of_turns: bool,
 }
 
 impl AgentRun<'_> {
@@ -163,7 +169,33 @@ impl AgentRun<'_> {
             std::collections::HashMap::new();
         // Replies in a row without a tool call (a model writing its calls as text).
         let mut plain_replies = 0u32;
-        for _ in 0..self.max_turns {
+        // Near the end the model is told how many turns it has left; after the last one
+        // it gets one more, offered only its ending tool (forced), so the work it did is
+        // handed off, not lost.
+        let warn_at = self.max_turns * 4 / 5;
+        let ending_only = [self.ending.clone()];
+        for turn in 0..=self.max_turns {
+            let last = turn == self.max_turns;
+            if self.max_turns >= 5 && turn == warn_at {
+                self.note(
+                    &mut messages,
+                    format!(
+                        "[harness: {} of your {} turns are left. Finish what you can, then call `{}`; unfinished work is handed off as partial.]",
+                        self.max_turns - turn,
+                        self.max_turns,
+                        self.ending.name
+                    ),
+                );
+            }
+            if last {
+                self.note(
+                    &mut messages,
+                    format!(
+                        "[harness: you have used all {} turns. Call `{}` now, and only it: say what is done, what is not and what the next attempt should do (status \"partial\" if unfinished). Your files are kept.]",
+                        self.max_turns, self.ending.name
+                    ),
+                );
+            }
             // A paused mission starts no new turn; a spent budget stops the run.
             self.hub
                 .wait_until(|s| s.paused.is_none() || s.failed.is_some())
@@ -204,9 +236,10 @@ impl AgentRun<'_> {
                     .complete(Request {
                         system: &self.system,
                         messages: &messages,
-                        tools: &tools,
+                        tools: if last { &ending_only } else { &tools },
                         on_retry: Some(&retried),
                         on_spent: Some(&spent),
+                        tool_choice: last.then_some(self.ending.name.as_str()),
                     })
                     .await;
                 match r {
@@ -253,6 +286,9 @@ impl AgentRun<'_> {
             };
             self.record(&assistant);
             messages.push(assistant);
+            if calls.is_empty() && last {
+                break;
+            }
             if calls.is_empty() {
                 plain_replies += 1;
                 if plain_replies >= PLAIN_STOP {
@@ -289,6 +325,14 @@ impl AgentRun<'_> {
             for call in calls {
                 let (content, is_error) = if ended.is_some() {
                     ("ignored: the run already ended".to_string(), true)
+                } else if last && call.name != self.ending.name {
+                    (
+                        format!(
+                            "refused: the turns are spent; only `{}` may be called now",
+                            self.ending.name
+                        ),
+                        true,
+                    )
                 } else if !call.arguments.is_object() {
                     // Malformed JSON from the model goes back to it, not into a crash.
                     let raw: String = call.arguments.to_string().chars().take(200).collect();
@@ -389,7 +433,11 @@ impl AgentRun<'_> {
                     commands,
                     mcp_calls,
                     usage,
+                    out_of_turns: last,
                 });
+            }
+            if last {
+                break;
             }
             if let Some((tool, repeats, error)) = stuck {
                 let error: String = error
@@ -412,7 +460,23 @@ impl AgentRun<'_> {
                 });
             }
         }
-        Err(AgentError::MaxTurns(self.max_turns))
+        Err(AgentError::MaxTurns {
+            turns: self.max_turns,
+            commands,
+        })
+    }
+
+    /// A line from the harness to the model: on the last tool result when there is one
+    /// (every provider takes that), else as a message of its own.
+    fn note(&self, messages: &mut Vec<Message>, text: String) {
+        self.record(&serde_json::json!({"harness": text}));
+        match messages.last_mut() {
+            Some(Message::Tool { content, .. }) => {
+                content.push_str("\n\n");
+                content.push_str(&text);
+            }
+            _ => messages.push(Message::User { text }),
+        }
     }
 
     /// Compacts the conversation when it would fill more than `FILL_HIGH` of `window`.

@@ -137,6 +137,7 @@ pub(super) async fn doctor(dir: &Path) -> Result<i32> {
             tools: &[],
             on_retry: None,
             on_spent: None,
+            tool_choice: None,
         };
         let started = std::time::Instant::now();
         match tokio::time::timeout(std::time::Duration::from_secs(60), client.complete(req)).await {

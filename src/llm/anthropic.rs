@@ -88,14 +88,18 @@ pub fn body(model: &str, max_tokens: u32, req: &Request<'_>) -> Value {
     {
         block["cache_control"] = cache.clone();
     }
-    json!({
+    let mut b = json!({
         "model": model,
         "max_tokens": max_tokens,
         "stream": true,
         "system": [{"type": "text", "text": req.system, "cache_control": cache}],
         "messages": messages,
         "tools": tools,
-    })
+    });
+    if let Some(name) = req.tool_choice {
+        b["tool_choice"] = json!({"type": "tool", "name": name});
+    }
+    b
 }
 
 #[derive(Default)]
@@ -303,6 +307,7 @@ mod tests {
                 tools: &tools,
                 on_retry: None,
                 on_spent: None,
+                tool_choice: None,
             },
         );
         let m = b["messages"].as_array().unwrap();

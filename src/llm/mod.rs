@@ -55,6 +55,8 @@ pub struct Request<'a> {
     /// Told about each failed attempt that will be retried.
     pub on_retry: http::RetryObserver<'a>,
     pub on_spent: http::SpentObserver<'a>,
+    /// The one tool the model must call this turn (a worker's last turn: its handoff).
+    pub tool_choice: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -71,6 +71,9 @@ pub fn body(model: &str, cap: Option<(u32, &str)>, req: &Request<'_>) -> Value {
     });
     if !tools.is_empty() {
         b["tools"] = tools.into();
+        if let Some(name) = req.tool_choice {
+            b["tool_choice"] = json!({"type": "function", "function": {"name": name}});
+        }
     }
     if let Some((n, url)) = cap {
         let field = if url.contains("://api.openai.com/") {
@@ -301,6 +304,7 @@ mod tests {
                 tools: &[],
                 on_retry: None,
                 on_spent: None,
+                tool_choice: None,
             },
         );
         let m = b["messages"].as_array().unwrap();
@@ -330,6 +334,7 @@ mod tests {
             tools: &[],
             on_retry: None,
             on_spent: None,
+            tool_choice: None,
         };
         let openai = body(
             "gpt-5",

@@ -164,6 +164,7 @@ mod tests {
             tools: &[],
             on_retry: None,
             on_spent: None,
+            tool_choice: None,
         };
         let r = c.complete(req).await.unwrap();
         assert_eq!(r.text.as_deref(), Some("one"));
@@ -180,6 +181,7 @@ mod tests {
                 tools: &[],
                 on_retry: None,
                 on_spent: None,
+                tool_choice: None,
             })
             .await
             .unwrap();
@@ -195,6 +197,7 @@ mod tests {
                 tools: &[],
                 on_retry: None,
                 on_spent: None,
+                tool_choice: None,
             })
             .await
             .unwrap_err();
@@ -214,6 +217,7 @@ mod tests {
                 tools: &[],
                 on_retry: None,
                 on_spent: None,
+                tool_choice: None,
             })
             .await
             .unwrap();
@@ -226,6 +230,7 @@ mod tests {
                 tools: &[],
                 on_retry: None,
                 on_spent: None,
+                tool_choice: None,
             })
             .await
             .is_err()

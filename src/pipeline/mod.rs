@@ -528,7 +528,7 @@ impl From<crate::agent::AgentError> for StepStop {
             AgentError::Stuck { .. } => StepStop::Pause(format!(
                 "an agent got {e}; steer it with `mission say`, then `mission resume`"
             )),
-            AgentError::MaxTurns(n) => StepStop::Pause(format!(
+            AgentError::MaxTurns { turns: n, .. } => StepStop::Pause(format!(
                 "an agent made {n} model calls without finishing; raise [limits] max_turns or steer it, then `mission resume`"
             )),
         }

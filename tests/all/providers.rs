@@ -84,6 +84,7 @@ async fn ask_counting(
         tools: &tools,
         on_retry: Some(&observe),
         on_spent: Some(&spent),
+        tool_choice: None,
     })
     .await
 }

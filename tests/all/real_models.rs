@@ -239,6 +239,7 @@ async fn ask(c: &dyn LlmClient) -> (mission::llm::Response, Vec<String>) {
             tools: &tools,
             on_retry: Some(&observe),
             on_spent: None,
+            tool_choice: None,
         })
         .await
         .unwrap();
@@ -448,4 +449,91 @@ fn a_model_that_never_calls_a_tool_is_stuck_after_three_replies() {
         t.contains("Use one of: read_file"),
         "the nudge names the tools: {t}"
     );
+}
+
+/// The last turn after `max_turns` offers only the ending tool and forces it, in the
+/// request each provider receives.
+#[test]
+fn the_last_turn_forces_the_handoff_in_both_wire_formats() {
+    let tools = vec![ToolSpec {
+        name: "submit_handoff".into(),
+        description: "d".into(),
+        parameters: json!({"type": "object"}),
+    }];
+    let msgs = [Message::User { text: "hi".into() }];
+    let req = Request {
+        system: "sys",
+        messages: &msgs,
+        tools: &tools,
+        on_retry: None,
+        on_spent: None,
+        tool_choice: Some("submit_handoff"),
+    };
+    let o = mission::llm::openai::body("m", None, &req);
+    assert_eq!(
+        o["tool_choice"],
+        json!({"type": "function", "function": {"name": "submit_handoff"}})
+    );
+    let a = mission::llm::anthropic::body("m", 1000, &req);
+    assert_eq!(
+        a["tool_choice"],
+        json!({"type": "tool", "name": "submit_handoff"})
+    );
+}
+
+/// A worker that reaches `[limits] max_turns` keeps its work: it is told near the end, gets
+/// one forced last turn to hand off (or the harness writes the handoff), and its files are
+/// committed for validation to judge.
+#[test]
+fn a_worker_out_of_turns_keeps_its_work_and_a_handoff_says_so() {
+    for forced_handoff in [true, false] {
+        let sb = Sandbox::new();
+        let last = if forced_handoff {
+            turn(vec![call(
+                "submit_handoff",
+                json!({"status": "partial", "summary": "flag written, not checked"}),
+            )])
+        } else {
+            // Ignores the forced turn: refused, and the harness hands off.
+            turn(vec![call(
+                "write_file",
+                json!({"path": "late.txt", "content": "x"}),
+            )])
+        };
+        let script = json!({"entries": [
+            entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
+            entry("worker", "Feature m1-f1:", vec![
+                turn(vec![call("write_file", json!({"path": "flag.txt", "content": "ok"}))]),
+                turn(vec![call("run_command", json!({"command": "cat flag.txt"}))]),
+                last,
+            ]),
+        ]});
+        mini_repo(&sb, script, "[limits]\nmax_turns = 2\n");
+        let out = sb.run(&["start", "Create a flag", "--headless", "--auto-approve"]);
+        let log = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{log}");
+        let handoff: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(sb.repo().join(".mission/handoffs/m1-f1.json")).unwrap(),
+        )
+        .unwrap();
+        let report = &handoff;
+        assert_eq!(report["status"], "partial", "{handoff:#}");
+        assert!(
+            report["issues"].to_string().contains("ran out of turns"),
+            "{handoff:#}"
+        );
+        assert_eq!(
+            handoff["commands"][0]["command"], "cat flag.txt",
+            "{handoff:#}"
+        );
+        let commits = sb.mission_commits();
+        assert_eq!(commits.len(), 1, "{commits:?}");
+        assert!(sb.worktree().join("flag.txt").exists());
+        assert!(
+            !sb.worktree().join("late.txt").exists(),
+            "nothing but the handoff runs last"
+        );
+        let worker = transcripts_containing(&sb, "turns are spent");
+        assert_eq!(worker.len(), usize::from(!forced_handoff), "{worker:?}");
+    }
 }

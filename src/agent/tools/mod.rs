@@ -3,6 +3,7 @@
 pub mod command;
 pub mod edit;
 pub mod fs;
+pub mod keynames;
 pub mod paths;
 pub mod pty;
 pub mod submit;
