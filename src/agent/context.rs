@@ -138,7 +138,9 @@ fn stub(m: &mut Message) -> bool {
             );
             true
         }
-        Message::Assistant { text, tool_calls } => {
+        Message::Assistant {
+            text, tool_calls, ..
+        } => {
             let mut changed = false;
             if let Some(t) = text
                 && t.len() > STUB_OVER
@@ -179,6 +181,7 @@ mod tests {
         }];
         for i in 0..6 {
             v.push(Message::Assistant {
+                reasoning: vec![],
                 text: Some(format!("reading file {i}")),
                 tool_calls: vec![ToolCall {
                     id: format!("c{i}"),

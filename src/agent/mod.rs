@@ -281,10 +281,21 @@ impl AgentRun<'_> {
             })?;
             let calls = resp.tool_calls.clone();
             let assistant = Message::Assistant {
+                reasoning: resp.reasoning,
                 text: resp.text,
                 tool_calls: resp.tool_calls,
             };
-            self.record(&assistant);
+            // The transcript keeps what was said, not the providers' opaque reasoning.
+            self.record(&match &assistant {
+                Message::Assistant {
+                    text, tool_calls, ..
+                } => Message::Assistant {
+                    text: text.clone(),
+                    tool_calls: tool_calls.clone(),
+                    reasoning: vec![],
+                },
+                other => other.clone(),
+            });
             messages.push(assistant);
             if calls.is_empty() && last {
                 break;

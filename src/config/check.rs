@@ -24,6 +24,42 @@ impl Config {
                         "must not be empty".into(),
                     ));
                 }
+                let kind = self.provider_kind(&rc.provider);
+                if let Some(e) = &rc.reasoning_effort {
+                    if !matches!(e.as_str(), "minimal" | "low" | "medium" | "high") {
+                        return Err(err(
+                            &format!("roles.{role}"),
+                            "reasoning_effort",
+                            format!("`{e}`: use \"minimal\", \"low\", \"medium\" or \"high\""),
+                        ));
+                    }
+                    if !matches!(
+                        kind,
+                        Some(ProviderKind::Openai | ProviderKind::OpenaiResponses)
+                    ) {
+                        return Err(err(
+                            &format!("roles.{role}"),
+                            "reasoning_effort",
+                            "is for OpenAI providers (kind openai or openai_responses); Anthropic takes thinking_budget_tokens".into(),
+                        ));
+                    }
+                }
+                if let Some(n) = rc.thinking_budget_tokens {
+                    if n < 1024 {
+                        return Err(err(
+                            &format!("roles.{role}"),
+                            "thinking_budget_tokens",
+                            format!("{n}: Anthropic's thinking budget is at least 1024 tokens"),
+                        ));
+                    }
+                    if kind != Some(ProviderKind::Anthropic) {
+                        return Err(err(
+                            &format!("roles.{role}"),
+                            "thinking_budget_tokens",
+                            "is for Anthropic providers; OpenAI takes reasoning_effort".into(),
+                        ));
+                    }
+                }
             }
         }
         if let Err(e) = crate::keys::Keymap::with_overrides(&self.keys) {
@@ -96,7 +132,7 @@ impl Config {
                     &format!("providers.{name}"),
                     "kind",
                     format!(
-                        "provider `{name}` needs `kind = \"anthropic\" | \"openai\" | \"scripted\"`"
+                        "provider `{name}` needs `kind = \"anthropic\" | \"openai\" | \"openai_responses\" | \"scripted\"`"
                     ),
                 ));
             }

@@ -57,6 +57,12 @@ pub struct Roles {
 pub struct RoleConfig {
     pub provider: String,
     pub model: String,
+    /// OpenAI reasoning models: "minimal", "low", "medium" or "high".
+    #[serde(default)]
+    pub reasoning_effort: Option<String>,
+    /// Anthropic extended thinking: the thinking budget in tokens (at least 1024).
+    #[serde(default)]
+    pub thinking_budget_tokens: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -64,6 +70,8 @@ pub struct RoleConfig {
 pub enum ProviderKind {
     Anthropic,
     Openai,
+    /// The OpenAI Responses API (`POST {base_url}/responses`).
+    OpenaiResponses,
     Scripted,
 }
 

@@ -24,6 +24,18 @@ impl AnthropicClient {
 
 /// The request body. Cache breakpoints: system, last tool, last message.
 pub fn body(model: &str, max_tokens: u32, req: &Request<'_>) -> Value {
+    body_thinking(model, max_tokens, None, req)
+}
+
+/// The request body with extended thinking on (`thinking` = its token budget): the
+/// thinking blocks of earlier answers go back unchanged, first in their message, as the
+/// API requires in a tool loop; `max_tokens` stays above the budget.
+pub fn body_thinking(
+    model: &str,
+    max_tokens: u32,
+    thinking: Option<u32>,
+    req: &Request<'_>,
+) -> Value {
     let cache = json!({"type": "ephemeral"});
     let mut tools: Vec<Value> = req
         .tools
@@ -39,8 +51,12 @@ pub fn body(model: &str, max_tokens: u32, req: &Request<'_>) -> Value {
     for m in req.messages {
         let (role, blocks) = match m {
             Message::User { text } => ("user", vec![json!({"type": "text", "text": text})]),
-            Message::Assistant { text, tool_calls } => {
-                let mut b = vec![];
+            Message::Assistant {
+                text,
+                tool_calls,
+                reasoning,
+            } => {
+                let mut b: Vec<Value> = reasoning.clone();
                 if let Some(t) = text.as_ref().filter(|t| !t.is_empty()) {
                     b.push(json!({"type": "text", "text": t}));
                 }
@@ -88,6 +104,10 @@ pub fn body(model: &str, max_tokens: u32, req: &Request<'_>) -> Value {
     {
         block["cache_control"] = cache.clone();
     }
+    let max_tokens = match thinking {
+        Some(budget) => max_tokens.max(budget.saturating_add(4096)),
+        None => max_tokens,
+    };
     let mut b = json!({
         "model": model,
         "max_tokens": max_tokens,
@@ -96,8 +116,17 @@ pub fn body(model: &str, max_tokens: u32, req: &Request<'_>) -> Value {
         "messages": messages,
         "tools": tools,
     });
-    if let Some(name) = req.tool_choice {
-        b["tool_choice"] = json!({"type": "tool", "name": name});
+    match thinking {
+        Some(budget) => {
+            b["thinking"] = json!({"type": "enabled", "budget_tokens": budget});
+            // A forced tool is refused with thinking on: the harness writes the handoff
+            // itself if the model does not call it.
+        }
+        None => {
+            if let Some(name) = req.tool_choice {
+                b["tool_choice"] = json!({"type": "tool", "name": name});
+            }
+        }
     }
     b
 }
@@ -105,6 +134,8 @@ pub fn body(model: &str, max_tokens: u32, req: &Request<'_>) -> Value {
 #[derive(Default)]
 struct Acc {
     text: String,
+    /// Thinking blocks by content-block index, as they will be sent back.
+    thinking: Vec<(usize, Value)>,
     /// Tool uses by content-block index: id, name, JSON text so far.
     tools: Vec<(usize, String, String, String)>,
     usage: Usage,
@@ -132,6 +163,16 @@ impl Acc {
             }
             "content_block_start" => {
                 let index = u64_at(&v, "/index") as usize;
+                match v.pointer("/content_block/type").and_then(Value::as_str) {
+                    Some("thinking") => self.thinking.push((
+                        index,
+                        json!({"type": "thinking", "thinking": "", "signature": ""}),
+                    )),
+                    Some("redacted_thinking") => {
+                        self.thinking.push((index, v["content_block"].clone()));
+                    }
+                    _ => {}
+                }
                 if v.pointer("/content_block/type").and_then(Value::as_str) == Some("tool_use") {
                     let s = |p: &str| {
                         v.pointer(p)
@@ -156,6 +197,21 @@ impl Acc {
                                 .and_then(Value::as_str)
                                 .unwrap_or(""),
                         );
+                    }
+                    Some(kind @ ("thinking_delta" | "signature_delta")) => {
+                        let field = if kind == "thinking_delta" {
+                            "thinking"
+                        } else {
+                            "signature"
+                        };
+                        if let Some((_, block)) = self.thinking.iter_mut().find(|t| t.0 == index) {
+                            let add = v
+                                .pointer(&format!("/delta/{field}"))
+                                .and_then(Value::as_str)
+                                .unwrap_or("");
+                            let now = block[field].as_str().unwrap_or("").to_string();
+                            block[field] = Value::String(now + add);
+                        }
                     }
                     Some("input_json_delta") => {
                         if let Some(t) = self.tools.iter_mut().find(|t| t.0 == index) {
@@ -202,6 +258,7 @@ impl Acc {
             })
             .collect();
         Response {
+            reasoning: self.thinking.into_iter().map(|(_, b)| b).collect(),
             text: (!self.text.is_empty()).then_some(self.text),
             tool_calls,
             usage: self.usage,
@@ -230,7 +287,7 @@ impl LlmClient for AnthropicClient {
         }
         http::with_retries(s, req.on_retry, req.on_spent, || async {
             let max_tokens = room.now().unwrap_or(s.max_output_tokens);
-            let body = body(&s.model, max_tokens, &req);
+            let body = body_thinking(&s.model, max_tokens, s.thinking_budget, &req);
             let mut stream = match http::post_sse(&self.client, s, headers.clone(), &body).await {
                 Ok(st) => st,
                 Err(Failure::Fatal(e)) if room.refused() => {
@@ -276,6 +333,7 @@ mod tests {
                 text: "task".into(),
             },
             Message::Assistant {
+                reasoning: vec![],
                 text: Some("looking".into()),
                 tool_calls: vec![ToolCall {
                     id: "t1".into(),

@@ -9,7 +9,7 @@ use super::http::HttpSettings;
 use super::openai::{self, OpenAiClient};
 use super::scripted::{Script, ScriptedClient};
 use super::{LlmClient, LlmError};
-use crate::config::{Config, ProviderConfig, ProviderKind};
+use crate::config::{Config, ProviderConfig, ProviderKind, RoleConfig};
 use crate::layout::Layout;
 use crate::mission::Role;
 use crate::mission::pricing::Prices;
@@ -65,9 +65,12 @@ pub fn build_one(
         }
         Some(kind) => {
             let prices = Arc::new(Prices::new(config.prices.clone()));
-            let settings = http_settings(&rc.provider, kind, &provider, &rc.model, role, prices)?;
+            let settings = http_settings(&rc.provider, kind, &provider, rc, role, prices)?;
             match kind {
                 ProviderKind::Anthropic => Arc::new(AnthropicClient::new(settings)?),
+                ProviderKind::OpenaiResponses => {
+                    Arc::new(super::responses::ResponsesClient::new(settings)?)
+                }
                 _ => Arc::new(OpenAiClient::new(settings)?),
             }
         }
@@ -100,10 +103,11 @@ fn http_settings(
     name: &str,
     kind: ProviderKind,
     p: &ProviderConfig,
-    model: &str,
+    rc: &RoleConfig,
     role: Role,
     prices: Arc<Prices>,
 ) -> Result<HttpSettings, LlmError> {
+    let model = rc.model.as_str();
     let base = p.base_url.clone().unwrap_or_else(|| match kind {
         ProviderKind::Anthropic => anthropic::DEFAULT_BASE.into(),
         _ => openai::DEFAULT_BASE.into(),
@@ -112,12 +116,14 @@ fn http_settings(
     let url = match kind {
         ProviderKind::Anthropic if base.ends_with("/v1") => format!("{base}/messages"),
         ProviderKind::Anthropic => format!("{base}/v1/messages"),
+        ProviderKind::OpenaiResponses => format!("{base}/responses"),
         _ => format!("{base}/chat/completions"),
     };
     let var = key_var(kind, p);
     // Keys come from the environment only; a local server may need none.
     let api_key = std::env::var(&var).ok().filter(|k| !k.trim().is_empty());
-    if api_key.is_none() && !(kind == ProviderKind::Openai && is_loopback(base)) {
+    let openai_kind = matches!(kind, ProviderKind::Openai | ProviderKind::OpenaiResponses);
+    if api_key.is_none() && !(openai_kind && is_loopback(base)) {
         return Err(LlmError::Unavailable(format!(
             "${var} is not set, so the {role} cannot reach provider `{name}`: export it in the shell that runs mission (keys are read from the environment only), or set api_key_env in [providers.{name}]"
         )));
@@ -134,6 +140,8 @@ fn http_settings(
         max_output_tokens: p.max_output_tokens.unwrap_or(8192),
         output_cap_configured: p.max_output_tokens.is_some(),
         prices,
+        reasoning_effort: rc.reasoning_effort.clone(),
+        thinking_budget: rc.thinking_budget_tokens,
     })
 }
 

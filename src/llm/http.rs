@@ -31,6 +31,11 @@ pub struct HttpSettings {
     /// cap only then (Anthropic always needs one).
     pub output_cap_configured: bool,
     pub prices: Arc<Prices>,
+    /// `[roles.R] reasoning_effort`: OpenAI's `reasoning_effort` (Chat Completions) or
+    /// `reasoning.effort` (Responses).
+    pub reasoning_effort: Option<String>,
+    /// `[roles.R] thinking_budget_tokens`: Anthropic extended thinking.
+    pub thinking_budget: Option<u32>,
 }
 
 impl std::fmt::Debug for HttpSettings {
@@ -421,6 +426,8 @@ mod tests {
             max_output_tokens: 1,
             output_cap_configured: false,
             prices: Arc::default(),
+            reasoning_effort: None,
+            thinking_budget: None,
         };
         assert!(
             s.backoff(0) >= Duration::from_millis(800)

@@ -5,6 +5,7 @@ pub mod anthropic;
 pub mod factory;
 pub mod http;
 pub mod openai;
+pub mod responses;
 pub mod scripted;
 
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,11 @@ pub enum Message {
         text: Option<String>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         tool_calls: Vec<ToolCall>,
+        /// The provider's reasoning as it sent it (Anthropic thinking blocks with their
+        /// signatures, OpenAI encrypted reasoning items): sent back unchanged in the tool
+        /// loop, which both APIs require.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reasoning: Vec<serde_json::Value>,
     },
     Tool {
         call_id: String,
@@ -64,6 +70,8 @@ pub struct Response {
     pub text: Option<String>,
     pub tool_calls: Vec<ToolCall>,
     pub usage: Usage,
+    /// Reasoning blocks or items to send back with this answer (see `Message`).
+    pub reasoning: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

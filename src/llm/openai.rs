@@ -29,11 +29,23 @@ impl OpenAiClient {
 /// itself wants `max_completion_tokens` (its reasoning models refuse `max_tokens`), while
 /// compatible servers (Ollama, llama.cpp, vLLM…) all know `max_tokens`.
 pub fn body(model: &str, cap: Option<(u32, &str)>, req: &Request<'_>) -> Value {
+    body_effort(model, cap, None, req)
+}
+
+/// The body with `reasoning_effort` for reasoning models (when set).
+pub fn body_effort(
+    model: &str,
+    cap: Option<(u32, &str)>,
+    effort: Option<&str>,
+    req: &Request<'_>,
+) -> Value {
     let mut messages = vec![json!({"role": "system", "content": req.system})];
     for m in req.messages {
         messages.push(match m {
             Message::User { text } => json!({"role": "user", "content": text}),
-            Message::Assistant { text, tool_calls } => {
+            Message::Assistant {
+                text, tool_calls, ..
+            } => {
                 // `null` content is only accepted alongside tool calls.
                 let content = match (text, tool_calls.is_empty()) {
                     (Some(t), _) => json!(t),
@@ -69,6 +81,9 @@ pub fn body(model: &str, cap: Option<(u32, &str)>, req: &Request<'_>) -> Value {
         "stream_options": {"include_usage": true},
         "messages": messages,
     });
+    if let Some(e) = effort {
+        b["reasoning_effort"] = json!(e);
+    }
     if !tools.is_empty() {
         b["tools"] = tools.into();
         if let Some(name) = req.tool_choice {
@@ -210,6 +225,7 @@ impl Acc {
             ..Default::default()
         });
         Response {
+            reasoning: vec![],
             text: (!self.text.is_empty()).then_some(self.text),
             tool_calls,
             usage,
@@ -236,7 +252,12 @@ impl LlmClient for OpenAiClient {
             headers.insert(AUTHORIZATION, v);
         }
         http::with_retries(s, req.on_retry, req.on_spent, || async {
-            let body = body(&s.model, room.now().map(|n| (n, s.url.as_str())), &req);
+            let body = body_effort(
+                &s.model,
+                room.now().map(|n| (n, s.url.as_str())),
+                s.reasoning_effort.as_deref(),
+                &req,
+            );
             let mut stream = match http::post_sse(&self.client, s, headers.clone(), &body).await {
                 Ok(st) => st,
                 Err(Failure::Fatal(e)) if room.refused() => {
@@ -281,6 +302,7 @@ mod tests {
                 text: "task".into(),
             },
             Message::Assistant {
+                reasoning: vec![],
                 text: None,
                 tool_calls: vec![ToolCall {
                     id: "c1".into(),

@@ -123,6 +123,7 @@ impl LlmClient for ScriptedClient {
             .collect();
         let out_text = serde_json::to_string(&turn).unwrap_or_default();
         Ok(Response {
+            reasoning: vec![],
             text: turn.text.clone(),
             tool_calls,
             usage: Usage {
@@ -171,6 +172,7 @@ mod tests {
         assert_eq!(r.tool_calls[0].name, "read_file");
         assert!(r.usage.tokens_in > 0);
         msgs.push(Message::Assistant {
+            reasoning: vec![],
             text: r.text,
             tool_calls: r.tool_calls,
         });
@@ -187,6 +189,7 @@ mod tests {
             .unwrap();
         assert_eq!(r.tool_calls[0].name, "submit_handoff");
         msgs.push(Message::Assistant {
+            reasoning: vec![],
             text: None,
             tool_calls: vec![],
         });

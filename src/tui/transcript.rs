@@ -20,7 +20,9 @@ pub fn lines(jsonl: &str) -> Vec<String> {
                     out.push(format!("▸ task: {}", it.next().unwrap_or("")));
                     out.extend(it.take(40).map(|l| format!("  {l}")));
                 }
-                Message::Assistant { text, tool_calls } => {
+                Message::Assistant {
+                    text, tool_calls, ..
+                } => {
                     if let Some(t) = text {
                         out.push(format!("◂ {t}"));
                     }

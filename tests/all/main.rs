@@ -19,6 +19,7 @@ mod log_props;
 mod mcp;
 mod providers;
 mod real_models;
+mod reasoning;
 mod reliability;
 mod resume;
 mod sandbox;

@@ -38,6 +38,8 @@ fn settings(url: String, model: &str) -> HttpSettings {
             )]
             .into(),
         )),
+        reasoning_effort: None,
+        thinking_budget: None,
     }
 }
 

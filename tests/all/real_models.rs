@@ -220,6 +220,8 @@ fn settings(url: String, cap: Option<u32>) -> HttpSettings {
         max_output_tokens: cap.unwrap_or(1000),
         output_cap_configured: cap.is_some(),
         prices: Arc::new(Prices::new(Default::default())),
+        reasoning_effort: None,
+        thinking_budget: None,
     }
 }
 

@@ -453,6 +453,16 @@ fn bad_configs_are_refused_with_file_line_and_key() {
         ),
         ("[sandbox]\nenabled = \"yes\"\n", "2:", "enabled"),
         ("[sandbox]\nwritable = [\"/\"]\n", "2:", "writable"),
+        (
+            "[roles.reviewer]\nprovider = \"scripted\"\nmodel = \"x\"\nreasoning_effort = \"max\"\n",
+            "4:",
+            "reasoning_effort",
+        ),
+        (
+            "[roles.reviewer]\nprovider = \"scripted\"\nmodel = \"x\"\nthinking_budget_tokens = 100\n",
+            "4:",
+            "thinking_budget_tokens",
+        ),
         ("[sandbox]\nwritable = [\"/etc\"]\n", "2:", "writable"),
         (
             "[sandbox]\nwritable = [\"/opt/../etc\"]\n",
