@@ -570,7 +570,15 @@ pub fn command_launcher(layout: &Layout, config: &Config, git: &Git) -> (Launche
         sandbox::IsolationRequest {
             network: config.sandbox.network,
             limits: config.sandbox.limits(),
-            read: vec![git.common_dir()],
+            // The git dir (git works in the worktree), and this program's own directory,
+            // which may lie under an emptied /tmp (a build tree).
+            read: std::iter::once(git.common_dir())
+                .chain(
+                    std::env::current_exe()
+                        .ok()
+                        .and_then(|e| e.parent().map(std::path::Path::to_path_buf)),
+                )
+                .collect(),
             hide: sandbox::hidden_dirs(&layout.dir),
         },
     );

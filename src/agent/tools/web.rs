@@ -23,8 +23,9 @@ pub async fn request_via(
     if launcher.network || launcher.isolation.is_none() {
         return request(method, url, body, cap).await;
     }
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
-    let mut cmd = tokio::process::Command::new(exe);
+    // This very program, whatever its path looks like inside the sandbox's mount
+    // namespace: the child is a fork of the runner until it execs.
+    let mut cmd = tokio::process::Command::new("/proc/self/exe");
     cmd.args([SUBCOMMAND, method, url, &cap.to_string()])
         .current_dir(cwd)
         .stdin(Stdio::piped())

@@ -58,9 +58,15 @@ impl Sandbox {
     }
     /// A gate file and a shell loop that waits for it: a command in a scripted mission
     /// holds until the test creates the file, instead of racing it with a sleep.
-    /// The file lies outside /tmp: the sandbox shows commands an empty /tmp.
+    /// The file lies outside /tmp and /run, which the sandbox shows commands empty: under
+    /// `$HOME/.cache` (the checkout, and so `CARGO_TARGET_TMPDIR`, may be under /tmp).
     pub fn gate(&self) -> (PathBuf, String) {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(self.tmp.path().file_name().unwrap());
+        let base = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .filter(|h| !h.starts_with("/tmp") && !h.starts_with("/run"))
+            .map(|h| h.join(".cache/mission-test-gates"))
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
+        let dir = base.join(self.tmp.path().file_name().unwrap());
         std::fs::create_dir_all(&dir).unwrap();
         let gate = dir.join("go");
         let wait = format!("while [ ! -e {} ]; do sleep 0.05; done", gate.display());
