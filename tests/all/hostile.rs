@@ -398,3 +398,61 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// One network per mission: a server the user tester launches (in a terminal, inside the
+/// sandbox's own loopback-only network) answers the tester's `http` tool, which goes
+/// through the same namespace; the host's loopback does not see it.
+#[test]
+fn the_tester_reaches_the_server_it_launched_through_the_sandboxs_network() {
+    namespaces_work();
+    let sb = Sandbox::new();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let plan = json!({
+        "milestones": [{"id": "m1", "title": "Flag", "features": [
+            {"id": "m1-f1", "title": "Create the flag", "description": "write flag.txt", "fulfills": ["a1", "a2"]}
+        ]}],
+        "assertions": [
+            {"id": "a1", "kind": "command", "text": "flag.txt exists", "command": "test -f flag.txt"},
+            {"id": "a2", "kind": "user_test", "text": "the flag is served"}
+        ]
+    });
+    let url = format!("http://127.0.0.1:{port}/flag.txt");
+    let script = json!({"entries": [
+        entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", plan)])]),
+        entry("worker", "Feature m1-f1:", vec![
+            turn(vec![call("write_file", json!({"path": "flag.txt", "content": "served-flag"}))]),
+            turn(vec![done("wrote flag.txt")]),
+        ]),
+        entry("user_tester", "User test of milestone m1", vec![
+            turn(vec![call("launch", json!({"command": format!("python3 -m http.server {port} --bind 127.0.0.1")}))]),
+            turn(vec![call("wait_for", json!({"id": "t1", "text": "Serving HTTP", "timeout_secs": 30}))]),
+            turn(vec![call("http", json!({"method": "GET", "url": url}))]),
+            turn(vec![call("submit_report", json!({"results": [
+                {"assertion_id": "a2", "pass": true, "evidence": "GET /flag.txt answered"}
+            ]}))]),
+        ]),
+    ]});
+    mini_repo(
+        &sb,
+        script,
+        "[roles.user_tester]\nprovider = \"scripted\"\nmodel = \"t\"\n",
+    );
+    let out = sb.run(&["start", "Create a flag", "--headless", "--auto-approve"]);
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    let t = worker_transcript(&sb, "Serving HTTP");
+    let results = tool_results(&t);
+    let answer = results
+        .iter()
+        .find(|r| !r.contains("Serving HTTP") && r.contains("HTTP"))
+        .unwrap_or_else(|| panic!("no http result: {results:#?}"));
+    assert!(
+        answer.contains("200") && answer.contains("served-flag"),
+        "{answer}"
+    );
+    // Not on the host's loopback: the server lived in the sandbox's network, and is gone.
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+}
