@@ -33,6 +33,9 @@ use crate::tui::theme::Theme;
 pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_NEEDS_HUMAN: i32 = 3;
+/// The mission's record is damaged (a corrupt line in the event log): nothing ran, a human
+/// must repair or move the file, as the message says.
+pub const EXIT_DAMAGED: i32 = 4;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,7 +49,8 @@ milestone and failures come back as corrective features.\n\n\
 Everything the mission does is recorded in .mission/events.jsonl in the repository.\n\n\
 The agents work in a git worktree of the mission's own; your checkout is never touched.\n\n\
 Exit codes: 0 completed, 1 failed (abandoned), 2 bad usage or config, 3 stopped for \
-something a human can fix and resume from (a gate, a pause, a budget, a full disk…).",
+something a human can fix and resume from (a gate, a pause, a budget, a full disk…), \
+4 the record is damaged (a corrupt line in events.jsonl).",
     after_help = "Try it offline first:  mission demo"
 )]
 pub struct Cli {
@@ -312,6 +316,8 @@ pub fn main() -> i32 {
             eprintln!("error: {}", error_text(&e));
             if is_usage_error(&e) {
                 EXIT_USAGE
+            } else if is_damaged(&e) {
+                EXIT_DAMAGED
             } else if is_resumable(&e) {
                 eprintln!(
                     "the mission is intact: once that is dealt with, `mission resume` continues"
@@ -334,21 +340,46 @@ fn is_resumable(e: &anyhow::Error) -> bool {
         RunError::Git(_) | RunError::Write { .. } => true,
         RunError::Other(_) => false,
     };
+    is_disk_full(e)
+        || e.chain().any(|c| {
+            c.downcast_ref::<store::StoreError>().is_some_and(store)
+                || c.downcast_ref::<RunError>().is_some_and(run)
+                || match c.downcast_ref::<setup::SetupError>() {
+                    Some(setup::SetupError::Store(s)) => store(s),
+                    Some(setup::SetupError::Run(r)) => run(r),
+                    Some(setup::SetupError::Git(_) | setup::SetupError::Worktree(_)) => true,
+                    _ => false,
+                }
+        })
+}
+
+/// A corrupt event log, however deep in the cause chain.
+fn is_damaged(e: &anyhow::Error) -> bool {
+    use crate::pipeline::RunError;
+    let corrupt = |s: &store::StoreError| matches!(s, store::StoreError::Corrupt { .. });
     e.chain().any(|c| {
-        c.downcast_ref::<store::StoreError>().is_some_and(store)
-            || c.downcast_ref::<RunError>().is_some_and(run)
-            || match c.downcast_ref::<setup::SetupError>() {
-                Some(setup::SetupError::Store(s)) => store(s),
-                Some(setup::SetupError::Run(r)) => run(r),
-                Some(setup::SetupError::Git(_) | setup::SetupError::Worktree(_)) => true,
-                _ => false,
-            }
+        c.downcast_ref::<store::StoreError>().is_some_and(corrupt)
+            || matches!(c.downcast_ref::<RunError>(), Some(RunError::Store(s)) if corrupt(s))
+            || matches!(c.downcast_ref::<setup::SetupError>(), Some(setup::SetupError::Store(s)) if corrupt(s))
+    })
+}
+
+/// A full disk, wherever it was met: space comes back, the mission resumes.
+fn is_disk_full(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.raw_os_error() == Some(libc::ENOSPC))
+            || c.to_string().contains("No space left on device")
     })
 }
 
 fn is_usage_error(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<config::ConfigError>().is_some()
+            || matches!(
+                c.downcast_ref::<crate::demo::DemoError>(),
+                Some(crate::demo::DemoError::NotEmpty(_))
+            )
             || matches!(
                 c.downcast_ref::<GitError>(),
                 Some(GitError::NotARepo { .. } | GitError::NoCommits)
