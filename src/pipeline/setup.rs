@@ -213,7 +213,12 @@ pub fn resume(dir: &Path, mode: Mode) -> Result<Session, SetupError> {
     let mut notes = o.notes;
     let finished = st.completed.is_some() || st.failed.is_some();
     let git = if st.worktree.is_some() && !finished {
-        let work = worktree::location(&o.config.worktree, &o.layout.repo, &st.branch)?;
+        // Where the mission was started, as recorded: not recomputed from this shell's
+        // XDG_DATA_HOME or config, which may differ from the one that started it.
+        let work = match st.worktree.as_deref().filter(|w| !w.is_empty()) {
+            Some(w) => std::path::PathBuf::from(w),
+            None => worktree::location(&o.config.worktree, &o.layout.repo, &st.branch)?,
+        };
         if o.git.branch_head(&st.branch).is_none() {
             return Err(SetupError::Refused(format!(
                 "the mission branch {} is gone; it holds the mission's commits. Restore it (see `git reflog`), then resume, or start a new mission",
@@ -470,10 +475,11 @@ fn rebuild_handoff(
     })
 }
 
-/// The worktree of the mission `st` (derived: see `worktree`), or the checkout itself for
-/// a mission older than worktrees.
+/// The worktree of the mission `st` (where it was recorded at start), or the checkout
+/// itself for a mission older than worktrees.
 pub fn work_dir(config: &Config, layout: &Layout, st: &MissionState) -> PathBuf {
-    match st.worktree {
+    match st.worktree.as_deref() {
+        Some(w) if !w.is_empty() => PathBuf::from(w),
         Some(_) => worktree::location(&config.worktree, &layout.repo, &st.branch)
             .unwrap_or_else(|_| layout.repo.clone()),
         None => layout.repo.clone(),

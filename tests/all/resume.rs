@@ -264,3 +264,45 @@ fn sigterm_stops_the_runner_cleanly_and_resume_continues() {
     );
     assert_eq!(sb.status()["state"], "completed");
 }
+
+/// `resume` from another shell, whose `XDG_DATA_HOME` differs from the one that started the
+/// mission, goes on in the worktree recorded at start; it makes no second one.
+#[test]
+fn resume_uses_the_worktree_recorded_at_start_whatever_the_shell() {
+    let sb = Sandbox::new();
+    let script = serde_json::json!({"entries": [
+        entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
+        entry("worker", "Feature m1-f1:", vec![
+            turn(vec![call("write_file", serde_json::json!({"path": "flag.txt", "content": "ok"}))]),
+            turn(vec![done("wrote flag.txt")]),
+        ]),
+    ]});
+    mini_repo(&sb, script, "");
+    // Crashes right after the plan is approved (event 4), before any feature.
+    let out = sb.run_env(
+        &["start", "Create a flag", "--headless", "--auto-approve"],
+        &[(
+            "MISSION_FAILPOINT",
+            "abort_after_event=4,no_watcher=1".as_ref(),
+        )],
+    );
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    let recorded = sb.worktree();
+    assert!(recorded.is_dir());
+    let elsewhere = sb.tmp.path().join("other-data-home");
+    let out = mission(&sb.config_home())
+        .env("XDG_DATA_HOME", &elsewhere)
+        .args(["resume", "--headless", "--auto-approve", "--dir"])
+        .arg(sb.repo())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        recorded.join("flag.txt").exists(),
+        "the work went on in the recorded worktree"
+    );
+    assert!(
+        !elsewhere.exists(),
+        "no second worktree was made under the other data home"
+    );
+}
