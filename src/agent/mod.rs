@@ -382,7 +382,10 @@ impl AgentRun<'_> {
                     if let Some(m) = &r.mcp {
                         mcp_calls.push(m.clone());
                     }
-                    tracing::debug!(run = %self.run_id, tool = %call.name, ok = !r.is_error, "{}", r.summary);
+                    // Every tool call in the runner log, as MCP calls are (`mcp call`).
+                    if r.mcp.is_none() {
+                        tracing::info!(run = %self.run_id, tool = %call.name, ok = !r.is_error, summary = %r.summary, "tool call");
+                    }
                     match &r.command {
                         Some(c) => {
                             commands.push(c.clone());

@@ -228,6 +228,17 @@ pub(super) async fn log(dir: &Path, json: bool, follow: bool) -> Result<i32> {
     for rec in &history {
         print(rec)?;
     }
+    // A mission that has ended writes nothing more: following it ends with it.
+    let ends = |rec: &crate::mission::EventRecord| {
+        matches!(
+            rec.event,
+            crate::mission::Event::MissionCompleted { .. }
+                | crate::mission::Event::MissionFailed { .. }
+        )
+    };
+    if history.iter().any(ends) {
+        return Ok(0);
+    }
     let mut seen = history.last().map_or(0, |e| e.seq);
     let mut stop = std::pin::pin!(crate::link::termination());
     loop {
@@ -239,6 +250,10 @@ pub(super) async fn log(dir: &Path, json: bool, follow: bool) -> Result<i32> {
                 Some(crate::link::Inbound::Event(rec)) if rec.seq > seen => {
                     seen = rec.seq;
                     print(&rec)?;
+                    if ends(&rec) {
+                        let _ = std::io::Write::flush(&mut std::io::stdout());
+                        return Ok(0);
+                    }
                 }
                 Some(_) => {}
                 None => return Ok(0),

@@ -286,7 +286,7 @@ fn a_human_pause_holds_even_an_auto_approved_headless_run() {
 }
 
 #[test]
-fn log_follow_prints_events_as_they_come() {
+fn log_follow_prints_events_as_they_come_and_ends_with_the_mission() {
     let sb = Sandbox::new();
     mini_repo(&sb, flag_script(), "");
     let mut runner = sb.spawn_quiet(&["start", "Create a flag", "--headless"]);
@@ -317,11 +317,24 @@ fn log_follow_prints_events_as_they_come() {
             seen.push_str(&String::from_utf8_lossy(&b));
         }
     }
-    assert!(follower.try_wait().unwrap().is_none(), "still following");
-    follower.kill().unwrap();
-    let _ = follower.wait();
+    // The mission ended, so following it ends too.
+    let ended = Instant::now();
+    let status = loop {
+        if let Some(st) = follower.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            ended.elapsed() < Duration::from_secs(10),
+            "still following an ended mission"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success());
     assert!(
         seen.contains("approved") && seen.contains("m1-f1"),
         "{seen}"
     );
+    // And on an ended mission it prints the history and ends at once.
+    let out = sb.run(&["log", "--follow"]);
+    assert!(out.status.success() && text(&out).contains("mission completed"));
 }
