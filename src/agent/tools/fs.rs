@@ -52,6 +52,14 @@ pub struct ListArgs {
 pub struct SearchArgs {
     pub pattern: String,
     pub path: Option<String>,
+    /// Only files matching this glob (e.g. `*.rs`, `src/**/*.ts`).
+    #[serde(default)]
+    pub glob: Option<String>,
+    #[serde(default)]
+    pub case_insensitive: bool,
+    /// Lines of context before and after each match.
+    #[serde(default)]
+    pub context: Option<usize>,
 }
 
 pub fn read_file(root: &Path, a: ReadArgs) -> Result<String, String> {
@@ -193,12 +201,22 @@ pub fn list_files(root: &Path, a: ListArgs) -> Result<String, String> {
 }
 
 pub fn search(root: &Path, a: SearchArgs) -> Result<String, String> {
-    let re = regex::Regex::new(&a.pattern).map_err(|e| format!("bad pattern: {e}"))?;
+    let re = regex::RegexBuilder::new(&a.pattern)
+        .case_insensitive(a.case_insensitive)
+        .build()
+        .map_err(|e| format!("bad pattern: {e}"))?;
     let rel = a.path.as_deref().unwrap_or(".");
     let base = confine(root, rel, false).map_err(|e| e.to_string())?;
+    let context = a.context.unwrap_or(0).min(10);
     let mut out = vec![];
     let mut more = 0;
-    for entry in walker(root, &base).build().flatten() {
+    let mut walk = walker(root, &base);
+    if let Some(g) = &a.glob {
+        let mut o = ignore::overrides::OverrideBuilder::new(&base);
+        o.add(g).map_err(|e| format!("bad glob `{g}`: {e}"))?;
+        walk.overrides(o.build().map_err(|e| format!("bad glob `{g}`: {e}"))?);
+    }
+    for entry in walk.build().flatten() {
         if !entry.file_type().is_some_and(|t| t.is_file()) {
             continue;
         }
@@ -215,15 +233,31 @@ pub fn search(root: &Path, a: SearchArgs) -> Result<String, String> {
             .unwrap_or(entry.path())
             .display()
             .to_string();
-        for (i, line) in text.lines().enumerate() {
-            if re.is_match(line) {
-                if out.len() < MAX_MATCHES {
-                    let line: String = line.chars().take(300).collect();
-                    out.push(format!("{p}:{}:{line}", i + 1));
-                } else {
-                    more += 1;
-                }
+        let lines: Vec<&str> = text.lines().collect();
+        let mut shown_to = 0; // lines before this one were already printed as context
+        for (i, line) in lines.iter().enumerate() {
+            if !re.is_match(line) {
+                continue;
             }
+            if out.len() >= MAX_MATCHES {
+                more += 1;
+                continue;
+            }
+            let cut = |l: &str| l.chars().take(300).collect::<String>();
+            if context == 0 {
+                out.push(format!("{p}:{}:{}", i + 1, cut(line)));
+                continue;
+            }
+            let from = i.saturating_sub(context).max(shown_to);
+            let to = (i + context + 1).min(lines.len());
+            if from > shown_to && shown_to > 0 {
+                out.push("--".into());
+            }
+            for (k, l) in lines.iter().enumerate().take(to).skip(from) {
+                let sep = if k == i { ':' } else { '-' };
+                out.push(format!("{p}{sep}{}{sep}{}", k + 1, cut(l)));
+            }
+            shown_to = to;
         }
     }
     if out.is_empty() {
@@ -342,10 +376,38 @@ mod tests {
             SearchArgs {
                 pattern: "fn b".into(),
                 path: None,
+                glob: None,
+                case_insensitive: false,
+                context: None,
             },
         )
         .unwrap();
         assert_eq!(s, "src/lib.rs:2:fn b() {}");
+        let find = |pattern: &str, glob: Option<&str>, ci: bool, context: Option<usize>| {
+            search(
+                &r,
+                SearchArgs {
+                    pattern: pattern.into(),
+                    path: None,
+                    glob: glob.map(Into::into),
+                    case_insensitive: ci,
+                    context,
+                },
+            )
+            .unwrap()
+        };
+        assert_eq!(find("FN B", None, false, None), "[no matches]");
+        assert_eq!(find("FN B", None, true, None), "src/lib.rs:2:fn b() {}");
+        assert_eq!(find("fn b", Some("*.md"), false, None), "[no matches]");
+        assert_eq!(
+            find("fn b", Some("*.rs"), false, None),
+            "src/lib.rs:2:fn b() {}"
+        );
+        let c = find("fn b", None, false, Some(1));
+        assert!(
+            c.contains("src/lib.rs-1-") && c.contains("src/lib.rs:2:fn b() {}"),
+            "{c}"
+        );
         let g = list_files(
             &r,
             ListArgs {

@@ -96,8 +96,15 @@ impl Toolbox {
                 "Search file contents with a regular expression (gitignore-aware).",
                 json!({
                     "type": "object",
-                    "properties": {"pattern": {"type": "string"}, "path": {"type": "string"}},
-                    "required": ["pattern"]
+                    "properties": {
+                        "pattern": {"type": "string", "description": "a regular expression (Rust regex syntax)"},
+                        "path": {"type": "string", "description": "a directory or file to search, relative to the repository root (default: all of it)"},
+                        "glob": {"type": "string", "description": "only files matching this glob, e.g. \"*.rs\" or \"src/**/*.ts\""},
+                        "case_insensitive": {"type": "boolean", "description": "match regardless of case"},
+                        "context": {"type": "integer", "description": "lines of context before and after each match (at most 10)"}
+                    },
+                    "required": ["pattern"],
+                    "additionalProperties": false
                 }),
             ),
         ];
