@@ -3,7 +3,7 @@
 //!
 //! Tools: `lookup {key}` answers `the code for <key> is <KEY>-42`; `secret_check` says
 //! whether `FAKE_MCP_TOKEN` arrived (never its value); `crash` exits mid-call; `hang`
-//! never answers.
+//! never answers; `roots` (stdio) asks the client `roots/list` and answers its URIs.
 
 use std::io::{BufRead, Read, Write};
 
@@ -24,7 +24,8 @@ fn answer(req: &Value) -> Option<Value> {
             {"name": "secret_check", "description": "Whether the token arrived",
              "inputSchema": {"type": "object", "properties": {}}},
             {"name": "crash", "description": "Dies mid-call", "inputSchema": {"type": "object", "properties": {}}},
-            {"name": "hang", "description": "Never answers", "inputSchema": {"type": "object", "properties": {}}}
+            {"name": "hang", "description": "Never answers", "inputSchema": {"type": "object", "properties": {}}},
+            {"name": "roots", "description": "The client's roots", "inputSchema": {"type": "object", "properties": {}}}
         ]}),
         "tools/call" => {
             let args = &req["params"]["arguments"];
@@ -61,11 +62,42 @@ fn answer(req: &Value) -> Option<Value> {
 fn stdio() {
     let stdin = std::io::stdin();
     let mut out = std::io::stdout();
-    for line in stdin.lock().lines() {
-        let Ok(line) = line else { break };
+    let mut lines = stdin.lock().lines();
+    while let Some(Ok(line)) = lines.next() {
         let Ok(req) = serde_json::from_str::<Value>(&line) else {
             continue;
         };
+        if req["method"] == "tools/call" && req["params"]["name"] == "roots" {
+            // Ask the client, as a filesystem server does, and wait for its answer.
+            let _ = writeln!(
+                out,
+                "{}",
+                json!({"jsonrpc": "2.0", "id": "roots-1", "method": "roots/list"})
+            );
+            let _ = out.flush();
+            let mut uris = vec![];
+            for l in lines.by_ref() {
+                let Ok(l) = l else { break };
+                let Ok(v) = serde_json::from_str::<Value>(&l) else {
+                    continue;
+                };
+                if v["id"] == "roots-1" {
+                    for r in v["result"]["roots"].as_array().into_iter().flatten() {
+                        uris.push(r["uri"].as_str().unwrap_or("").to_string());
+                    }
+                    break;
+                }
+            }
+            let text = if uris.is_empty() {
+                "no roots".to_string()
+            } else {
+                uris.join(" ")
+            };
+            let a = json!({"jsonrpc": "2.0", "id": req["id"], "result": {"content": [{"type": "text", "text": text}], "isError": false}});
+            let _ = writeln!(out, "{a}");
+            let _ = out.flush();
+            continue;
+        }
         if let Some(a) = answer(&req) {
             let _ = writeln!(out, "{a}");
             let _ = out.flush();

@@ -16,6 +16,10 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ContentBlock,
     Implementation, ProtocolVersion, ResourceContents,
 };
+// Roots are deprecated in rmcp (SEP-2577) but are how protocol 2025-06-18, which we speak,
+// tells a server its workspace.
+#[allow(deprecated)]
+use rmcp::model::{ListRootsResult, Root};
 use rmcp::service::{Peer, RoleClient, RunningService};
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{ServiceError, ServiceExt};
@@ -58,7 +62,7 @@ enum Slot {
 }
 
 struct Running {
-    service: RunningService<RoleClient, ClientConfig>,
+    service: RunningService<RoleClient, McpClient>,
     tools: Vec<rmcp::model::Tool>,
     pgid: Option<u32>,
     restarts: u32,
@@ -314,11 +318,17 @@ impl McpServers {
     }
 
     async fn start(&self, name: &str, config: &McpServerConfig) -> Result<Running, String> {
-        let client = ClientConfig::new(
-            ClientCapabilities::default(),
-            Implementation::new("mission", env!("CARGO_PKG_VERSION")),
-        )
-        .with_protocol_version(ProtocolVersion::V_2025_06_18);
+        let client = McpClient {
+            info: ClientConfig::new(
+                // `roots` (deprecated by a later spec, still the 2025-06-18 protocol's
+                // way to say where a server works); the builder needs rmcp's server side.
+                serde_json::from_value::<ClientCapabilities>(serde_json::json!({"roots": {}}))
+                    .unwrap_or_default(),
+                Implementation::new("mission", env!("CARGO_PKG_VERSION")),
+            )
+            .with_protocol_version(ProtocolVersion::V_2025_06_18),
+            root: self.cwd.clone(),
+        };
         let (service, pgid) = match &config.url {
             Some(url) => {
                 let transport = StreamableHttpClientTransport::from_uri(url.clone());
@@ -522,5 +532,36 @@ mod tests {
         };
         assert!(c.serves(Role::Worker) && !c.serves(Role::Reviewer));
         assert!(allowed(&c, "lookup") && !allowed(&c, "delete"));
+    }
+}
+
+/// The client side a server sees: our name, and one root, the mission's worktree (a
+/// filesystem server resolves paths there, not in the checkout or its own cwd).
+#[derive(Clone)]
+struct McpClient {
+    info: ClientConfig,
+    root: PathBuf,
+}
+
+#[allow(deprecated)]
+impl McpClient {
+    fn roots(&self) -> ListRootsResult {
+        ListRootsResult::new(vec![
+            Root::new(format!("file://{}", self.root.display())).with_name("worktree"),
+        ])
+    }
+}
+
+#[allow(deprecated)]
+impl rmcp::ClientHandler for McpClient {
+    fn get_info(&self) -> ClientConfig {
+        self.info.clone()
+    }
+
+    async fn list_roots(
+        &self,
+        _context: rmcp::service::RequestContext<RoleClient>,
+    ) -> Result<ListRootsResult, rmcp::ErrorData> {
+        Ok(self.roots())
     }
 }

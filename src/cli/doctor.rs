@@ -48,7 +48,8 @@ pub(super) async fn doctor(dir: &Path) -> Result<i32> {
     // same launcher, in the mission's worktree (a stand-in while no mission has one).
     let stand_in = tempfile::tempdir()?;
     let mut probe = layout.clone();
-    if !probe.work.is_dir() {
+    // Layout::new knows no worktree (it is the checkout until a mission names one).
+    if !probe.work.is_dir() || probe.work == layout.repo {
         probe.work = stand_in.path().join("worktree");
         std::fs::create_dir_all(&probe.work)?;
     }

@@ -141,7 +141,7 @@ fn a_worker_uses_tools_of_a_stdio_and_an_http_server_and_the_secret_goes_nowhere
     let doctor = sb.run_env(&["doctor"], &[("MY_MCP_TOKEN", SECRET.as_ref())]);
     let said = text(&doctor);
     assert!(
-        said.contains("✔ mcp codes: 4 tool(s): mcp__codes__lookup, mcp__codes__secret_check, mcp__codes__crash, mcp__codes__hang"),
+        said.contains("✔ mcp codes: 5 tool(s): mcp__codes__lookup, mcp__codes__secret_check, mcp__codes__crash, mcp__codes__hang, mcp__codes__roots"),
         "{said}"
     );
     assert!(
@@ -245,4 +245,28 @@ fn the_model_is_offered_the_mcp_tools_of_its_role() {
             "the orchestrator has no MCP server: {tools:#?}"
         );
     }
+}
+
+/// A server that asks where it works (`roots/list`) is told the mission's worktree, not
+/// the checkout.
+#[test]
+fn servers_are_given_the_worktree_as_their_root() {
+    let sb = Sandbox::new();
+    let config = format!(
+        "[mcp.servers.codes]\ncommand = [\"{}\"]\nroles = [\"worker\"]\n",
+        fake_server().display()
+    );
+    mini_repo(
+        &sb,
+        worker_script(vec![call("mcp__codes__roots", json!({}))]),
+        &config,
+    );
+    let out = sb.run(&["start", "Create a flag", "--headless", "--auto-approve"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let uri = format!("file://{}", sb.worktree().display());
+    assert_eq!(
+        transcripts_containing(&sb, &uri).len(),
+        1,
+        "the server was told its root: {uri}"
+    );
 }
