@@ -24,6 +24,10 @@ pub fn notice_for(event: &Event, st: &MissionState) -> Option<(&'static str, Str
     match event {
         Event::GateOpened { gate, reason } => Some(("needs_human", format!("{gate}: {reason}"))),
         Event::Paused { reason } => Some(("needs_human", format!("paused: {reason}"))),
+        // A limit the runner waits out by itself needs nobody.
+        Event::RateLimited {
+            auto_resume: false, ..
+        } => Some(("needs_human", st.paused.clone().unwrap_or_default())),
         Event::MissionCompleted { .. } => Some(("completed", "the mission completed".into())),
         Event::MissionFailed { reason } => Some(("failed", reason.clone())),
         _ => {

@@ -252,6 +252,7 @@ fn app_from(script: &Script) -> App {
             max_cost_usd: Some(1.0),
             max_tokens: Some(40_000),
             per_role_usd: [(Role::Worker, 0.05)].into(),
+            auto_resume: true,
         },
     );
     for e in &script.events {

@@ -245,6 +245,16 @@ impl AgentRun<'_> {
                 match r {
                     // Too long for the model: learn its window, compact, try again; a
                     // human hears of it only if compaction cannot make it fit.
+                    // A limit that resets later than retries wait: pause until then (by
+                    // itself, with auto_resume), then ask again; waiting costs nothing.
+                    Err(LlmError::RateLimited {
+                        model: m,
+                        until,
+                        message,
+                        ..
+                    }) => {
+                        self.wait_out_limit(&m, until, &message).await?;
+                    }
                     Err(LlmError::ContextOverflow { tokens, limit, .. }) if overflows < 3 => {
                         overflows += 1;
                         let (tokens, limit) = (tokens.map(u64::from), limit.map(u64::from));
@@ -478,6 +488,47 @@ impl AgentRun<'_> {
             turns: self.max_turns,
             commands,
         })
+    }
+
+    /// Pauses the mission for a provider's limit until `until`: a human may unpause sooner
+    /// or abort; with `auto_resume` the runner unpauses by itself at that time.
+    async fn wait_out_limit(
+        &self,
+        model: &str,
+        until: jiff::Timestamp,
+        message: &str,
+    ) -> Result<(), AgentError> {
+        let auto = self.limits.auto_resume;
+        self.hub.emit(Event::RateLimited {
+            model: model.to_string(),
+            message: message.chars().take(200).collect(),
+            until,
+            auto_resume: auto,
+        })?;
+        let left = (until.as_millisecond() - jiff::Timestamp::now().as_millisecond()).max(0);
+        let human = self
+            .hub
+            .wait_until(|s| s.paused.is_none() || s.failed.is_some());
+        if auto {
+            tokio::select! {
+                _ = human => {}
+                _ = tokio::time::sleep(std::time::Duration::from_millis(left as u64)) => {
+                    // Still paused for this limit (not by a human meanwhile): go on.
+                    if self.hub.read(|s| s.paused_until == Some(until)) {
+                        self.hub.emit(Event::Unpaused)?;
+                    }
+                    self.hub
+                        .wait_until(|s| s.paused.is_none() || s.failed.is_some())
+                        .await;
+                }
+            }
+        } else {
+            human.await;
+        }
+        if self.hub.read(|s| s.failed.is_some()) {
+            return Err(AgentError::Abandoned);
+        }
+        Ok(())
     }
 
     /// A line from the harness to the model: on the last tool result when there is one

@@ -268,6 +268,8 @@ pub struct LimitsConfig {
     pub feature_attempts: u32,
     /// Bytes of command output an agent sees (head and tail are kept).
     pub output_cap_bytes: usize,
+    /// A pause for a provider's rate or usage limit ends by itself at its reset time.
+    pub auto_resume: bool,
 }
 
 impl Default for LimitsConfig {
@@ -276,6 +278,7 @@ impl Default for LimitsConfig {
             max_turns: 60,
             feature_attempts: 2,
             output_cap_bytes: 16 * 1024,
+            auto_resume: true,
         }
     }
 }
@@ -403,6 +406,7 @@ impl Config {
 
     pub fn limits(&self) -> Limits {
         Limits {
+            auto_resume: self.limits.auto_resume,
             max_cost_usd: self.budget.max_cost_usd,
             max_tokens: self.budget.max_tokens,
             per_role_usd: self

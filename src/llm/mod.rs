@@ -98,6 +98,14 @@ pub enum LlmError {
         limit: Option<u32>,
         message: String,
     },
+    /// A rate or usage limit that holds longer than the retries would wait.
+    #[error("{provider} ({model}) is rate-limited until {until}: {message}")]
+    RateLimited {
+        provider: String,
+        model: String,
+        until: jiff::Timestamp,
+        message: String,
+    },
     #[error("script: {0}")]
     Script(String),
     #[error("{0}")]

@@ -10,6 +10,8 @@ pub struct Limits {
     pub max_cost_usd: Option<f64>,
     pub max_tokens: Option<u64>,
     pub per_role_usd: BTreeMap<Role, f64>,
+    /// A pause for a provider's rate or usage limit ends by itself at the reset time.
+    pub auto_resume: bool,
 }
 
 impl Limits {

@@ -418,6 +418,14 @@ pub enum Event {
         reason: String,
     },
     Unpaused,
+    /// A provider's rate or usage limit holds longer than the retries wait: the mission
+    /// pauses until `until` and (with `[limits] auto_resume`) goes on by itself then.
+    RateLimited {
+        model: String,
+        message: String,
+        until: jiff::Timestamp,
+        auto_resume: bool,
+    },
     MessageSaid {
         text: String,
     },

@@ -383,6 +383,18 @@ fn describe(
         ),
         Event::Paused { reason } => (s("paused"), reason.clone()),
         Event::Unpaused => (s("unpaused"), s("continuing")),
+        Event::RateLimited {
+            model,
+            message,
+            until,
+            auto_resume,
+        } => (
+            s("paused"),
+            one_line(
+                &crate::mission::state::rate_limit_reason(model, message, *until, *auto_resume),
+                120,
+            ),
+        ),
         Event::MessageSaid { text } => (s("message"), one_line(text, 90)),
         Event::FilesChanged { paths, more } => {
             let shown: Vec<&str> = paths.iter().take(4).map(String::as_str).collect();

@@ -17,6 +17,9 @@ pub struct Status {
     pub waiting_for: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paused_reason: Option<String>,
+    /// When a pause for a provider's limit ends by itself (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumes_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active_agent: Option<ActiveStatus>,
     /// Where the mission works: its worktree (or the checkout, for an older mission).
@@ -145,6 +148,7 @@ impl Status {
             events: st.events,
             waiting_for: st.gate.as_ref().map(|(g, r)| format!("{g}: {r}")),
             paused_reason: st.paused.clone(),
+            resumes_at: st.paused_until.map(|t| t.to_string()),
             active_agent: st.active.as_ref().map(|a| ActiveStatus {
                 role: a.role.as_str().into(),
                 model: a.model.clone(),

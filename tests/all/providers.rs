@@ -576,3 +576,72 @@ fn a_missing_key_is_a_clear_error() {
         text(&out)
     );
 }
+
+/// A usage limit that resets later than the retries would wait (a 429 whose
+/// `x-ratelimit-reset-requests` says 3 s, against a retry budget of about 1 s): the mission
+/// pauses with the time it goes on, shown in `status --json`, and goes on by itself then.
+#[test]
+fn a_long_rate_limit_pauses_until_its_reset_and_the_mission_goes_on_by_itself() {
+    let inner = script_responder(
+        mission_script(),
+        vec![("orch-model", "orchestrator"), ("work-model", "worker")],
+        false,
+    );
+    let limited = Arc::new(Mutex::new(false));
+    let l = limited.clone();
+    let fake = FakeLlm::start(Box::new(move |rec, n| {
+        let mut once = l.lock().unwrap();
+        if rec.body["model"] == "work-model" && !*once {
+            *once = true;
+            return Reply::Status {
+                code: 429,
+                headers: vec![("x-ratelimit-reset-requests".into(), "3s".into())],
+                body: r#"{"error": {"message": "Rate limit reached for requests"}}"#.into(),
+            };
+        }
+        inner(rec, n)
+    }));
+    let sb = Sandbox::new();
+    let config = format!(
+        "[providers.fake]\nkind = \"openai\"\nbase_url = \"{}\"\nretry_base_ms = 10\nmax_retries = 3\n",
+        fake.base
+    );
+    mini_repo(&sb, mission_script(), &config);
+    use_fake_models(&sb);
+    let started = Instant::now();
+    let mut runner = sb.spawn_quiet(&["start", "Create a flag", "--headless", "--auto-approve"]);
+    let st = sb.wait_for_status("the pause for the limit", |st| {
+        st.get("resumes_at").is_some()
+    });
+    assert_eq!(st["state"], "paused", "{st:#}");
+    assert!(
+        st["paused_reason"]
+            .as_str()
+            .unwrap()
+            .contains("goes on by itself"),
+        "{st:#}"
+    );
+    let at: jiff::Timestamp = st["resumes_at"].as_str().unwrap().parse().unwrap();
+    let ahead = at.as_millisecond() - jiff::Timestamp::now().as_millisecond();
+    assert!((0..=3500).contains(&ahead), "resumes {ahead} ms from now");
+    assert!(
+        runner.wait().unwrap().success(),
+        "went on by itself and completed"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(2500),
+        "it waited for the reset"
+    );
+    let events = std::fs::read_to_string(sb.repo().join(".mission/events.jsonl")).unwrap();
+    let types: Vec<&str> = events
+        .lines()
+        .filter_map(|l| l.split("\"type\":\"").nth(1)?.split('"').next())
+        .collect();
+    let limited_at = types
+        .iter()
+        .position(|t| *t == "rate_limited")
+        .expect("rate_limited");
+    assert_eq!(types[limited_at + 1], "unpaused", "{types:?}");
+    assert_eq!(sb.status()["state"], "completed");
+    assert!(*limited.lock().unwrap());
+}

@@ -337,8 +337,28 @@ impl MissionState {
                     m.phase = MilestonePhase::Passed;
                 }
             }
-            Event::Paused { reason } => self.paused = Some(reason.clone()),
-            Event::Unpaused => self.paused = None,
+            Event::Paused { reason } => {
+                self.paused = Some(reason.clone());
+                self.paused_until = None;
+            }
+            Event::Unpaused => {
+                self.paused = None;
+                self.paused_until = None;
+            }
+            Event::RateLimited {
+                model,
+                message,
+                until,
+                auto_resume,
+            } => {
+                self.paused = Some(super::rate_limit_reason(
+                    model,
+                    message,
+                    *until,
+                    *auto_resume,
+                ));
+                self.paused_until = auto_resume.then_some(*until);
+            }
             Event::MessageSaid { text } => self.messages.push((rec.seq, text.clone())),
             Event::MissionCompleted { report } => {
                 self.completed = Some(report.clone());

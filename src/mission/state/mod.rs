@@ -160,6 +160,8 @@ pub struct MissionState {
     pub assertions: Vec<AssertionState>,
     pub gate: Option<(Gate, String)>,
     pub paused: Option<String>,
+    /// When a pause for a provider's limit ends by itself.
+    pub paused_until: Option<jiff::Timestamp>,
     /// Steering messages from `mission say`, with the seq they arrived at.
     pub messages: Vec<(u64, String)>,
     /// Messages up to this seq were acted on by the orchestrator already.
@@ -396,3 +398,22 @@ impl FeatureState {
 
 #[cfg(test)]
 mod tests;
+
+/// The pause reason of a provider's limit, with the time it ends and what happens then.
+pub fn rate_limit_reason(
+    model: &str,
+    message: &str,
+    until: jiff::Timestamp,
+    auto_resume: bool,
+) -> String {
+    let at = until.strftime("%H:%M:%S UTC");
+    if auto_resume {
+        format!(
+            "{model} is rate-limited until {at} ({message}); the mission goes on by itself then (`mission unpause` sooner, `mission abort` to stop)"
+        )
+    } else {
+        format!(
+            "{model} is rate-limited until {at} ({message}); `mission unpause` goes on ([limits] auto_resume = false)"
+        )
+    }
+}
