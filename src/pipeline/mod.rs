@@ -364,9 +364,20 @@ impl Runner {
                         })?;
                     } else {
                         report::write_proposal(self)?;
+                        // What approving lets the agents do: the network is the one wall
+                        // a human may want to know about before saying yes.
+                        let network = match (&self.launcher.isolation, self.launcher.network) {
+                            (_, true) => "commands may use the network ([sandbox] network = true)",
+                            (Some(_), false) => {
+                                "commands get no network, loopback only ([sandbox] network = true turns it on)"
+                            }
+                            (None, false) => {
+                                "commands get loopback only ([sandbox] network = false)"
+                            }
+                        };
                         self.hub.emit(Event::GateOpened {
                             gate: Gate::Plan,
-                            reason: "the plan and its contract await approval".into(),
+                            reason: format!("the plan and its contract await approval; {network}"),
                         })?;
                     }
                 }

@@ -215,8 +215,8 @@ pub fn resume(dir: &Path, mode: Mode) -> Result<Session, SetupError> {
     let git = if st.worktree.is_some() && !finished {
         // Where the mission was started, as recorded: not recomputed from this shell's
         // XDG_DATA_HOME or config, which may differ from the one that started it.
-        let work = match st.worktree.as_deref().filter(|w| !w.is_empty()) {
-            Some(w) => std::path::PathBuf::from(w),
+        let work = match recorded_worktree(&st, &o.git.common_dir()) {
+            Some(w) => w,
             None => worktree::location(&o.config.worktree, &o.layout.repo, &st.branch)?,
         };
         if o.git.branch_head(&st.branch).is_none() {
@@ -475,13 +475,31 @@ fn rebuild_handoff(
     })
 }
 
-/// The worktree of the mission `st` (where it was recorded at start), or the checkout
-/// itself for a mission older than worktrees.
+/// The worktree recorded at start, when it is still this repository's to use: missing
+/// (it is made again there), or a worktree of this repository. A copied or moved
+/// repository's record names another repository's worktree: then `None`, and the place is
+/// derived anew.
+pub fn recorded_worktree(st: &MissionState, common_dir: &std::path::Path) -> Option<PathBuf> {
+    let w = PathBuf::from(st.worktree.as_deref().filter(|w| !w.is_empty())?);
+    if !w.exists() {
+        return Some(w);
+    }
+    let link = std::fs::read_to_string(w.join(".git")).ok()?;
+    let gitdir = PathBuf::from(link.trim().strip_prefix("gitdir:")?.trim());
+    let ours = |p: &std::path::Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    ours(&gitdir).starts_with(ours(common_dir)).then_some(w)
+}
+
+/// The worktree of the mission `st` (where it was recorded at start, see
+/// `recorded_worktree`), or the checkout itself for a mission older than worktrees.
 pub fn work_dir(config: &Config, layout: &Layout, st: &MissionState) -> PathBuf {
+    let common = crate::git::Git::open(&layout.repo).map(|g| g.common_dir());
     match st.worktree.as_deref() {
-        Some(w) if !w.is_empty() => PathBuf::from(w),
-        Some(_) => worktree::location(&config.worktree, &layout.repo, &st.branch)
-            .unwrap_or_else(|_| layout.repo.clone()),
+        Some(_) => common
+            .ok()
+            .and_then(|c| recorded_worktree(st, &c))
+            .or_else(|| worktree::location(&config.worktree, &layout.repo, &st.branch).ok())
+            .unwrap_or_else(|| layout.repo.clone()),
         None => layout.repo.clone(),
     }
 }

@@ -172,6 +172,11 @@ fn demo_refuses_a_directory_that_is_not_empty() {
     std::fs::create_dir_all(sb.repo()).unwrap();
     std::fs::write(sb.repo().join("x"), "").unwrap();
     let out = sb.run(&["demo", "--headless", "--fast"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(2), "a usage error: {}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
+    assert_eq!(
+        std::fs::read_to_string(sb.repo().join("x")).unwrap(),
+        "",
+        "nothing touched"
+    );
 }

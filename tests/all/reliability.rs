@@ -367,26 +367,6 @@ fn corrupt_logs_are_named_by_line_and_never_folded() {
     }
 }
 
-#[test]
-fn demo_into_a_non_empty_dir_is_a_usage_error() {
-    let sb = Sandbox::new();
-    let dir = sb.tmp.path().join("full");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("keep.txt"), "mine").unwrap();
-    let out = mission(&sb.config_home())
-        .args(["demo", "--headless", "--fast", "--dir"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    let err = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("is not empty"), "{err}");
-    assert_eq!(
-        std::fs::read_to_string(dir.join("keep.txt")).unwrap(),
-        "mine"
-    );
-}
-
 /// Each bad config: exit 2, the file, line, column and key named, nothing left behind.
 #[test]
 fn bad_configs_are_refused_with_file_line_and_key() {

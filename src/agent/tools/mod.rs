@@ -78,9 +78,10 @@ impl Toolbox {
                     "properties": {
                         "path": {"type": "string", "description": "relative to the repository root"},
                         "offset": {"type": "integer", "description": "1-based first line"},
-                        "limit": {"type": "integer", "description": "number of lines"}
+                        "limit": {"type": "integer", "description": "number of lines (at most 2000; a result stops at 32 KiB and says where to go on)"}
                     },
-                    "required": ["path"]
+                    "required": ["path"],
+                    "additionalProperties": false
                 }),
             ),
             spec(
@@ -88,7 +89,11 @@ impl Toolbox {
                 "List files (gitignore-aware), optionally under a path and matching a glob.",
                 json!({
                     "type": "object",
-                    "properties": {"path": {"type": "string"}, "glob": {"type": "string"}}
+                    "properties": {
+                        "path": {"type": "string", "description": "a directory relative to the repository root (default: the root)"},
+                        "glob": {"type": "string", "description": "only paths matching this glob, e.g. \"*.rs\" or \"src/**/*.ts\""}
+                    },
+                    "additionalProperties": false
                 }),
             ),
             spec(
@@ -111,10 +116,10 @@ impl Toolbox {
         if self.access == Access::Test {
             let id = json!({"type": "string", "description": "the session id launch returned"});
             v.push(spec("launch", "Start a program in a new 100×30 terminal (cwd = repository root). Returns its session id.", json!({
-                "type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]
+                "type": "object", "properties": {"command": {"type": "string", "description": "a shell command line, e.g. \"cargo run -q\" or \"./target/debug/app --demo\""}}, "required": ["command"]
             })));
             v.push(spec("send_keys", &format!("Type into a session. Named keys (case-insensitive): {}. An unknown <Name> is refused, not typed.", pty::KEY_NAMES), json!({
-                "type": "object", "properties": {"id": id, "keys": {"type": "string"}}, "required": ["id", "keys"]
+                "type": "object", "properties": {"id": id, "keys": {"type": "string", "description": "text to type, with named keys in <…>, e.g. \"3 1 2<Enter><C-d>\""}}, "required": ["id", "keys"]
             })));
             v.push(spec(
                 "read_screen",
@@ -124,7 +129,7 @@ impl Toolbox {
                 }),
             ));
             v.push(spec("wait_for", "Wait until text appears on the session's screen.", json!({
-                "type": "object", "properties": {"id": id, "text": {"type": "string"}, "timeout_secs": {"type": "number", "description": "seconds; fractions allowed"}}, "required": ["id", "text"]
+                "type": "object", "properties": {"id": id, "text": {"type": "string", "description": "text to wait for on the screen"}, "timeout_secs": {"type": "number", "description": "seconds (default 10, at most 120); fractions allowed"}}, "required": ["id", "text"]
             })));
             v.push(spec(
                 "stop",
@@ -134,14 +139,15 @@ impl Toolbox {
                 }),
             ));
             v.push(spec("http", "An HTTP request to a loopback address (127.0.0.1, ::1, localhost) only.", json!({
-                "type": "object", "properties": {"method": {"type": "string"}, "url": {"type": "string"}, "body": {"type": "string"}}, "required": ["method", "url"]
+                "type": "object", "properties": {"method": {"type": "string", "description": "GET, POST, PUT, DELETE…"}, "url": {"type": "string", "description": "a loopback URL, e.g. http://127.0.0.1:8080/health"}, "body": {"type": "string", "description": "the request body, if any"}}, "required": ["method", "url"]
             })));
         }
         if self.commands.is_some() {
             v.push(spec("run_command", "Run a shell command at the repository root. Output is capped; API keys are not in its environment.", json!({
                 "type": "object",
-                "properties": {"command": {"type": "string"}, "timeout_secs": {"type": "number", "description": "seconds; fractions allowed"}},
-                "required": ["command"]
+                "properties": {"command": {"type": "string", "description": "a shell command line (sh -c), run at the repository root"}, "timeout_secs": {"type": "number", "description": "seconds before it is killed (fractions allowed; default from the config)"}},
+                "required": ["command"],
+                "additionalProperties": false
             })));
         }
         if self.access == Access::Write {
@@ -150,8 +156,12 @@ impl Toolbox {
                 "Create or overwrite a file.",
                 json!({
                     "type": "object",
-                    "properties": {"path": {"type": "string"}, "content": {"type": "string"}},
-                    "required": ["path", "content"]
+                    "properties": {
+                        "path": {"type": "string", "description": "relative to the repository root; directories are created"},
+                        "content": {"type": "string", "description": "the whole new content of the file"}
+                    },
+                    "required": ["path", "content"],
+                    "additionalProperties": false
                 }),
             ));
             v.push(spec("edit_file", "Replace one unique occurrence of old_string with new_string.", json!({
@@ -344,5 +354,58 @@ fn failure(content: String, summary: String) -> ToolResult {
         summary,
         command: None,
         mcp: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a model reads about each argument: every field of every built-in tool says
+    /// what it is, and the strictly parsed tools say that nothing else is accepted.
+    #[test]
+    fn every_argument_of_every_tool_is_described() {
+        let root = PathBuf::from("/tmp");
+        let toolbox = |access| Toolbox {
+            root: root.clone(),
+            access,
+            commands: Some(crate::sandbox::Launcher::default()),
+            default_timeout: Duration::from_secs(1),
+            output_cap: 1024,
+            sessions: Some(pty::Sessions::new(
+                root.clone(),
+                crate::sandbox::Launcher::default(),
+            )),
+            mcp: None,
+        };
+        for access in [
+            Access::ReadOnly,
+            Access::ReadAndRun,
+            Access::Write,
+            Access::Test,
+        ] {
+            for t in toolbox(access).specs() {
+                assert!(!t.description.is_empty(), "{}", t.name);
+                let props = t.parameters["properties"].as_object().unwrap();
+                for (name, p) in props {
+                    assert!(
+                        p["description"].as_str().is_some_and(|d| d.len() > 5),
+                        "{}.{name} has no description",
+                        t.name
+                    );
+                }
+                if matches!(
+                    t.name.as_str(),
+                    "read_file"
+                        | "list_files"
+                        | "search"
+                        | "write_file"
+                        | "edit_file"
+                        | "run_command"
+                ) {
+                    assert_eq!(t.parameters["additionalProperties"], false, "{}", t.name);
+                }
+            }
+        }
     }
 }
