@@ -306,11 +306,25 @@ impl LlmClient for AnthropicClient {
                 Err(s.retry("the stream ended before message_stop"))
             }
             .await;
-            let cut = acc.stop_reason.as_deref() == Some("max_tokens")
-                && acc.tools.iter().any(|t| !parse_arguments(&t.3).is_object());
+            // Half a tool input: the output limit, or a gateway that lost the upstream
+            // and ended the message as if all was well. (An empty input is `{}`: a tool
+            // without arguments streams none.)
+            let broken = acc
+                .tools
+                .iter()
+                .any(|t| !t.3.trim().is_empty() && !parse_arguments(&t.3).is_object());
+            let cut = acc.stop_reason.as_deref() == Some("max_tokens") && broken;
+            let papered =
+                broken && !matches!(acc.stop_reason.as_deref(), Some("tool_use" | "max_tokens"));
             match streamed {
                 Ok(()) if cut && room.grow(max_tokens) => Err(s
                     .retry("max_tokens cut the answer mid-tool-call; retrying with more room")
+                    .with_spent(acc.usage)),
+                Ok(()) if papered => Err(s
+                    .retry(format!(
+                        "the stream was cut mid-tool-call (it ended with stop_reason {:?})",
+                        acc.stop_reason.as_deref().unwrap_or("none")
+                    ))
                     .with_spent(acc.usage)),
                 Ok(()) => Ok(acc.finish()),
                 // `message_start` already reported the input tokens of this attempt.

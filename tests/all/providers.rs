@@ -645,3 +645,55 @@ fn a_long_rate_limit_pauses_until_its_reset_and_the_mission_goes_on_by_itself() 
     assert_eq!(sb.status()["state"], "completed");
     assert!(*limited.lock().unwrap());
 }
+
+/// The caps as a model meets them: a worker reads a 300 KB minified file and its next
+/// request to the provider stays small (the read is cut per line and per result, and says
+/// how to read on).
+#[test]
+fn a_minified_file_read_does_not_flood_the_next_request() {
+    let script = json!({"entries": [
+        entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
+        entry("worker", "Feature m1-f1:", vec![
+            turn(vec![call("read_file", json!({"path": "app.min.js"}))]),
+            turn(vec![call("write_file", json!({"path": "flag.txt", "content": "ok"}))]),
+            turn(vec![done("wrote flag.txt")]),
+        ]),
+        entry("orchestrator", "Review m1-f1", vec![
+            turn(vec![call("submit_review", json!({"verdict": "pass", "findings": []}))]),
+        ]),
+    ]});
+    let fake = FakeLlm::start(script_responder(
+        script.clone(),
+        vec![("orch-model", "orchestrator"), ("work-model", "worker")],
+        false,
+    ));
+    let sb = Sandbox::new();
+    let config = format!(
+        "[providers.fake]\nkind = \"openai\"\nbase_url = \"{}\"\nretry_base_ms = 10\n",
+        fake.base
+    );
+    mini_repo(&sb, script, &config);
+    use_fake_models(&sb);
+    let minified: String = (0..30_000).map(|i| format!("var a{i}=1;")).collect();
+    assert!(minified.len() > 300_000);
+    std::fs::write(sb.repo().join("app.min.js"), &minified).unwrap();
+    let git = mission::git::Git::open(&sb.repo()).unwrap();
+    git.commit_all("a minified bundle").unwrap();
+    let out = sb.run(&["start", "Create a flag", "--headless", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let worker: Vec<_> = fake
+        .all()
+        .into_iter()
+        .filter(|r| r.body["model"] == "work-model")
+        .collect();
+    let after_read = worker[1].body.to_string();
+    assert!(
+        after_read.len() < 40_000,
+        "the request after the read is {} bytes",
+        after_read.len()
+    );
+    assert!(
+        after_read.contains("line cut"),
+        "the model is told what was cut"
+    );
+}

@@ -539,3 +539,37 @@ fn a_worker_out_of_turns_keeps_its_work_and_a_handoff_says_so() {
         assert_eq!(worker.len(), usize::from(!forced_handoff), "{worker:?}");
     }
 }
+
+/// The same gateway cut over the Messages API: half a tool input, then `end_turn` and a
+/// clean `message_stop`. Retried, never shown to the model.
+#[tokio::test]
+async fn an_anthropic_stream_cut_mid_tool_input_is_retried() {
+    let fake = FakeLlm::start(Box::new(move |_, n| Reply::Sse {
+        chunks: if n == 0 {
+            let whole = anthropic_sse(None, &handoff_call(), (10, 5, 0));
+            // Drop the second half of the input, and say the turn ended normally.
+            whole
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| *i != 4)
+                .map(|(_, c)| {
+                    c.replace(
+                        "\"stop_reason\":\"tool_use\"",
+                        "\"stop_reason\":\"end_turn\"",
+                    )
+                })
+                .collect()
+        } else {
+            anthropic_sse(None, &handoff_call(), (10, 5, 0))
+        },
+        cut_after: None,
+    }));
+    let c = AnthropicClient::new(settings(format!("{}/v1/messages", fake.base), None)).unwrap();
+    let (r, retries) = ask(&c).await;
+    assert_eq!(fake.count(), 2, "{retries:?}");
+    assert!(retries[0].contains("cut mid-tool-call"), "{retries:?}");
+    assert_eq!(
+        r.tool_calls[0].arguments["summary"],
+        "the real summary, long enough to be cut"
+    );
+}
