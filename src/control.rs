@@ -30,6 +30,10 @@ pub enum ControlError {
     BadReply(String),
 }
 
+/// The longest socket path we bind (`sun_path` holds 108 bytes with its NUL; some systems
+/// fewer).
+pub const MAX_SOCKET_PATH: usize = 100;
+
 /// Listens for ops until the task is dropped. The caller holds the repo lock, so any
 /// socket file already there was left by a dead runner.
 pub fn serve(hub: Hub, path: &Path) -> Result<tokio::task::JoinHandle<()>, ControlError> {
@@ -37,7 +41,7 @@ pub fn serve(hub: Hub, path: &Path) -> Result<tokio::task::JoinHandle<()>, Contr
         path: path.display().to_string(),
         source,
     };
-    if path.as_os_str().len() > 100 {
+    if path.as_os_str().len() > MAX_SOCKET_PATH {
         return Err(ControlError::PathTooLong(path.display().to_string()));
     }
     let _ = std::fs::remove_file(path);

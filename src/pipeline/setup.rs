@@ -69,6 +69,17 @@ struct Opened {
 fn open(dir: &Path) -> Result<Opened, SetupError> {
     let root = repo_root(dir)?;
     let layout = Layout::new(&root);
+    // Before anything is written: a repository too deep for its control socket is a
+    // usage error (exit 2, nothing left behind), not a mission that fails after starting.
+    let socket = layout.socket();
+    if socket.as_os_str().len() > crate::control::MAX_SOCKET_PATH {
+        return Err(SetupError::Refused(format!(
+            "the control socket {} would be {} bytes, more than a Unix socket path may hold ({}); move or clone the repository to a shorter path",
+            socket.display(),
+            socket.as_os_str().len(),
+            crate::control::MAX_SOCKET_PATH
+        )));
+    }
     let config = Config::load(&layout.config())?;
     let clients = crate::llm::factory::build(&config, &layout)?;
     let git = Git::open(&root)?;

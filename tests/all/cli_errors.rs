@@ -185,3 +185,30 @@ fn init_writes_a_config_that_loads() {
         text(&out)
     );
 }
+
+/// A repository so deep that its control socket path would not fit a Unix socket: a usage
+/// error before anything is written, with what to do.
+#[test]
+fn a_repository_too_deep_for_its_socket_is_refused_before_anything_is_written() {
+    let sb = Sandbox::new();
+    let deep = sb.tmp.path().join("d".repeat(90));
+    let repo = deep.join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(repo.join("README.md"), "# deep\n").unwrap();
+    mission::git::Git::init(&repo)
+        .unwrap()
+        .commit_all("initial")
+        .unwrap();
+    let out = mission(&sb.config_home())
+        .args(["start", "Anything", "--headless", "--dir"])
+        .arg(&repo)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("shorter path") && err.contains("control.sock"),
+        "{err}"
+    );
+    assert!(!repo.join(".mission/events.jsonl").exists());
+}
