@@ -16,8 +16,12 @@ const LC_SECRET: &str = "lc-secret-9876";
 const CANARY: &str = "mission-hostile-canary";
 
 /// The user namespaces this sandbox needs; where the kernel refuses them the test fails
-/// (it must not pass having tested nothing).
+/// (it must not pass having tested nothing) — and before any attack runs: without them,
+/// `kill -9 -1` would reach this machine's processes.
 fn namespaces_work() {
+    if let Err(e) = mission::sandbox::namespaces::available(&bin()) {
+        panic!("the sandbox's namespaces cannot be made here, so the attacks are not run: {e}");
+    }
     let out = std::process::Command::new("unshare")
         .args(["-U", "-p", "-f", "-m", "true"])
         .output();
