@@ -9,6 +9,7 @@ pub mod narrate;
 pub mod op;
 pub mod outcome;
 pub mod plan;
+pub mod plan_check;
 pub mod pricing;
 pub mod state;
 pub mod status;

@@ -205,6 +205,11 @@ pub fn parse_plan(args: &serde_json::Value) -> Result<Plan, String> {
             }
         }
     }
+    // Every problem at once, each at its path: one round to fix them all.
+    let problems = crate::mission::plan_check::problems(&args);
+    if !problems.is_empty() {
+        return Err(crate::mission::plan_check::report(&problems));
+    }
     let plan: Plan = serde_json::from_value(args).map_err(|e| format!("invalid plan: {e}"))?;
     plan.validate().map_err(|e| format!("invalid plan: {e}"))?;
     Ok(plan)
