@@ -9,6 +9,7 @@ mod architecture;
 mod bench_command;
 mod cli_errors;
 mod console_pty;
+mod contract;
 mod demo;
 mod docs_commands;
 mod gates;
