@@ -311,6 +311,15 @@ impl Git {
         ))
     }
 
+    /// Whether `path` exists in the tree of commit `at`.
+    pub fn exists_at(&self, at: &str, path: &str) -> bool {
+        git2::Oid::from_str(at)
+            .ok()
+            .and_then(|oid| self.repo.find_commit(oid).ok())
+            .and_then(|c| c.tree().ok())
+            .is_some_and(|t| t.get_path(std::path::Path::new(path)).is_ok())
+    }
+
     pub fn diff_text(&self, from: &str, to: &str) -> Result<String> {
         patch_text(&self.diff(from, to)?)
     }

@@ -106,3 +106,54 @@ pub struct Handoff {
     pub commit: String,
     pub usage: Usage,
 }
+
+/// Whether `path` looks like a test by the conventions of common ecosystems: a `tests/`,
+/// `test/`, `__tests__/` or `spec/` directory, or a name such as `test_x.py`,
+/// `x_test.go`, `x.test.ts`, `x.spec.js`, `x_spec.rb`, `XTest.java`.
+pub fn is_test_path(path: &str) -> bool {
+    let p = path.replace('\\', "/");
+    let in_dir = p
+        .split('/')
+        .rev()
+        .skip(1)
+        .any(|d| matches!(d, "tests" | "test" | "__tests__" | "spec" | "specs"));
+    let name = p.rsplit('/').next().unwrap_or(&p);
+    let stem = name.split('.').next().unwrap_or(name);
+    in_dir
+        || stem.starts_with("test_")
+        || stem.ends_with("_test")
+        || stem.ends_with("_spec")
+        || stem.ends_with("Test")
+        || stem.ends_with("Tests")
+        || name.contains(".test.")
+        || name.contains(".spec.")
+}
+
+#[cfg(test)]
+mod test_paths {
+    use super::is_test_path;
+
+    #[test]
+    fn tests_are_recognised_by_common_conventions() {
+        for t in [
+            "tests/cli.rs",
+            "pkg/foo_test.go",
+            "test_parse.py",
+            "src/app.test.ts",
+            "web/app.spec.js",
+            "spec/models/user_spec.rb",
+            "src/test/java/FooTest.java",
+            "src/__tests__/a.js",
+        ] {
+            assert!(is_test_path(t), "{t}");
+        }
+        for n in [
+            "src/main.rs",
+            "src/testing_utils.rs",
+            "latest.txt",
+            "contest/a.py",
+        ] {
+            assert!(!is_test_path(n), "{n}");
+        }
+    }
+}

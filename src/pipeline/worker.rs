@@ -218,6 +218,26 @@ pub(super) fn record_commit(r: &Runner, mut handoff: Handoff, base: &str) -> Res
     let (stat, files) = r.git(|g| g.diff_stat(base, &handoff.commit))?;
     handoff.diff_stat = stat.clone();
     handoff.files_changed = files.clone();
+    // A test that existed before the feature and was changed by it: the worker may have
+    // weakened it to pass. Said in the handoff, which the reviewer reads.
+    let touched: Vec<&String> = files
+        .iter()
+        .filter(|f| crate::mission::handoff::is_test_path(f))
+        .filter(|f| r.git(|g| g.exists_at(base, f)))
+        .collect();
+    if !touched.is_empty() {
+        let note = format!(
+            "harness: changed pre-existing test files: {} — check that no test was weakened, skipped or deleted to pass",
+            touched
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if !handoff.report.issues.contains(&note) {
+            handoff.report.issues.push(note);
+        }
+    }
     crate::store::write_handoff(&r.layout, &handoff).map_err(|source| super::RunError::Write {
         path: r.layout.handoff(&handoff.feature_id),
         source,

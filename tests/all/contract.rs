@@ -47,3 +47,39 @@ fn a_plan_with_four_problems_is_answered_once_with_every_path() {
         "fixed in one round"
     );
 }
+
+/// A worker that changes a test which existed before its feature is flagged in its handoff
+/// (which the reviewer reads); a test it adds is not.
+#[test]
+fn a_worker_editing_a_pre_existing_test_is_flagged_in_its_handoff() {
+    let sb = Sandbox::new();
+    let script = json!({"entries": [
+        entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
+        entry("worker", "Feature m1-f1:", vec![
+            turn(vec![
+                call("write_file", json!({"path": "flag.txt", "content": "ok"})),
+                call("write_file", json!({"path": "tests/check.sh", "content": "exit 0\n"})),
+                call("write_file", json!({"path": "tests/new_test.sh", "content": "true\n"})),
+            ]),
+            turn(vec![done("wrote flag.txt")]),
+        ]),
+    ]});
+    mini_repo(&sb, script, "");
+    std::fs::create_dir_all(sb.repo().join("tests")).unwrap();
+    std::fs::write(sb.repo().join("tests/check.sh"), "test -f flag.txt\n").unwrap();
+    mission::git::Git::open(&sb.repo())
+        .unwrap()
+        .commit_all("a test")
+        .unwrap();
+    let out = sb.run(&["start", "Create a flag", "--headless", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let handoff = std::fs::read_to_string(sb.repo().join(".mission/handoffs/m1-f1.json")).unwrap();
+    assert!(
+        handoff.contains("changed pre-existing test files: tests/check.sh —"),
+        "{handoff}"
+    );
+    assert!(
+        !handoff.contains("files: tests/check.sh, tests/new_test.sh"),
+        "{handoff}"
+    );
+}
