@@ -44,6 +44,21 @@ pub(super) async fn run(r: &Runner, milestone: &str, feature: &str) -> Result<()
         .take_while(|x| x.plan.id != feature)
         .map(|x| x.plan.id.as_str());
     let handoffs = handoff_digest(r, earlier);
+    // A corrective feature carries the failures it was made for: the assertion, the
+    // command and its output, not only the orchestrator's paraphrase of them.
+    let why_fix = match (&m.last_validation, f.corrective) {
+        (Some(v), true) if !v.failures.is_empty() => {
+            let mut s = String::from("\n## The failed checks this fix is for\n");
+            for fl in &v.failures {
+                let which = fl.assertion_id.as_deref().unwrap_or("validation command");
+                let tail: Vec<&str> = fl.evidence.lines().collect();
+                let tail = tail[tail.len().saturating_sub(15)..].join("\n");
+                s.push_str(&format!("- {which}: `{}`\n```\n{tail}\n```\n", fl.check));
+            }
+            s
+        }
+        _ => String::new(),
+    };
     let retry = match &f.last_failure {
         Some(why) if attempt > 1 => format!(
             "## Previous attempt\nAttempt {} failed: {why}\nIts changes were discarded; start again from the committed tree.\n\n",
@@ -56,11 +71,13 @@ pub(super) async fn run(r: &Runner, milestone: &str, feature: &str) -> Result<()
         .expected_behavior
         .as_ref()
         .map(|e| format!("\nExpected behaviour: {e}\n"))
-        .unwrap_or_default();
+        .unwrap_or_default()
+        + &why_fix;
     let task = r.prompts.render(
         "feature_task",
         &[
             ("feature_id", feature),
+            ("max_turns", &r.config.limits.max_turns.to_string()),
             ("title", &f.plan.title),
             ("goal", &st.goal),
             ("milestone_id", &m.id),

@@ -13,6 +13,11 @@ fn demo_runs_to_completion_and_heals_itself() {
 
     // The failure was real: the check for a2 failed with a non-zero exit, then passed.
     assert!(log.contains("✘ a2:"), "{log}");
+    // The corrective feature's worker got the failed check itself (its command and output),
+    // and every worker its turn budget.
+    let fix = transcripts_containing(&sb, "## The failed checks this fix is for");
+    assert!(fix.iter().any(|t| t.contains("m1-fix1-1")), "{fix:?}");
+    assert!(!transcripts_containing(&sb, "You have 60 turns (model calls)").is_empty());
     assert!(log.contains("fix round 1: m1-fix1-1"), "{log}");
     // A reviewer's finding became a corrective feature.
     assert!(
