@@ -174,6 +174,12 @@ enum Command {
     Completions { shell: clap_complete::Shell },
     /// Measure the hot paths on this machine and print the numbers.
     ///
+    /// Work with plans offline: `mission plan check FILE.json` says every problem of a plan
+    /// (the `submit_plan` arguments), each at its JSON path, as the orchestrator is told.
+    Plan {
+        #[command(subcommand)]
+        action: PlanAction,
+    },
     /// Appending to the log with fsync (on the filesystem of the repo's .mission/),
     /// loading and folding a long synthetic mission, drawing console frames, and what the
     /// sandbox adds to starting a command.
@@ -242,6 +248,15 @@ enum Command {
         /// Loopback only.
         #[arg(long)]
         no_network: bool,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PlanAction {
+    /// Check a plan file: every problem, each at its path (exit 0 sound, 2 not).
+    Check {
+        /// The plan, as JSON: `{"milestones": [...], "assertions": [...]}`.
+        file: PathBuf,
     },
 }
 
@@ -468,6 +483,30 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Doctor => doctor(&dir).await,
         Command::SandboxHttp { method, url, cap } => {
             Ok(crate::agent::tools::web::serve_one(&method, &url, cap).await)
+        }
+        Command::Plan {
+            action: PlanAction::Check { file },
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow!("cannot read {}: {e}", file.display()))?;
+            let v: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| anyhow!("{}: not JSON: {e}", file.display()))?;
+            match crate::agent::tools::submit::parse_plan(&v) {
+                Ok(plan) => {
+                    println!(
+                        "{}: a sound plan: {} milestones, {} features, {} assertions",
+                        file.display(),
+                        plan.milestones.len(),
+                        plan.feature_count(),
+                        plan.assertions.len()
+                    );
+                    Ok(0)
+                }
+                Err(e) => {
+                    println!("{}: {e}", file.display());
+                    Ok(EXIT_USAGE)
+                }
+            }
         }
         Command::Bench { quick, events } => {
             // The log's filesystem when there is a mission here, else the temp dir's.
