@@ -408,7 +408,6 @@ impl McpServers {
         let mut cmd = tokio::process::Command::new(&config.command[0]);
         cmd.args(&config.command[1..])
             .current_dir(&self.cwd)
-            .process_group(0)
             .kill_on_drop(true)
             .env_clear()
             .envs(env);

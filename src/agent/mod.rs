@@ -499,6 +499,20 @@ impl AgentRun<'_> {
         message: &str,
     ) -> Result<(), AgentError> {
         let auto = self.limits.auto_resume;
+        // A human's pause stands: wait for them, then ask again.
+        if self
+            .hub
+            .read(|s| s.paused.is_some() && s.paused_until.is_none())
+        {
+            self.hub
+                .wait_until(|s| s.paused.is_none() || s.failed.is_some())
+                .await;
+            return if self.hub.read(|s| s.failed.is_some()) {
+                Err(AgentError::Abandoned)
+            } else {
+                Ok(())
+            };
+        }
         self.hub.emit(Event::RateLimited {
             model: model.to_string(),
             message: message.chars().take(200).collect(),

@@ -164,7 +164,9 @@ pub async fn post_sse(
         // A limit that resets later than the retries would wait: the caller pauses the
         // mission until then instead of burning its attempts.
         if matches!(status, 429 | 529)
-            && let Some(wait) = reset_wait(resp_headers.as_ref(), &text, jiff::Timestamp::now())
+            && let Some(wait) = resp_headers
+                .as_ref()
+                .and_then(|h| limit_wait(h, &text, jiff::Timestamp::now()))
             && wait > s.retry_budget()
         {
             let until = jiff::Timestamp::now()
@@ -309,6 +311,21 @@ pub fn reset_wait(h: Option<&HeaderMap>, body: &str, now: jiff::Timestamp) -> Op
         }
     }
     waits.into_iter().max()
+}
+
+/// The wait a 429 asks for: `retry-after` when the provider gives it (its own answer for
+/// this request), else the longest of the other hints.
+fn limit_wait(h: &HeaderMap, body: &str, now: jiff::Timestamp) -> Option<Duration> {
+    match h.get("retry-after") {
+        Some(_) => {
+            let mut only = HeaderMap::new();
+            if let Some(v) = h.get("retry-after") {
+                only.insert("retry-after", v.clone());
+            }
+            reset_wait(Some(&only), "", now)
+        }
+        None => reset_wait(Some(h), body, now),
+    }
 }
 
 /// `1h2m3.5s`, `250ms`, `30s`, `6m0s`, or plain seconds.

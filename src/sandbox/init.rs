@@ -183,9 +183,10 @@ fn init(spec: &InitSpec) -> ! {
     drop(out);
     // SAFETY: plain syscalls; the handler does nothing (it only makes pause() return).
     unsafe {
-        // Its /proc entries (environment, memory) unreadable, and no process in the
-        // sandbox may ptrace it (it has every capability in the namespace).
-        libc::prctl(libc::PR_SET_DUMPABLE, 0);
+        // It stays dumpable: a runner that is not root opens its /proc/PID/ns/* as the
+        // same user. Sandboxed processes still cannot ptrace or read it: they hold no
+        // capability and it holds all of them in the namespace (and Landlock forbids
+        // tracing outside the domain); its environment is empty.
         let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
         if null >= 0 {
             for fd in 0..3 {

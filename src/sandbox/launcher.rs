@@ -287,6 +287,12 @@ impl Launcher {
         // SAFETY: the hook makes only async-signal-safe syscalls on memory prepared above.
         unsafe {
             cmd.pre_exec(move || {
+                // A session of its own: it leads its process group (ended as a group,
+                // as before) and has no controlling terminal, so nothing it runs can
+                // write to or type into the human's terminal through /dev/tty.
+                if libc::setsid() < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
                 // The child dies with the runner; its own children are ended by process
                 // group (by the runner, or by the next one from `.mission/pgroups`).
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {

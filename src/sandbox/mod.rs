@@ -60,10 +60,16 @@ pub fn isolate(
             )),
         );
     }
+    // Mount targets must not end in a symlink (`move_mount` refuses them): the real places.
+    let real = |v: Vec<PathBuf>| -> Vec<PathBuf> {
+        v.into_iter()
+            .map(|p| p.canonicalize().unwrap_or(p))
+            .collect()
+    };
     let spec = init::InitSpec {
-        write: c.writable.clone(),
-        read: request.read,
-        hide: request.hide,
+        write: real(c.writable.clone()),
+        read: real(request.read),
+        hide: real(request.hide),
         network: request.network,
     };
     // The pid namespace keeps signals in; the abstract socket namespace is the network's.

@@ -11,8 +11,15 @@ pub fn apply(
     new: &str,
     replace_all: bool,
 ) -> Result<(String, usize), String> {
-    let crlf = text.contains("\r\n");
-    let lf = |s: &str| s.replace("\r\n", "\n");
+    // CRLF only when every line ending is (a mixed file is matched as it is).
+    let crlf = text.contains("\r\n") && text.matches('\n').count() == text.matches("\r\n").count();
+    let lf = |s: &str| {
+        if crlf {
+            s.replace("\r\n", "\n")
+        } else {
+            s.to_string()
+        }
+    };
     let (body, old, new) = (lf(text), lf(old), lf(new));
     let count = body.matches(&old).count();
     let replaced = match count {
@@ -136,6 +143,8 @@ mod tests {
         assert_eq!((out.as_str(), n), ("fn a() {\r\n    2\r\n}\r\n", 1));
         let (out, _) = apply("x = 1\n", "x = 1", "x = 2", false).unwrap();
         assert_eq!(out, "x = 2\n", "LF files stay LF");
+        let (out, _) = apply("a\r\nb\nc\n", "b", "B", false).unwrap();
+        assert_eq!(out, "a\r\nB\nc\n", "a mixed file keeps each line's ending");
     }
 
     #[test]
