@@ -83,3 +83,38 @@ fn a_worker_editing_a_pre_existing_test_is_flagged_in_its_handoff() {
         "{handoff}"
     );
 }
+
+#[test]
+fn plan_check_names_every_problem_offline() {
+    let sb = Sandbox::new();
+    let bad = sb.tmp.path().join("plan.json");
+    std::fs::write(
+        &bad,
+        r#"{"milestones": [{"id": "m1", "title": "T", "features": [{"id": "f1", "title": "F", "description": "d", "fulfills": ["a2"]}]}],
+            "assertions": [{"id": "a1", "text": "t", "kind": "review"}]}"#,
+    )
+    .unwrap();
+    let out = mission(&sb.config_home())
+        .args(["plan", "check"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("milestones[0].features[0].fulfills[0]: `a2` is not an assertion id"),
+        "{said}"
+    );
+    assert!(
+        said.contains("assertions[0]: `a1` is fulfilled by no feature"),
+        "{said}"
+    );
+    let good = sb.tmp.path().join("good.json");
+    std::fs::write(&good, flag_plan().to_string()).unwrap();
+    let out = mission(&sb.config_home())
+        .args(["plan", "check"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
