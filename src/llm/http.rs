@@ -118,6 +118,20 @@ impl HttpSettings {
     }
 }
 
+/// `Authorization: Bearer <key>` (OpenAI's APIs), marked sensitive so it is never logged.
+pub fn bearer(key: Option<&str>) -> Result<HeaderMap, LlmError> {
+    let mut headers = HeaderMap::new();
+    if let Some(key) = key {
+        let mut v =
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
+                LlmError::Unavailable("the API key holds characters a header cannot".into())
+            })?;
+        v.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, v);
+    }
+    Ok(headers)
+}
+
 pub fn client(timeout: Duration) -> Result<reqwest::Client, LlmError> {
     reqwest::Client::builder()
         .connect_timeout(timeout.min(Duration::from_secs(30)))

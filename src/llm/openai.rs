@@ -1,7 +1,6 @@
 //! OpenAI Chat Completions, streamed, with tools and usage in the stream. Any
 //! compatible server works through `base_url` (Ollama, vLLM, llama.cpp, OpenRouter…).
 
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 
 use super::http::{self, Failure, HttpSettings};
@@ -243,14 +242,7 @@ impl LlmClient for OpenAiClient {
         let s = &self.settings;
         // Raised when the output limit cuts a tool call: the retry gets more room.
         let room = http::Room::new(s.output_cap_configured.then_some(s.max_output_tokens));
-        let mut headers = HeaderMap::new();
-        if let Some(key) = &s.api_key {
-            let mut v = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
-                LlmError::Unavailable("the API key holds characters a header cannot".into())
-            })?;
-            v.set_sensitive(true);
-            headers.insert(AUTHORIZATION, v);
-        }
+        let headers = http::bearer(s.api_key.as_deref())?;
         http::with_retries(s, req.on_retry, req.on_spent, || async {
             let body = body_effort(
                 &s.model,

@@ -3,7 +3,6 @@
 //! carried forward in `input` (the API keeps nothing between calls), `reasoning.effort`,
 //! and usage with cached and reasoning tokens.
 
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 
 use super::http::{self, Failure, HttpSettings};
@@ -194,14 +193,7 @@ impl LlmClient for ResponsesClient {
     async fn complete(&self, req: Request<'_>) -> Result<Response, LlmError> {
         let s = &self.settings;
         let room = http::Room::new(s.output_cap_configured.then_some(s.max_output_tokens));
-        let mut headers = HeaderMap::new();
-        if let Some(key) = &s.api_key {
-            let mut v = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
-                LlmError::Unavailable("the API key holds characters a header cannot".into())
-            })?;
-            v.set_sensitive(true);
-            headers.insert(AUTHORIZATION, v);
-        }
+        let headers = http::bearer(s.api_key.as_deref())?;
         http::with_retries(s, req.on_retry, req.on_spent, || async {
             let body = body(&s.model, room.now(), s.reasoning_effort.as_deref(), &req);
             let mut stream = http::post_sse(&self.client, s, headers.clone(), &body).await?;

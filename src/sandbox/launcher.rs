@@ -13,33 +13,21 @@
 //!
 //! Environment: an allowlist, not a blocklist of secret-looking names.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use landlock::{
-    ABI, AccessFs, CompatLevel, Compatible, Ruleset, RulesetAttr, RulesetCreatedAttr, Scope,
-    path_beneath_rules,
-};
+pub use super::rules::available;
+use super::rules::ruleset;
 
 pub use super::env::{ENV_ALLOWED, env_allowed};
 use super::groups::ProcessGroups;
 use super::limits::apply_rlimits;
-use super::namespaces::{Isolation, JoinSetup, NsFds};
+use super::namespaces::{Isolation, JoinSetup};
 use super::netns::{NetworkSetup, isolate_network};
 use super::protect::Protected;
 pub use super::writable::{ignored_dirs, writable_dirs};
-
-/// The newest Landlock ABI whose write rights we ask for; older kernels get what they
-/// support of the rights it adds (device ioctls).
-const ABI_WANTED: ABI = ABI::V5;
-
-/// The oldest ABI we confine with: before ABI 2 every rename across directories fails
-/// (git could not store an object), before ABI 3 truncation is not controlled (a
-/// "read-only" command could empty a file).
-const ABI_REQUIRED: ABI = ABI::V3;
 
 /// The hidden subcommand that applies the rules, then runs the command.
 pub const SUBCOMMAND: &str = "sandbox-exec";
@@ -367,42 +355,12 @@ impl Launcher {
     }
 }
 
-/// Landlock rules for writing beneath `writable` (and the `scopes` the kernel has),
-/// created (paths opened) but not entered.
-fn ruleset(writable: &[PathBuf], scopes: Scopes) -> Result<OwnedFd, String> {
-    let rights = AccessFs::from_write(ABI_WANTED);
-    let mut scope = landlock::BitFlags::<Scope>::empty();
-    if scopes.signals {
-        scope |= Scope::Signal;
-    }
-    if scopes.abstract_sockets {
-        scope |= Scope::AbstractUnixSocket;
-    }
-    let created = Ruleset::default()
-        .set_compatibility(CompatLevel::HardRequirement)
-        .handle_access(AccessFs::from_write(ABI_REQUIRED))
-        .map(|r| r.set_compatibility(CompatLevel::BestEffort))
-        .and_then(|r| r.handle_access(rights))
-        .and_then(|r| {
-            if scope.is_empty() {
-                Ok(r)
-            } else {
-                r.scope(scope)
-            }
-        })
-        .and_then(|r| r.create())
-        .and_then(|r| r.add_rules(path_beneath_rules(writable, rights)))
-        .map_err(|e| format!("cannot confine the command: {e}"))?;
-    let fd: Option<OwnedFd> = created.into();
-    fd.ok_or_else(|| "cannot confine the command: this kernel does not enforce Landlock".into())
-}
-
 /// What a freshly forked child does before exec: everything prepared in the parent.
 #[derive(Debug)]
 pub struct ChildSetup {
     ruleset: Option<Arc<OwnedFd>>,
     isolate_network: Option<NetworkSetup>,
-    join: Option<JoinSetup>,
+    pub(super) join: Option<JoinSetup>,
     rlimits: (Option<u64>, Option<u64>),
 }
 
@@ -443,23 +401,6 @@ impl ChildSetup {
     }
 }
 
-/// Whether this kernel enforces the Landlock rules we need; `Err` says why not.
-pub fn available() -> Result<(), String> {
-    let created = Ruleset::default()
-        .set_compatibility(CompatLevel::HardRequirement)
-        .handle_access(AccessFs::from_write(ABI_REQUIRED))
-        .and_then(|r| r.create())
-        .map_err(|e| {
-            format!(
-                "this kernel's Landlock cannot confine commands (it needs Landlock ABI 3, Linux 6.2+, with `landlock` in the LSM list): {e}"
-            )
-        })?;
-    let fd: Option<OwnedFd> = created.into();
-    fd.map(drop).ok_or_else(|| {
-        "this kernel does not offer Landlock (Linux 6.2+ with `landlock` in its LSM list)".into()
-    })
-}
-
 /// The confinement for a mission working in `work` (temp dir `tmp`) away from the
 /// `protected` places, when asked for and the kernel can enforce it.
 pub fn confinement(
@@ -483,64 +424,10 @@ pub fn confinement(
     ))
 }
 
-/// How `sandbox-exec` confines itself before it execs.
-#[derive(Debug, Clone, Default)]
-pub struct ExecSpec {
-    pub writable: Vec<PathBuf>,
-    pub network: bool,
-    pub scopes: Option<Scopes>,
-    /// The holder's init to join (its namespaces), with the net namespace unless
-    /// `join_keeps_network`.
-    pub join: Option<i32>,
-    pub join_keeps_network: bool,
-    pub cgroup_procs: Vec<PathBuf>,
-    pub max_processes: Option<u64>,
-    pub max_memory_bytes: Option<u64>,
-}
-
-/// Confines this process as `spec` says, then replaces it with `program args…`. Returns
-/// only on failure, with the reason.
-pub fn exec_confined(spec: &ExecSpec, program: &OsStr, args: &[OsString]) -> String {
-    let mut confine = Confinement::new(PathBuf::new(), spec.writable.clone());
-    confine.scopes = spec.scopes.unwrap_or(Scopes {
-        signals: false,
-        abstract_sockets: false,
-    });
-    let launcher = Launcher {
-        confine: Some(confine),
-        network: spec.network || spec.join.is_some(),
-        ..Launcher::default()
-    };
-    let mut setup = match launcher.child_setup(Path::new("/")) {
-        Ok(Some(s)) => s,
-        Ok(None) => return "cannot confine the command: nothing to confine".into(),
-        Err(e) => return e,
-    };
-    if let Some(pid) = spec.join {
-        let cwd = match std::env::current_dir() {
-            Ok(c) => c,
-            Err(e) => return format!("cannot read the working directory: {e}"),
-        };
-        let fds = match NsFds::open(pid, !spec.join_keeps_network, &spec.cgroup_procs) {
-            Ok(f) => Arc::new(f),
-            Err(e) => return e,
-        };
-        match JoinSetup::new(fds, &cwd, (spec.max_processes, spec.max_memory_bytes)) {
-            Ok(j) => setup.join = Some(j),
-            Err(e) => return e,
-        }
-    }
-    // SAFETY: called by `sandbox-exec` before any thread is started.
-    if let Err(e) = unsafe { setup.enter() } {
-        return format!("cannot confine the command: {e}");
-    }
-    let err = std::process::Command::new(program).args(args).exec();
-    format!("cannot run {}: {err}", program.to_string_lossy())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ffi::OsStr;
 
     #[test]
     fn a_confined_launcher_goes_through_sandbox_exec() {

@@ -8,6 +8,7 @@
 //! (`protect.rs`).
 
 pub mod env;
+pub mod exec;
 pub mod groups;
 pub mod hints;
 pub mod init;
@@ -16,9 +17,11 @@ pub mod limits;
 pub mod namespaces;
 mod netns;
 pub mod protect;
+mod rules;
 mod sys;
 mod writable;
 
+pub use exec::{ExecSpec, exec_confined};
 pub use launcher::*;
 
 use std::path::{Path, PathBuf};
