@@ -1,6 +1,7 @@
 //! The tool-using loop every role runs: ask the model, run the tools it calls, feed the
 //! results back, until it calls its ending tool with arguments that parse.
 
+mod cap;
 pub mod context;
 pub mod mcp;
 pub mod tool;
@@ -74,31 +75,6 @@ pub struct AgentRun<'a> {
 const REPEAT_NOTE: u32 = 2;
 /// …and this many times ends the run.
 const REPEAT_STOP: u32 = 4;
-/// No tool result, of any tool (MCP and commands included), is longer than this.
-const RESULT_CAP: usize = 48 * 1024;
-
-/// `content` cut to `RESULT_CAP` bytes: its head and tail, and a line saying what is gone.
-fn cap_result(content: String) -> String {
-    if content.len() <= RESULT_CAP {
-        return content;
-    }
-    let half = RESULT_CAP / 2;
-    let mut head = half;
-    while !content.is_char_boundary(head) {
-        head -= 1;
-    }
-    let mut tail = content.len() - half;
-    while !content.is_char_boundary(tail) {
-        tail += 1;
-    }
-    format!(
-        "{}\n[… {} bytes cut by the harness: ask for less, e.g. read_file with offset/limit, or filter a command's output …]\n{}",
-        &content[..head],
-        tail - head,
-        &content[tail..]
-    )
-}
-
 /// Replies without a tool call in a row that end the run as stuck.
 const PLAIN_STOP: u32 = 3;
 /// Compaction starts above this share of the window and aims below the second.
@@ -445,7 +421,7 @@ impl AgentRun<'_> {
                 let msg = Message::Tool {
                     call_id: call.id,
                     name: call.name,
-                    content: cap_result(content),
+                    content: cap::cap_result(content),
                     is_error,
                 };
                 self.record(&msg);
@@ -618,18 +594,4 @@ fn shorten(s: &str, max: usize) -> String {
 
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").chars().take(120).collect()
-}
-
-#[cfg(test)]
-mod cap_tests {
-    #[test]
-    fn every_result_passes_one_cap_that_keeps_head_and_tail() {
-        let small = "ok".to_string();
-        assert_eq!(super::cap_result(small.clone()), small);
-        let big = format!("HEAD{}TAIL", "é".repeat(40_000));
-        let out = super::cap_result(big);
-        assert!(out.len() < super::RESULT_CAP + 200, "{}", out.len());
-        assert!(out.starts_with("HEAD") && out.ends_with("TAIL"));
-        assert!(out.contains("bytes cut by the harness"));
-    }
 }

@@ -3,6 +3,7 @@
 
 mod doctor;
 mod host;
+mod plan;
 mod show;
 
 use doctor::doctor;
@@ -486,28 +487,7 @@ async fn run(cli: Cli) -> Result<i32> {
         }
         Command::Plan {
             action: PlanAction::Check { file },
-        } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| anyhow!("cannot read {}: {e}", file.display()))?;
-            let v: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| anyhow!("{}: not JSON: {e}", file.display()))?;
-            match crate::agent::tools::submit::parse_plan(&v) {
-                Ok(plan) => {
-                    println!(
-                        "{}: a sound plan: {} milestones, {} features, {} assertions",
-                        file.display(),
-                        plan.milestones.len(),
-                        plan.feature_count(),
-                        plan.assertions.len()
-                    );
-                    Ok(0)
-                }
-                Err(e) => {
-                    println!("{}: {e}", file.display());
-                    Ok(EXIT_USAGE)
-                }
-            }
-        }
+        } => plan::check(&file),
         Command::Bench { quick, events } => {
             // The log's filesystem when there is a mission here, else the temp dir's.
             let mission_dir = setup::repo_root(&dir)
