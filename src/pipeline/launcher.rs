@@ -45,7 +45,7 @@ pub fn command_launcher(layout: &Layout, config: &Config, git: &Git) -> (Launche
                         .and_then(|e| e.parent().map(std::path::Path::to_path_buf)),
                 )
                 .collect(),
-            hide: sandbox::hidden_dirs(&layout.dir),
+            hide: vec![layout.dir.clone()],
         },
     );
     let sandbox_problem = match (sandbox_problem, isolation_problem) {

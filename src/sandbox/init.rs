@@ -20,7 +20,7 @@
 //! Everything here runs in a single-threaded process (before any runtime starts), so raw
 //! syscalls are used as they are documented, without the fork-safety limits of `pre_exec`.
 
-use std::ffi::{CString, OsStr};
+use std::ffi::CString;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -352,15 +352,6 @@ fn build_view(spec: &InitSpec) -> Result<Vec<String>, String> {
         unsafe { loopback_up() }.map_err(|e| format!("cannot bring loopback up: {e}"))?;
     }
     Ok(warnings)
-}
-
-/// `--write=DIR` style arguments back into a spec (the subcommand's parser).
-pub fn parse_paths(args: &[std::ffi::OsString], flag: &str) -> Vec<PathBuf> {
-    let prefix = format!("--{flag}=");
-    args.iter()
-        .filter_map(|a| a.as_bytes().strip_prefix(prefix.as_bytes()))
-        .map(|p| PathBuf::from(OsStr::from_bytes(p)))
-        .collect()
 }
 
 /// A path as a C string, for raw syscalls.

@@ -24,7 +24,7 @@ mod writable;
 pub use exec::{ExecSpec, exec_confined};
 pub use launcher::*;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// What the namespaces are asked to give a mission working in `work`.
@@ -82,9 +82,4 @@ pub fn isolate(
     };
     let iso = namespaces::Isolation::new(c.exe.clone(), spec, request.limits);
     (Some(c), Some(Arc::new(iso)), None)
-}
-
-/// The hidden directories of a checkout at `repo` whose state dir is `state`.
-pub fn hidden_dirs(state: &Path) -> Vec<PathBuf> {
-    vec![state.to_path_buf()]
 }
