@@ -136,10 +136,23 @@ fn at_the_plan_gate(goal: &str) -> Script {
         base_commit: "b".into(),
         worktree: None,
     });
+    // The baseline: a1 passes before any work (kept as a guard), a2 fails as it should.
+    for (id, exit) in [("a1", 0), ("a2", 101)] {
+        let a = plan().assertions.into_iter().find(|a| a.id == id).unwrap();
+        s.push(Event::BaselineRan {
+            assertion_id: id.into(),
+            command: a.command.unwrap(),
+            exit_code: Some(exit),
+            duration_ms: 900,
+            timed_out: false,
+            output_tail: String::new(),
+        });
+    }
     s.push(Event::PlanSubmitted { plan: plan() });
     s.push(Event::GateOpened {
         gate: Gate::Plan,
-        reason: "the plan and its contract await approval".into(),
+        reason: "the plan and its contract await approval; already passing before any work: a1"
+            .into(),
     });
     s
 }

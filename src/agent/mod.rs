@@ -91,10 +91,37 @@ pub struct AgentResult<T> {
     pub out_of_turns: bool,
 }
 
+/// A second look at ending arguments that parse, which may take time (the plan's
+/// baseline runs commands); `Err` goes back to the model word for word.
+#[async_trait::async_trait]
+pub trait Vet<T: Sync>: Send + Sync {
+    async fn vet(&self, value: &T) -> Result<(), String>;
+}
+
+struct AcceptAll;
+
+#[async_trait::async_trait]
+impl<T: Sync> Vet<T> for AcceptAll {
+    async fn vet(&self, _: &T) -> Result<(), String> {
+        Ok(())
+    }
+}
+
 impl AgentRun<'_> {
-    pub async fn run<T>(
+    pub async fn run<T: Sync>(
         self,
         parse: impl Fn(&Value) -> Result<T, String>,
+    ) -> Result<AgentResult<T>, AgentError> {
+        self.run_vetted(parse, &AcceptAll).await
+    }
+
+    /// As `run`, and arguments that parse are then put to `vet` (which may run commands,
+    /// as the plan's baseline does): its `Err` goes back to the model as the tool result,
+    /// word for word, and the run goes on.
+    pub async fn run_vetted<T: Sync>(
+        self,
+        parse: impl Fn(&Value) -> Result<T, String>,
+        vet: &dyn Vet<T>,
     ) -> Result<AgentResult<T>, AgentError> {
         self.hub.emit(Event::AgentStarted {
             run_id: self.run_id.clone(),
@@ -103,7 +130,7 @@ impl AgentRun<'_> {
             task: first_line(&self.task),
             feature_id: self.feature_id.clone(),
         })?;
-        let result = self.turns(parse).await;
+        let result = self.turns(parse, vet).await;
         self.hub.emit(Event::AgentFinished {
             run_id: self.run_id.clone(),
             role: self.role,
@@ -113,9 +140,10 @@ impl AgentRun<'_> {
         result
     }
 
-    async fn turns<T>(
+    async fn turns<T: Sync>(
         &self,
         parse: impl Fn(&Value) -> Result<T, String>,
+        vet: &dyn Vet<T>,
     ) -> Result<AgentResult<T>, AgentError> {
         let mut tools = self.toolbox.specs();
         tools.extend(self.step_tool.map(|t| t.spec()));
@@ -342,10 +370,13 @@ impl AgentRun<'_> {
                     )
                 } else if call.name == self.ending.name {
                     match parse(&call.arguments) {
-                        Ok(v) => {
-                            ended = Some(v);
-                            ("accepted".to_string(), false)
-                        }
+                        Ok(v) => match vet.vet(&v).await {
+                            Ok(()) => {
+                                ended = Some(v);
+                                ("accepted".to_string(), false)
+                            }
+                            Err(e) => (e, true),
+                        },
                         Err(e) => (
                             format!(
                                 "{e}. Fix the arguments and call {} again.",

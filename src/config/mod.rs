@@ -230,6 +230,9 @@ pub struct ValidationConfig {
     pub command_timeout_secs: u64,
     /// Review agents running at once at a milestone boundary.
     pub review_concurrency: usize,
+    /// Run each command assertion once on the untouched tree while the plan is made, to
+    /// find those that already pass (they prove nothing) or cannot run at all.
+    pub baseline: bool,
 }
 
 impl Default for ValidationConfig {
@@ -239,6 +242,7 @@ impl Default for ValidationConfig {
             max_fix_rounds: 3,
             command_timeout_secs: 600,
             review_concurrency: 4,
+            baseline: true,
         }
     }
 }

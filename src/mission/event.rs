@@ -372,6 +372,16 @@ pub enum Event {
         timed_out: bool,
         output_tail: String,
     },
+    /// A command assertion run once on the untouched tree while the plan is made: one
+    /// that passes before any work proves nothing (the plan gate marks it).
+    BaselineRan {
+        assertion_id: String,
+        command: String,
+        exit_code: Option<i32>,
+        duration_ms: u64,
+        timed_out: bool,
+        output_tail: String,
+    },
     /// One feature's review: by a reviewer agent (`reviewer` is its run id) or by the
     /// harness's mechanical handoff check (`reviewer` is `harness`).
     ReviewSubmitted {

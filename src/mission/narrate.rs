@@ -282,6 +282,27 @@ fn describe(
                 *duration_ms as f64 / 1000.0
             ),
         ),
+        Event::BaselineRan {
+            assertion_id,
+            command,
+            exit_code,
+            timed_out,
+            duration_ms,
+            ..
+        } => (
+            "plan".into(),
+            format!(
+                "baseline {assertion_id}: {} → {} ({:.1}s){}",
+                one_line(command, 60),
+                exit(*exit_code, *timed_out),
+                *duration_ms as f64 / 1000.0,
+                if *exit_code == Some(0) {
+                    ", passes already, before any work"
+                } else {
+                    ""
+                }
+            ),
+        ),
         Event::ReviewSubmitted {
             feature_id,
             reviewer,

@@ -5,7 +5,8 @@
 //! Rules: required fields present and of the right type; ids valid and unique; every
 //! `fulfills` names an assertion; every assertion is fulfilled by some feature and every
 //! feature fulfils some assertion (coverage); a `command` assertion has its command.
-//! Unknown fields are tolerated (they are ignored, as serde does for the plan).
+//! Unknown fields are problems too, named by `agent::tools::args_check` (one rule for
+//! every submit tool: strict, with the path).
 
 use std::collections::HashMap;
 

@@ -1,6 +1,7 @@
 //! The mission loop: ask the domain what comes next (`MissionState::next_step`), do it
 //! with the right role, record what happened. Roles live in their own files.
 
+mod baseline;
 mod launcher;
 mod orchestrator;
 pub use launcher::command_launcher;
@@ -375,9 +376,16 @@ impl Runner {
                                 "commands get loopback only ([sandbox] network = false)"
                             }
                         };
+                        let passing = self.hub.read(|s| s.already_passing().join(", "));
+                        let passing = match passing.is_empty() {
+                            true => String::new(),
+                            false => format!("; already passing before any work: {passing}"),
+                        };
                         self.hub.emit(Event::GateOpened {
                             gate: Gate::Plan,
-                            reason: format!("the plan and its contract await approval; {network}"),
+                            reason: format!(
+                                "the plan and its contract await approval; {network}{passing}"
+                            ),
                         })?;
                     }
                 }

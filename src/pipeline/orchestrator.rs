@@ -45,6 +45,7 @@ pub(super) async fn plan(r: &Runner) -> Result<(), StepStop> {
     );
     let run_id = r.run_id(Role::Orchestrator, "plan");
     let toolbox = r.toolbox(Role::Orchestrator, Access::ReadAndRun).await;
+    let baseline = super::baseline::Baseline::new(r);
     let explore = Explore {
         r,
         goal: &goal,
@@ -62,7 +63,7 @@ pub(super) async fn plan(r: &Runner) -> Result<(), StepStop> {
         run.step_tool = Some(&explore);
         run
     }
-    .run(submit::parse_plan)
+    .run_vetted(submit::parse_plan, &baseline)
     .await?;
     r.hub.emit(Event::PlanSubmitted { plan: result.value })?;
     Ok(())

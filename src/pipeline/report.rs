@@ -12,8 +12,16 @@ fn write(path: &std::path::Path, text: &str) -> Result<(), RunError> {
 
 /// Writes `proposal.md`: the plan and contract a human is asked to approve.
 pub(super) fn write_proposal(r: &Runner) -> Result<(), RunError> {
-    if let Some(plan) = r.hub.read(|s| s.plan.clone()) {
-        let md = markdown(&plan, "Proposed validation contract (awaiting approval)");
+    let (plan, passing) = r.hub.read(|s| {
+        let passing: Vec<String> = s.already_passing().into_iter().map(String::from).collect();
+        (s.plan.clone(), passing)
+    });
+    if let Some(plan) = plan {
+        let md = markdown(
+            &plan,
+            "Proposed validation contract (awaiting approval)",
+            &passing,
+        );
         write(&r.layout.proposal(), &md)?;
     }
     Ok(())
@@ -21,19 +29,23 @@ pub(super) fn write_proposal(r: &Runner) -> Result<(), RunError> {
 
 /// Writes the frozen `contract.json` and `contract.md`; the proposal has served.
 pub(super) fn write_contract(r: &Runner) -> Result<usize, RunError> {
-    let Some(plan) = r.hub.read(|s| s.plan.clone()) else {
+    let (plan, passing) = r.hub.read(|s| {
+        let passing: Vec<String> = s.already_passing().into_iter().map(String::from).collect();
+        (s.plan.clone(), passing)
+    });
+    let Some(plan) = plan else {
         return Ok(0);
     };
     let json = serde_json::to_string_pretty(&plan.assertions)
         .map_err(|e| RunError::Other(e.to_string()))?;
     write(&r.layout.contract_json(), &json)?;
-    let md = markdown(&plan, "Validation contract (frozen on approval)");
+    let md = markdown(&plan, "Validation contract (frozen on approval)", &passing);
     write(&r.layout.contract_md(), &md)?;
     let _ = std::fs::remove_file(r.layout.proposal());
     Ok(plan.assertions.len())
 }
 
-fn markdown(plan: &crate::mission::Plan, title: &str) -> String {
+fn markdown(plan: &crate::mission::Plan, title: &str, passing: &[String]) -> String {
     let mut md = format!("# {title}\n\n");
     for a in &plan.assertions {
         md.push_str(&format!("- **{}** [{}] {}", a.id, a.kind.as_str(), a.text));
@@ -47,7 +59,11 @@ fn markdown(plan: &crate::mission::Plan, title: &str) -> String {
             .filter(|f| f.fulfills.contains(&a.id))
             .map(|f| f.id.as_str())
             .collect();
-        md.push_str(&format!(" (fulfilled by {})\n", by.join(", ")));
+        md.push_str(&format!(" (fulfilled by {})", by.join(", ")));
+        if passing.contains(&a.id) {
+            md.push_str(" — passed already on the untouched tree, before any work");
+        }
+        md.push('\n');
     }
     md.push_str("\n# Plan\n\n");
     for m in &plan.milestones {

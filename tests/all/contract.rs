@@ -118,3 +118,78 @@ fn plan_check_names_every_problem_offline() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+/// The contract runs once on the untouched tree while the plan is made: a command that
+/// cannot run is an error the orchestrator must fix, one that already passes is flagged
+/// (kept on a second submission, it is marked at the plan gate), and the tree is left as
+/// it was found.
+#[test]
+fn an_already_passing_assertion_is_flagged_to_the_orchestrator_and_at_the_gate() {
+    let sb = Sandbox::new();
+    let plan = |a3: &str| {
+        json!({
+            "milestones": [{"id": "m1", "title": "Flag", "features": [
+                {"id": "m1-f1", "title": "Create the flag", "description": "write flag.txt", "fulfills": ["a1", "a2", "a3"]}
+            ]}],
+            "assertions": [
+                {"id": "a1", "kind": "command", "text": "flag.txt exists", "command": "test -f flag.txt"},
+                {"id": "a2", "kind": "command", "text": "the README stays", "command": "touch left-behind.txt; test -f README.md"},
+                {"id": "a3", "kind": "command", "text": "flag.txt says ok", "command": a3}
+            ]
+        })
+    };
+    let script = json!({"entries": [
+        entry("orchestrator", "Plan the mission.", vec![
+            turn(vec![call("submit_plan", plan("pytset -q flag.txt"))]),
+            turn(vec![call("submit_plan", plan("grep -q ok flag.txt"))]),
+        ]),
+        entry("worker", "Feature m1-f1:", vec![
+            turn(vec![call("write_file", json!({"path": "flag.txt", "content": "ok"}))]),
+            turn(vec![done("wrote flag.txt")]),
+        ]),
+    ]});
+    mini_repo(&sb, script, "");
+    let mut child = sb.spawn(&["start", "Create a flag", "--headless"]);
+    let st = sb.wait_for_status("the plan gate", |st| st["state"] == "awaiting_approval");
+    let said = st.to_string();
+    assert!(
+        said.contains("already passing before any work: a2"),
+        "the gate names it: {st:#}"
+    );
+    assert!(
+        std::fs::read_to_string(sb.repo().join(".mission/proposal.md"))
+            .unwrap()
+            .contains("**a2** [command] the README stays — `touch left-behind.txt; test -f README.md` (fulfilled by m1-f1) — passed already"),
+        "the proposal marks it"
+    );
+    assert!(
+        !sb.worktree().join("left-behind.txt").exists(),
+        "the baseline left the tree untouched"
+    );
+    let names = transcripts_containing(&sb, "its contract was run once on today");
+    assert_eq!(names.len(), 1);
+    let t =
+        std::fs::read_to_string(sb.repo().join(".mission/transcripts").join(&names[0])).unwrap();
+    for want in [
+        "assertions[2].command (a3): `pytset -q flag.txt` cannot run on this machine: `pytset` is not installed",
+        "assertions[1] (a2): `touch left-behind.txt; test -f README.md` already passes (exit 0)",
+    ] {
+        assert!(t.contains(want), "{want} not in {t}");
+    }
+    assert!(
+        !t.contains("assertions[0] (a1)"),
+        "a1 fails today, as it should"
+    );
+    let log = std::fs::read_to_string(sb.repo().join(".mission/events.jsonl")).unwrap();
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.contains("baseline_ran") && l.contains(r#""command":"test -f flag.txt""#))
+            .count(),
+        1,
+        "an unchanged command is not run again for the second submission"
+    );
+    let out = sb.run(&["approve"]);
+    assert!(out.status.success(), "{}", text(&out));
+    sb.wait_for_status("completion", |st| st["state"] == "completed");
+    child.wait().unwrap();
+}

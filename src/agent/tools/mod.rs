@@ -1,5 +1,6 @@
 //! The tools agents call. Names and arguments are a stable interface (DESIGN.md).
 
+pub mod args_check;
 pub mod command;
 pub mod edit;
 pub mod fs;

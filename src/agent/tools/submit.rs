@@ -206,7 +206,11 @@ pub fn parse_plan(args: &serde_json::Value) -> Result<Plan, String> {
         }
     }
     // Every problem at once, each at its path: one round to fix them all.
-    let problems = crate::mission::plan_check::problems(&args);
+    let mut problems = crate::mission::plan_check::problems(&args);
+    problems.extend(super::args_check::unknown_fields(
+        &submit_plan().parameters,
+        &args,
+    ));
     if !problems.is_empty() {
         return Err(crate::mission::plan_check::report(&problems));
     }
@@ -258,11 +262,36 @@ pub fn parse_handoff(args: &serde_json::Value) -> Result<WorkerReport, String> {
             lenient_list(v);
         }
     }
-    serde_json::from_value(args).map_err(|e| format!("invalid handoff: {e}"))
+    checked(&submit_handoff(), "handoff", args)
 }
 
 pub fn parse_fixes(args: &serde_json::Value) -> Result<Fixes, String> {
-    serde_json::from_value(args.clone()).map_err(|e| format!("invalid fixes: {e}"))
+    let mut args = args.clone();
+    for f in args
+        .get_mut("features")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(v) = f.get_mut("fulfills") {
+            lenient_list(v);
+        }
+    }
+    checked(&submit_fixes(), "answer", args)
+}
+
+/// Every problem against the tool's schema at once (unknown fields included, see
+/// `args_check`), then serde for what the schema cannot say.
+fn checked<T: serde::de::DeserializeOwned>(
+    tool: &ToolSpec,
+    what: &str,
+    args: Value,
+) -> Result<T, String> {
+    let problems = super::args_check::check(&tool.parameters, &args);
+    if !problems.is_empty() {
+        return Err(super::args_check::report(what, &tool.name, &problems));
+    }
+    serde_json::from_value(args).map_err(|e| format!("invalid {what}: {e}"))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -352,10 +381,11 @@ pub fn parse_review(args: &serde_json::Value) -> Result<Review, String> {
             ],
         );
     }
-    if let Some(v) = args.get_mut("findings")
-        && v.is_null()
+    // No findings is a fine answer, however it is spelt.
+    if let Some(obj) = args.as_object_mut()
+        && obj.get("findings").is_none_or(Value::is_null)
     {
-        *v = Value::Array(vec![]);
+        obj.insert("findings".into(), Value::Array(vec![]));
     }
     for f in args
         .get_mut("findings")
@@ -370,8 +400,7 @@ pub fn parse_review(args: &serde_json::Value) -> Result<Review, String> {
             lenient_int(v);
         }
     }
-    let r: Review = serde_json::from_value(args).map_err(|e| format!("invalid review: {e}"))?;
-    Ok(r)
+    checked(&submit_review(), "review", args)
 }
 
 pub fn parse_report(args: &serde_json::Value) -> Result<Report, String> {
@@ -386,7 +415,7 @@ pub fn parse_report(args: &serde_json::Value) -> Result<Report, String> {
             lenient_bool(v);
         }
     }
-    serde_json::from_value(args).map_err(|e| format!("invalid report: {e}"))
+    checked(&submit_report(), "report", args)
 }
 
 #[cfg(test)]
@@ -426,5 +455,52 @@ mod tests {
             )
             .is_err()
         );
+    }
+}
+
+#[cfg(test)]
+mod located {
+    use super::*;
+
+    #[test]
+    fn every_submit_tool_names_all_problems_with_paths() {
+        let e = parse_review(&json!({"verdict": "pass", "findings": [
+            {"severity": "high", "mesage": "typo"},
+            {"severity": "low", "message": "m", "line": "twelve"}
+        ], "summary": "x"}))
+        .unwrap_err();
+        assert!(e.starts_with("the review has 4 problems"), "{e}");
+        for want in [
+            "findings[0].message: is missing",
+            "findings[0].mesage: is not a field here; did you mean `message`?",
+            "findings[1].line: must be an integer",
+            "summary: is not a field here",
+        ] {
+            assert!(e.contains(want), "{want} not in {e}");
+        }
+        let e = parse_handoff(&json!({"status": "done", "sumary": "s"})).unwrap_err();
+        assert!(e.contains("summary: is missing") && e.contains("did you mean `summary`"));
+        let e =
+            parse_report(&json!({"results": [{"assertion_id": "a1", "pass": true}]})).unwrap_err();
+        assert!(e.contains("results[0].evidence: is missing"), "{e}");
+        let e = parse_fixes(
+            &json!({"features": [{"id": "f", "title": "t", "fulfills": "a1"}], "notes": ""}),
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("features[0].description: is missing") && e.contains("did you mean `note`"),
+            "{e}"
+        );
+        // A plan's unknown field is named with the rest of its problems.
+        let e = parse_plan(&json!({"milestones": [{"id": "m1", "title": "M", "features": [
+            {"id": "f1", "title": "F", "description": "d", "fulfills": ["a1"], "expected_behaviour": "x"}
+        ]}], "assertions": [{"id": "a1", "text": "t", "kind": "review"}]}))
+        .unwrap_err();
+        assert!(
+            e.contains("milestones[0].features[0].expected_behaviour: is not a field here; did you mean `expected_behavior`?"),
+            "{e}"
+        );
+        // A review without findings is still a fine answer.
+        assert!(parse_review(&json!({"verdict": "pass"})).is_ok());
     }
 }

@@ -82,6 +82,16 @@ impl MissionState {
                 }
             }
             Event::UserTestReported { .. } => {}
+            Event::BaselineRan {
+                assertion_id,
+                command,
+                exit_code,
+                ..
+            } => {
+                self.baseline.retain(|(id, _, _)| id != assertion_id);
+                self.baseline
+                    .push((assertion_id.clone(), command.clone(), *exit_code));
+            }
             Event::ToolUsed { .. }
             | Event::CommandRan { .. }
             | Event::CheckRan { .. }

@@ -156,6 +156,9 @@ pub struct MissionState {
     /// A contract amendment waiting for a human: the milestone it came from, the changes.
     pub pending_amendment: Option<(String, Vec<Assertion>)>,
     pub plan_rejections: Vec<String>,
+    /// The latest baseline run of each command assertion: its id, command and exit code.
+    #[serde(default)]
+    pub baseline: Vec<(String, String, Option<i32>)>,
     pub milestones: Vec<MilestoneState>,
     pub assertions: Vec<AssertionState>,
     pub gate: Option<(Gate, String)>,
@@ -176,6 +179,24 @@ pub struct MissionState {
     pub failed: Option<String>,
     pub events: u64,
     pub last_seq: u64,
+}
+
+impl MissionState {
+    /// The plan's command assertions that passed on the untouched tree, before any work.
+    pub fn already_passing(&self) -> Vec<&str> {
+        let Some(plan) = &self.plan else {
+            return vec![];
+        };
+        plan.assertions
+            .iter()
+            .filter(|a| {
+                self.baseline.iter().any(|(id, command, exit)| {
+                    id == &a.id && Some(command) == a.command.as_ref() && *exit == Some(0)
+                })
+            })
+            .map(|a| a.id.as_str())
+            .collect()
+    }
 }
 
 /// Knobs of the loop that come from config, not from events.

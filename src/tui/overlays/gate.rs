@@ -97,6 +97,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                     ),
                     theme.title,
                 ));
+                let passing = app.state.already_passing();
                 for a in &plan.assertions {
                     lines.push(Line::from(vec![
                         Span::styled(format!("  {} ", a.id), theme.key),
@@ -108,6 +109,12 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                     ]));
                     if let Some(c) = &a.command {
                         lines.push(Line::styled(format!("      $ {c}"), theme.dim));
+                    }
+                    if passing.contains(&a.id.as_str()) {
+                        lines.push(Line::styled(
+                            "      already passes before any work (kept as a guard)",
+                            theme.warn,
+                        ));
                     }
                 }
             }

@@ -29,12 +29,25 @@ pub fn mission(config_home: &Path) -> Command {
 
 pub struct Sandbox {
     pub tmp: tempfile::TempDir,
+    /// Runners spawned in the background: killed when the test ends, passed or not, so a
+    /// failed test leaves no runner holding the test harness's output pipe open.
+    spawned: std::cell::RefCell<Vec<u32>>,
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        for pid in self.spawned.borrow().iter() {
+            // SAFETY: kill(2) with a pid this test started; at worst it is gone already.
+            unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
+        }
+    }
 }
 
 impl Sandbox {
     pub fn new() -> Self {
         Sandbox {
             tmp: tempfile::tempdir().unwrap(),
+            spawned: Default::default(),
         }
     }
     pub fn repo(&self) -> PathBuf {
@@ -87,13 +100,15 @@ impl Sandbox {
         self.spawn_with(args, std::process::Stdio::null())
     }
     fn spawn_with(&self, args: &[&str], stdout: std::process::Stdio) -> std::process::Child {
-        mission(&self.config_home())
+        let child = mission(&self.config_home())
             .args(args)
             .arg("--dir")
             .arg(self.repo())
             .stdout(stdout)
             .spawn()
-            .unwrap()
+            .unwrap();
+        self.spawned.borrow_mut().push(child.id());
+        child
     }
     /// Polls `status --json` until `pred` holds. A status that fails (no log yet, or a log
     /// created but still empty) counts as "not yet"; the deadline holds either way.
