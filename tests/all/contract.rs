@@ -193,3 +193,46 @@ fn an_already_passing_assertion_is_flagged_to_the_orchestrator_and_at_the_gate()
     sb.wait_for_status("completion", |st| st["state"] == "completed");
     child.wait().unwrap();
 }
+
+/// What the models read: the worker's task states its turn budget, and a corrective
+/// feature carries the failing assertion, its command, its exit code and its output, to
+/// the orchestrator and to the worker that fixes it.
+#[test]
+fn tasks_state_the_turn_budget_and_fixes_carry_the_failing_check() {
+    let sb = Sandbox::new();
+    let script = json!({"entries": [
+        entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
+        entry("worker", "Feature m1-f1:", vec![
+            turn(vec![call("write_file", json!({"path": "wrong.txt", "content": "x"})), done("wrote it")]),
+        ]),
+        entry("orchestrator", "Fix round 1 for milestone m1", vec![turn(vec![call("submit_fixes", json!({
+            "features": [{"id": "m1-fix1-1", "title": "Create the flag", "description": "flag.txt", "fulfills": ["a1"]}],
+            "note": "the worker wrote the wrong file"
+        }))])]),
+        entry("worker", "Feature m1-fix1-1:", vec![
+            turn(vec![call("write_file", json!({"path": "flag.txt", "content": "ok"})), done("wrote flag.txt")]),
+        ]),
+    ]});
+    mini_repo(&sb, script, "[limits]\nmax_turns = 9\n");
+    let out = sb.run(&["start", "Create a flag", "--headless", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let read = |needle: &str| -> String {
+        let names = transcripts_containing(&sb, needle);
+        assert!(!names.is_empty(), "no transcript has {needle}");
+        names
+            .iter()
+            .map(|n| {
+                std::fs::read_to_string(sb.repo().join(".mission/transcripts").join(n)).unwrap()
+            })
+            .collect()
+    };
+    assert!(read("Feature m1-f1:").contains("You have 9 turns"));
+    for t in [
+        read("Fix round 1 for milestone m1"),
+        read("Feature m1-fix1-1:"),
+    ] {
+        for want in ["a1", "test -f flag.txt", "exit 1"] {
+            assert!(t.contains(want), "{want} not in {t}");
+        }
+    }
+}
