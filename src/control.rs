@@ -10,6 +10,7 @@ use tokio::net::{UnixListener, UnixStream};
 
 use crate::hub::Hub;
 use crate::layout::Layout;
+use crate::mission::op::Request;
 use crate::mission::{MissionState, Op, OpReply, decide};
 use crate::store::{self, StoreError};
 
@@ -128,8 +129,11 @@ async fn handle(hub: Hub, stream: UnixStream) -> std::io::Result<()> {
                 "request longer than {MAX_REQUEST_BYTES} bytes; the connection is closed"
             ))
         } else {
-            match serde_json::from_slice::<Op>(&line) {
-                Ok(op) => apply(&hub, &op),
+            match serde_json::from_slice::<Request>(&line) {
+                Ok(req) => OpReply {
+                    id: req.id,
+                    ..apply(&hub, &req.op)
+                },
                 Err(e) => OpReply::refused(format!("not an op: {e}")),
             }
         };
@@ -187,7 +191,13 @@ async fn exchange(stream: UnixStream, op: &Op) -> Result<OpReply, ControlError> 
         source,
     };
     let (read, mut write) = stream.into_split();
-    let mut line = serde_json::to_string(op).unwrap_or_default();
+    // Every op carries an id; its reply echoes it.
+    static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let request = Request {
+        id: Some(NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)),
+        op: op.clone(),
+    };
+    let mut line = serde_json::to_string(&request).unwrap_or_default();
     line.push('\n');
     write.write_all(line.as_bytes()).await.map_err(io)?;
     let mut lines = BufReader::new(read).lines();
@@ -197,8 +207,16 @@ async fn exchange(stream: UnixStream, op: &Op) -> Result<OpReply, ControlError> 
 
 /// No runner: take the lock and append the decision; `mission resume` acts on it.
 fn offline(layout: &Layout, op: &Op) -> Result<OpReply, ControlError> {
-    if *op == Op::Ping {
-        return Ok(OpReply::refused("no runner is active for this mission"));
+    match op {
+        Op::Ping => return Ok(OpReply::refused("no runner is active for this mission")),
+        // Recorded, they would take effect only after a resume, which is the human's
+        // answer to a stop anyway: say so instead of queueing a surprise.
+        Op::Pause | Op::Unpause => {
+            return Ok(OpReply::refused(
+                "nothing runs this mission now (its runner stopped), so there is nothing to pause or unpause; `mission resume` continues it",
+            ));
+        }
+        _ => {}
     }
     let _lock = store::acquire_lock(&layout.events(), &layout.lock())?;
     let loaded = store::load(&layout.events())?;

@@ -6,7 +6,7 @@ use mission::mission::{
     CommandRecord, DiffStat, Event, EventRecord, Handoff, HandoffStatus, Limits, McpCallRecord, Op,
     Plan, Role, Usage, WorkerReport,
 };
-use mission::tui::app::{App, Command, Hosting, Tab};
+use mission::tui::app::{App, Command, GATE_GRACE, Hosting, Tab};
 use mission::tui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -486,6 +486,11 @@ fn plan_gate_overlay_then_reject_with_a_note() {
     let mut s = at_the_plan_gate("Turn numstat into a CLI");
     let mut app = app_from(&s);
     draw(&app, "plan_gate");
+    let gate = Some(app.state.gate_id);
+    // In its first moments a gate takes no key: it is read before it is decided.
+    assert!(app.on_key(key(KeyCode::Char('r'))).is_empty());
+    assert!(!app.typing(), "the early key did nothing");
+    std::thread::sleep(GATE_GRACE);
     assert!(app.on_key(key(KeyCode::Char('r'))).is_empty());
     for c in "split m2".chars() {
         app.on_key(key(KeyCode::Char(c)));
@@ -495,13 +500,15 @@ fn plan_gate_overlay_then_reject_with_a_note() {
     assert_eq!(
         cmds,
         vec![Command::Send(Op::Reject {
-            note: "split m2".into()
+            note: "split m2".into(),
+            gate,
         })]
     );
-    // `a` approves from the overlay.
+    // `a` approves from the overlay, naming the gate it shows.
+    std::thread::sleep(GATE_GRACE);
     assert_eq!(
         app.on_key(key(KeyCode::Char('a'))),
-        vec![Command::Send(Op::Approve)]
+        vec![Command::Send(Op::Approve { gate })]
     );
     // The runner took the note; the orchestrator's next plan says it is a revision.
     s.push(Event::GateRejected {
@@ -515,6 +522,49 @@ fn plan_gate_overlay_then_reject_with_a_note() {
     });
     let app = app_from(&s);
     draw(&app, "plan_gate_revised");
+}
+
+/// A gate that opens while a human types a message does not take the keys: the `a` of
+/// the sentence stays in the box, the gate waits under it, and once the box is closed its
+/// keys act only after the grace.
+#[test]
+fn a_gate_opening_while_typing_takes_no_key() {
+    let mut app = app_from(&mid_mission());
+    app.on_key(key(KeyCode::Char('m')));
+    for c in "I am ".chars() {
+        assert!(app.on_key(key(KeyCode::Char(c))).is_empty());
+    }
+    app.on_event(&EventRecord {
+        seq: 999,
+        ts: ts(900),
+        event: Event::GateOpened {
+            gate: Gate::Milestone {
+                milestone: "m1".into(),
+            },
+            reason: "m1 passed validation".into(),
+        },
+    });
+    for c in "approving nothing, really".chars() {
+        assert!(app.on_key(key(KeyCode::Char(c))).is_empty(), "{c} acted");
+    }
+    assert!(app.typing(), "the box keeps the keys");
+    assert!(
+        app.status
+            .as_ref()
+            .is_some_and(|(s, _)| s.contains("waits for you")),
+        "{:?}",
+        app.status
+    );
+    app.on_key(key(KeyCode::Esc));
+    assert!(
+        app.on_key(key(KeyCode::Char('a'))).is_empty(),
+        "just after the box closes, the gate takes no key"
+    );
+    std::thread::sleep(GATE_GRACE);
+    assert_eq!(
+        app.on_key(key(KeyCode::Char('a'))),
+        vec![Command::Send(Op::Approve { gate: Some(999) })]
+    );
 }
 
 #[test]

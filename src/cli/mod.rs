@@ -134,12 +134,20 @@ enum Command {
     /// Let a paused mission go on.
     Unpause,
     /// Approve what the mission waits for (plan, milestone, escalation).
-    Approve,
+    Approve {
+        /// Only this gate (its `gate.id` in `status --json`): refused if another is open
+        /// by then, so a script never approves what it did not look at.
+        #[arg(long)]
+        gate: Option<u64>,
+    },
     /// Reject what the mission waits for, saying what to change.
     Reject {
         /// What to change: the orchestrator reads it before it plans again.
         #[arg(long)]
         note: String,
+        /// Only this gate (its `gate.id` in `status --json`).
+        #[arg(long)]
+        gate: Option<u64>,
     },
     /// Send the orchestrator a message it reads before its next decision.
     Say {
@@ -475,8 +483,8 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Status { json } => status(&dir, json),
         Command::Pause => op(&dir, Op::Pause).await,
         Command::Unpause => op(&dir, Op::Unpause).await,
-        Command::Approve => op(&dir, Op::Approve).await,
-        Command::Reject { note } => op(&dir, Op::Reject { note }).await,
+        Command::Approve { gate } => op(&dir, Op::Approve { gate }).await,
+        Command::Reject { note, gate } => op(&dir, Op::Reject { note, gate }).await,
         Command::Say { text } => op(&dir, Op::Say { text }).await,
         Command::Abort { note } => op(&dir, Op::Abort { note }).await,
         Command::Handoff { feature_id, json } => handoff(&dir, &feature_id, json),

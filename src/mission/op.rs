@@ -5,9 +5,17 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
-    Approve,
+    /// `gate` names the gate decided on (the seq of the event that opened it, as in
+    /// `status --json`); a decision for a gate that is no longer open is refused. Without
+    /// it (`{"op":"approve"}`, the older form) the gate open now is meant.
+    Approve {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gate: Option<u64>,
+    },
     Reject {
         note: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gate: Option<u64>,
     },
     Pause,
     Unpause,
@@ -23,11 +31,24 @@ pub enum Op {
     Ping,
 }
 
+/// An op on the control socket: the op and the id its reply echoes (clients that send
+/// none, the older form, get none back).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    #[serde(flatten)]
+    pub op: Op,
+}
+
 /// The runner's answer to an `Op`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpReply {
     pub ok: bool,
     pub message: String,
+    /// The request's id, echoed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
 }
 
 impl OpReply {
@@ -35,13 +56,30 @@ impl OpReply {
         OpReply {
             ok: true,
             message: message.into(),
+            id: None,
         }
     }
     pub fn refused(message: impl Into<String>) -> Self {
         OpReply {
             ok: false,
             message: message.into(),
+            id: None,
         }
+    }
+}
+
+/// Why a decision naming gate `asked` cannot be taken, when that gate is not the open one.
+fn stale(st: &MissionState, asked: Option<u64>) -> Option<String> {
+    let asked = asked?;
+    match &st.gate {
+        Some(_) if st.gate_id == asked => None,
+        Some((gate, _)) => Some(format!(
+            "nothing was decided: the gate you answered (#{asked}) is no longer open; {gate} (#{}) is open now — look at it, then decide",
+            st.gate_id
+        )),
+        None => Some(format!(
+            "nothing was decided: the gate you answered (#{asked}) is no longer open, and nothing waits for approval now"
+        )),
     }
 }
 
@@ -58,7 +96,7 @@ pub const HUMAN_PAUSE: &str = "paused by a human";
 pub const MAX_MESSAGE_BYTES: usize = 8 * 1024;
 
 pub fn decide(st: &MissionState, op: &Op) -> Result<(Option<Event>, String), String> {
-    if let Op::Reject { note: text } | Op::Say { text } | Op::Abort { note: text } = op
+    if let Op::Reject { note: text, .. } | Op::Say { text } | Op::Abort { note: text } = op
         && text.len() > MAX_MESSAGE_BYTES
     {
         return Err(format!(
@@ -73,7 +111,12 @@ pub fn decide(st: &MissionState, op: &Op) -> Result<(Option<Event>, String), Str
     match op {
         Op::Ping => Ok((None, "runner is alive".into())),
         _ if finished => Err("the mission has ended; nothing to control".into()),
-        Op::Approve => match &st.gate {
+        Op::Approve { gate: asked } | Op::Reject { gate: asked, .. }
+            if stale(st, *asked).is_some() =>
+        {
+            Err(stale(st, *asked).unwrap_or_default())
+        }
+        Op::Approve { .. } => match &st.gate {
             Some((gate, _)) => Ok((
                 Some(Event::GateApproved {
                     gate: gate.clone(),
@@ -86,7 +129,7 @@ pub fn decide(st: &MissionState, op: &Op) -> Result<(Option<Event>, String), Str
                 st.phase().as_str().replace('_', " ")
             )),
         },
-        Op::Reject { note } => {
+        Op::Reject { note, .. } => {
             if note.trim().is_empty() {
                 return Err("a rejection needs a note saying what to change: --note \"…\"".into());
             }

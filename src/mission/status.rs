@@ -15,6 +15,9 @@ pub struct Status {
     pub events: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiting_for: Option<String>,
+    /// The open gate's id, for `mission approve --gate ID` (a decision names its gate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate_id: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paused_reason: Option<String>,
     /// When a pause for a provider's limit ends by itself (RFC 3339).
@@ -147,6 +150,7 @@ impl Status {
             },
             events: st.events,
             waiting_for: st.gate.as_ref().map(|(g, r)| format!("{g}: {r}")),
+            gate_id: st.gate.as_ref().map(|_| st.gate_id),
             paused_reason: st.paused.clone(),
             resumes_at: st.paused_until.map(|t| t.to_string()),
             active_agent: st.active.as_ref().map(|a| ActiveStatus {

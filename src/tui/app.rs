@@ -239,7 +239,14 @@ pub struct App {
     /// The latest agent run of each feature, for its transcript.
     pub feature_runs: HashMap<String, String>,
     gate_seen: u64,
+    /// Gate keys act from this moment on: a gate takes no key in the first moments after
+    /// it appears, or after the text box it opened behind is closed (a word being typed
+    /// is not a decision).
+    pub(crate) gate_keys_from: Option<std::time::Instant>,
 }
+
+/// How long a gate shows before its keys act.
+pub const GATE_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl App {
     /// What the plan will likely cost (once there is a plan).
@@ -299,6 +306,7 @@ impl App {
             runs: HashMap::new(),
             feature_runs: HashMap::new(),
             gate_seen: 0,
+            gate_keys_from: None,
         }
     }
 
@@ -407,6 +415,16 @@ impl App {
         }
         self.transcript_read
             .insert(feature.to_string(), (run.to_string(), end));
+    }
+
+    /// Whether a text box (message, note, search) has the keys.
+    pub fn typing(&self) -> bool {
+        matches!(self.overlays.last(), Some(Overlay::Input { .. }))
+    }
+
+    /// The gate has just come into view: its keys wait out the grace.
+    pub(crate) fn arm_gate(&mut self) {
+        self.gate_keys_from = Some(std::time::Instant::now() + GATE_GRACE);
     }
 
     /// The runner's answer to an op, shown in the status line.

@@ -144,6 +144,7 @@ impl MissionState {
             }
             Event::GateOpened { gate, reason } => {
                 self.gate = Some((gate.clone(), reason.clone()));
+                self.gate_id = rec.seq;
             }
             // A decision about a gate that is not the open one (two humans racing, a
             // stale client) changes nothing.

@@ -162,6 +162,10 @@ pub struct MissionState {
     pub milestones: Vec<MilestoneState>,
     pub assertions: Vec<AssertionState>,
     pub gate: Option<(Gate, String)>,
+    /// The seq of the event that opened the gate: what a decision names, so that one
+    /// meant for an earlier gate is never taken for the one open now.
+    #[serde(default)]
+    pub gate_id: u64,
     pub paused: Option<String>,
     /// When a pause for a provider's limit ends by itself.
     pub paused_until: Option<jiff::Timestamp>,

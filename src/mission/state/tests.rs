@@ -284,24 +284,63 @@ fn decide_table() {
     let long = "x".repeat(9000);
     type Check = fn(&Result<(Option<Event>, String), String>) -> bool;
     let rows: Vec<(&str, &MissionState, Op, Check)> = vec![
-        ("approve at a gate", &at_gate, Op::Approve, |r| {
-            matches!(r, Ok((Some(Event::GateApproved { .. }), _)))
-        }),
-        ("approve with no gate", &running, Op::Approve, |r| {
-            r.is_err()
-        }),
+        (
+            "approve at a gate",
+            &at_gate,
+            Op::Approve { gate: None },
+            |r| matches!(r, Ok((Some(Event::GateApproved { .. }), _))),
+        ),
+        (
+            "approve naming the open gate",
+            &at_gate,
+            Op::Approve {
+                gate: Some(at_gate.gate_id),
+            },
+            |r| matches!(r, Ok((Some(Event::GateApproved { .. }), _))),
+        ),
+        (
+            "approve naming a gate that is no longer open",
+            &at_gate,
+            Op::Approve {
+                gate: Some(at_gate.gate_id - 1),
+            },
+            |r| {
+                r.as_ref().is_err_and(|e| {
+                    e.contains("is no longer open") && e.contains("plan approval (#")
+                })
+            },
+        ),
+        (
+            "reject naming a gate when none is open",
+            &running,
+            Op::Reject {
+                note: "n".into(),
+                gate: Some(at_gate.gate_id),
+            },
+            |r| r.as_ref().is_err_and(|e| e.contains("nothing was decided")),
+        ),
+        (
+            "approve with no gate",
+            &running,
+            Op::Approve { gate: None },
+            |r| r.is_err(),
+        ),
         (
             "reject with a note",
             &at_gate,
             Op::Reject {
                 note: "split m1".into(),
+                gate: None,
             },
             |r| matches!(r, Ok((Some(Event::GateRejected { .. }), _))),
         ),
         (
             "reject without a note",
             &at_gate,
-            Op::Reject { note: " ".into() },
+            Op::Reject {
+                note: " ".into(),
+                gate: None,
+            },
             |r| r.is_err(),
         ),
         ("pause", &running, Op::Pause, |r| {
@@ -328,7 +367,9 @@ fn decide_table() {
             Op::Say { text: long.clone() },
             |r| r.as_ref().is_err_and(|e| e.contains("at most 8192")),
         ),
-        ("no mission", &empty, Op::Approve, |r| r.is_err()),
+        ("no mission", &empty, Op::Approve { gate: None }, |r| {
+            r.is_err()
+        }),
     ];
     for (what, st, op, check) in rows {
         let r = decide(st, &op);
@@ -437,4 +478,37 @@ fn messages_stay_unread_until_an_orchestrator_run_succeeds() {
         error: None,
     });
     assert!(fold(ev).unread_messages().is_empty());
+}
+
+#[test]
+fn ops_on_the_wire_keep_their_older_form() {
+    use crate::mission::op::{Op, Request};
+    let old: Request = serde_json::from_str(r#"{"op":"approve"}"#).unwrap();
+    assert_eq!(
+        old,
+        Request {
+            id: None,
+            op: Op::Approve { gate: None }
+        }
+    );
+    let new: Request =
+        serde_json::from_str(r#"{"id":7,"op":"reject","note":"n","gate":3}"#).unwrap();
+    assert_eq!(
+        new,
+        Request {
+            id: Some(7),
+            op: Op::Reject {
+                note: "n".into(),
+                gate: Some(3)
+            }
+        }
+    );
+    assert_eq!(
+        serde_json::to_string(&Request {
+            id: Some(1),
+            op: Op::Pause
+        })
+        .unwrap(),
+        r#"{"id":1,"op":"pause"}"#
+    );
 }

@@ -29,12 +29,14 @@ impl App {
                 match key.code {
                     KeyCode::Esc => {
                         self.overlays.pop();
+                        self.box_closed();
                     }
                     KeyCode::Enter => {
                         let (kind, text) = (*kind, input.value().trim().to_string());
                         let op = match kind {
                             InputKind::Search => {
                                 self.overlays.pop();
+                                self.box_closed();
                                 self.start_search(text);
                                 return vec![];
                             }
@@ -43,10 +45,14 @@ impl App {
                                     Some(("write something first (Esc cancels)".into(), false));
                                 return vec![];
                             }
-                            InputKind::Reject => Op::Reject { note: text },
+                            InputKind::Reject => Op::Reject {
+                                note: text,
+                                gate: Some(self.state.gate_id),
+                            },
                             InputKind::Message => Op::Say { text },
                         };
                         self.overlays.pop();
+                        self.box_closed();
                         return vec![Command::Send(op)];
                     }
                     _ => {
@@ -198,8 +204,13 @@ impl App {
             }
             Action::Approve => {
                 if self.state.gate.is_some() {
+                    if !self.gate_keys_ready() {
+                        return vec![];
+                    }
                     self.overlays.retain(|o| !matches!(o, Overlay::Gate));
-                    vec![Command::Send(Op::Approve)]
+                    vec![Command::Send(Op::Approve {
+                        gate: Some(self.state.gate_id),
+                    })]
                 } else {
                     self.status = Some(("nothing is waiting for approval".into(), false));
                     vec![]
@@ -207,6 +218,9 @@ impl App {
             }
             Action::Reject => {
                 if self.state.gate.is_some() {
+                    if !self.gate_keys_ready() {
+                        return vec![];
+                    }
                     self.overlays.push(Overlay::Input {
                         kind: InputKind::Reject,
                         input: Input::default(),
@@ -287,6 +301,27 @@ impl App {
                 }
             }
         }
+    }
+
+    /// A text box closed: a gate it hid comes into view and waits out the grace.
+    fn box_closed(&mut self) {
+        if self.state.gate.is_some() && !self.typing() {
+            self.arm_gate();
+        }
+    }
+
+    /// Whether the gate's keys act now; if not, says why (the key is dropped).
+    fn gate_keys_ready(&mut self) -> bool {
+        let ready = self
+            .gate_keys_from
+            .is_none_or(|from| std::time::Instant::now() >= from);
+        const EARLY: &str = "the gate has just come into view: read it, then press the key again";
+        if !ready {
+            self.status = Some((EARLY.into(), false));
+        } else if self.status.as_ref().is_some_and(|(s, _)| s == EARLY) {
+            self.status = None;
+        }
+        ready
     }
 
     /// Searches the detail pane for `query` from where it is; an empty one ends the search.
