@@ -28,6 +28,8 @@ fn demo_console_gate_attach_pause_approve_and_handoff() {
     assert!(side.wrote(b"\x1b]9;mission: plan"));
     side.keys("p");
     side.wait_for("paused: no new agent turn");
+    // A gate's keys act once it has been in view a moment.
+    std::thread::sleep(Duration::from_millis(600));
     side.keys("a");
     side.wait_for("approved: plan approval");
     main.wait_for("PAUSED");
@@ -66,4 +68,47 @@ fn demo_console_gate_attach_pause_approve_and_handoff() {
     main.keys("q");
     assert_eq!(main.exit_code(), 0, "the mission completed");
     assert_demo_completed(&sb);
+}
+
+/// Over a real terminal: a human types a message to the orchestrator while the plan gate
+/// opens; the sentence's letters (`a`, `r`) stay in the box and decide nothing. The gate
+/// rings, waits under the box, and after Esc and a moment, `a` approves it.
+#[test]
+fn typing_while_a_gate_opens_decides_nothing() {
+    let sb = Sandbox::new();
+    let (go, wait) = sb.gate();
+    let script = serde_json::json!({"entries": [
+        entry("orchestrator", "Plan the mission.", vec![
+            turn(vec![call("run_command", serde_json::json!({"command": wait}))]),
+            turn(vec![call("submit_plan", flag_plan())]),
+        ]),
+        entry("worker", "Feature m1-f1:", vec![
+            turn(vec![call("write_file", serde_json::json!({"path": "flag.txt", "content": "ok"})), done("wrote flag.txt")]),
+        ]),
+    ]});
+    mini_repo(&sb, script, "");
+    let _runner = sb.spawn_quiet(&["start", "Create a flag", "--headless"]);
+    sb.wait_for_status("the orchestrator", |st| st["state"] == "planning");
+    let mut term = Term::spawn(&sb, &["attach"], 80, 24);
+    term.wait_for("attached");
+    term.keys("m");
+    term.keys("I am ");
+    std::fs::write(&go, "").unwrap();
+    sb.wait_for_status("the plan gate", |st| st["state"] == "awaiting_approval");
+    term.wait_for("waits for you: finish or Esc the box");
+    term.keys("approving a rewrite");
+    term.wait_for("I am approving a rewrite");
+    assert!(term.wrote(b"\x07"), "the gate rang");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        sb.status()["state"],
+        "awaiting_approval",
+        "a letter typed in the box decided nothing"
+    );
+    term.keys("\x1b");
+    term.wait_for("Approve the plan?");
+    std::thread::sleep(Duration::from_millis(600));
+    term.keys("a");
+    term.wait_for("approved: plan approval");
+    sb.wait_for_status("completion", |st| st["state"] == "completed");
 }

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use super::super::app::{App, Overlay};
+use super::super::app::{App, InputKind, Overlay};
 use super::super::theme::Theme;
 use crate::keys::Action;
 use crate::mission::Phase;
@@ -88,8 +88,15 @@ pub fn render_footer(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let mut spans = vec![];
     let k = |a: Action| app.keys.hint(a);
     let gate_shown = app.overlays.iter().any(|o| matches!(o, Overlay::Gate));
-    // Only what works now: no pause or message once the mission is over.
-    let keys: Vec<(String, &str)> = if app.state.gate.is_some() {
+    // Only what works now: while a box has the keys, only its own; no pause or message
+    // once the mission is over.
+    let keys: Vec<(String, &str)> = if let Some(Overlay::Input { kind, .. }) = app.overlays.last() {
+        let enter = match kind {
+            InputKind::Search => "search",
+            InputKind::Reject | InputKind::Message => "send",
+        };
+        vec![("⏎".to_string(), enter), ("Esc".to_string(), "cancel")]
+    } else if app.state.gate.is_some() {
         let mut v = vec![
             (k(Action::Approve), "approve"),
             (k(Action::Reject), "reject"),

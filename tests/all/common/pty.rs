@@ -17,6 +17,13 @@ pub struct Term {
     _master: Box<dyn portable_pty::MasterPty + Send>,
 }
 
+/// A failed test leaves no console (nor, with it, an in-process runner) behind.
+impl Drop for Term {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
 impl Term {
     pub fn spawn(sb: &Sandbox, args: &[&str], cols: u16, rows: u16) -> Term {
         let pty = native_pty_system();
