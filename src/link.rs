@@ -64,6 +64,8 @@ pub struct MissionLink {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     /// Delivered before anything else: the runner's last events, then its end.
     pending: VecDeque<Inbound>,
+    /// What an attached console runs when it finds the runner dead.
+    on_runner_stopped: Option<crate::notify::OnRunnerStopped>,
 }
 
 impl MissionLink {
@@ -83,6 +85,7 @@ impl MissionLink {
             rx,
             tasks: vec![],
             pending: VecDeque::new(),
+            on_runner_stopped: None,
         }
     }
 
@@ -96,6 +99,21 @@ impl MissionLink {
             rx,
             tasks: vec![],
             pending: VecDeque::new(),
+            on_runner_stopped: None,
+        }
+    }
+
+    /// What to run when the console finds the runner dead (`runner_stopped`).
+    pub fn on_runner_stopped(mut self, run: crate::notify::OnRunnerStopped) -> Self {
+        self.on_runner_stopped = Some(run);
+        self
+    }
+
+    /// The console found the runner dead while the mission still runs: nobody else can
+    /// say so, so the link runs `[notify] command` and `[hooks] runner_stopped`.
+    pub fn runner_stopped(&self, st: &MissionState, reason: &str) {
+        if let Some(run) = &self.on_runner_stopped {
+            run.run(&st.goal, &st.branch, reason);
         }
     }
 
@@ -246,7 +264,7 @@ impl MissionLink {
     pub fn runner_alive(&self) -> Option<bool> {
         match self.end {
             End::InProcess { .. } => None,
-            End::Attached => Some(store::live_runner(&self.layout.lock()).is_some()),
+            End::Attached => Some(store::runner_holds_lock(&self.layout.events())),
         }
     }
 

@@ -308,7 +308,18 @@ pub fn acquire_lock(events: &Path, pid_file: &Path) -> Result<MissionLock> {
         .unwrap_or_default()
         .trim()
         .to_string();
-    match log.try_lock() {
+    // A console asking whether a runner lives holds the lock for an instant: wait that out.
+    let mut tries = 0;
+    let locked = loop {
+        match log.try_lock() {
+            Err(std::fs::TryLockError::WouldBlock) if tries < 20 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => break other,
+        }
+    };
+    match locked {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
             return Err(StoreError::Locked {
@@ -370,6 +381,22 @@ pub fn read_handoff(
 
 /// The pid of the live runner holding the mission, if any: the pid file names it and the
 /// process is still there running `mission` (a killed runner leaves its pid behind).
+/// Whether a runner holds the mission's lock now: the kernel drops the lock the moment
+/// its holder dies, reaped or not (a pid check would take a killed, unreaped runner for
+/// a live one). Taking the lock to ask would let a runner starting that instant find it
+/// held; `acquire_lock` waits a moment for that.
+pub fn runner_holds_lock(events: &Path) -> bool {
+    let dir = events.parent().unwrap_or(Path::new("."));
+    let Ok(f) = File::open(dir) else {
+        return false;
+    };
+    match f.try_lock_shared() {
+        Ok(()) => false,
+        Err(std::fs::TryLockError::WouldBlock) => true,
+        Err(std::fs::TryLockError::Error(_)) => false,
+    }
+}
+
 pub fn live_runner(pid_file: &Path) -> Option<u32> {
     let pid: u32 = std::fs::read_to_string(pid_file)
         .ok()?

@@ -234,8 +234,14 @@ pub(super) async fn attach(dir: &Path, theme: &str) -> Result<i32> {
     let theme = Theme::load_from(theme, Theme::color_allowed(), user_themes().as_deref())
         .map_err(|e| anyhow!(e))?
         .for_terminal(crate::tui::theme::depth::Depth::detect());
-    let config = Config::load(&layout.config()).unwrap_or_default();
+    // No key is needed to watch: a fresh SSH login without them still gets the repo's
+    // `[notify]`, `[keys]` and `[console]`. A config that does not load is said.
+    let (config, config_error) = match Config::load_for_console(&layout.config()) {
+        Ok(c) => (c, None),
+        Err(e) => (Config::default(), Some(e)),
+    };
     let mut app = App::new(Hosting::Attached, config.limits());
+
     app.keys = crate::keys::Keymap::with_overrides(&config.keys).map_err(|e| anyhow!(e))?;
     app.bell = config.notify.bell;
     app.mouse = config.console.mouse;
@@ -243,20 +249,34 @@ pub(super) async fn attach(dir: &Path, theme: &str) -> Result<i32> {
     let alive = runner_alive(&layout).await;
     let st = load_state(&layout)?;
     app.runner_stopped = !alive;
+    let quit = app.keys.hint(crate::keys::Action::Quit);
     app.status = Some(if alive {
         (
-            "attached: q detaches, the mission keeps running".into(),
+            format!("attached: {quit} detaches, the mission keeps running"),
             true,
         )
     } else if st.completed.is_some() || st.failed.is_some() {
-        ("the mission has ended; q quits".into(), true)
+        (format!("the mission has ended; {quit} quits"), true)
     } else {
         (
             "stopped: nothing runs this mission; `mission resume` continues it (approve/reject are recorded for it)".into(),
             false,
         )
     });
-    let mut link = MissionLink::attached(layout);
+    let on_stop = crate::notify::OnRunnerStopped {
+        notify: config.notify.command.clone(),
+        hook: config.hooks.runner_stopped.clone(),
+        never: config.secret_env_names(),
+        repo: layout.repo.display().to_string(),
+        worktree: setup::work_dir(&config, &layout, &st).display().to_string(),
+    };
+    if let Some(e) = config_error {
+        app.status = Some((
+            format!("the config does not load (defaults apply): {e}"),
+            false,
+        ));
+    }
+    let mut link = MissionLink::attached(layout).on_runner_stopped(on_stop);
     let start = link.start(tui::RECENT_EVENTS)?;
     tui::run(app, theme, link, start).await?;
     Ok(0)

@@ -581,7 +581,7 @@ async fn op(dir: &Path, op: Op) -> Result<i32> {
         // runner removes it when it stops.
         if abort && !runner_alive(&layout).await {
             let st = load_state(&layout)?;
-            let config = Config::load(&layout.config()).unwrap_or_default();
+            let config = Config::load_for_console(&layout.config()).unwrap_or_default();
             after_run(&layout, &config, &st);
         }
         Ok(0)

@@ -9,19 +9,23 @@ use super::*;
 pub(super) fn status(dir: &Path, json: bool) -> Result<i32> {
     let layout = layout_of(dir)?;
     let st = load_state(&layout)?;
-    let limit = Config::load(&layout.config())
-        .ok()
-        .and_then(|c| c.budget.max_cost_usd);
-    let mut status = Status::from_state(&st, limit);
-    let config = Config::load(&layout.config()).unwrap_or_default();
+    // A config that does not load is said, not hidden behind the defaults.
+    let (config, config_error) = match Config::load_for_console(&layout.config()) {
+        Ok(c) => (c, None),
+        Err(e) => (Config::default(), Some(e)),
+    };
+    let mut status = Status::from_state(&st, config.budget.max_cost_usd);
     status.worktree = setup::work_dir(&config, &layout, &st).display().to_string();
     let prices = crate::llm::factory::role_prices(&config);
     status.estimate = crate::mission::estimate::estimate(&st, &|r| prices.get(&r).copied());
-    let pid = store::live_runner(&layout.lock());
-    status.runner = crate::mission::status::RunnerStatus {
-        alive: pid.is_some(),
-        pid,
+    // The lock says whether a runner lives; the pid file only which one.
+    let alive = store::runner_holds_lock(&layout.events());
+    let pid = if alive {
+        store::live_runner(&layout.lock())
+    } else {
+        None
     };
+    status.runner = crate::mission::status::RunnerStatus { alive, pid };
     if json {
         println!("{}", serde_json::to_string_pretty(&status)?);
         return Ok(0);
@@ -33,12 +37,23 @@ pub(super) fn status(dir: &Path, json: bool) -> Result<i32> {
         st.branch,
         st.events
     );
-    println!("Where   {}", status.worktree);
+    if let Some(e) = &config_error {
+        eprintln!("warning: the config does not load, defaults are shown: {e}");
+    }
+    if std::path::Path::new(&status.worktree).exists() {
+        println!("Where   {}", status.worktree);
+    } else {
+        println!(
+            "Where   {} (removed; the work is on branch {})",
+            status.worktree, st.branch
+        );
+    }
     let finished = st.completed.is_some() || st.failed.is_some();
-    match status.runner.pid {
-        Some(pid) => println!("Runner  alive (pid {pid})"),
-        None if finished => {}
-        None => println!(
+    match (status.runner.alive, status.runner.pid) {
+        (true, Some(pid)) => println!("Runner  alive (pid {pid})"),
+        (true, None) => println!("Runner  alive"),
+        _ if finished => {}
+        _ => println!(
             "Runner  stopped — nothing runs this mission now; `mission resume` continues it"
         ),
     }

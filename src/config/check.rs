@@ -3,7 +3,8 @@
 use super::*;
 
 impl Config {
-    pub(super) fn check(&self, sources: &[Source]) -> Result<(), ConfigError> {
+    /// `keys`: whether the providers' keys must be in this environment.
+    pub(super) fn check(&self, sources: &[Source], keys: bool) -> Result<(), ConfigError> {
         let err = |table: &str, key: &str, message: String| locate(sources, table, key, message);
         for role in Role::ALL {
             if let Some(rc) = self.role(role) {
@@ -193,6 +194,7 @@ impl Config {
                 .iter()
                 .any(|r| self.role(*r).is_some_and(|rc| rc.provider == *name));
             if used
+                && keys
                 && let Some(var) = &p.api_key_env
                 && std::env::var_os(var).is_none_or(|v| v.is_empty())
             {
@@ -309,18 +311,27 @@ impl Config {
             }
         }
         self.check_sandbox(&err)?;
-        if let Some(cmd) = self.notify.command.first() {
+        let commands = std::iter::once(("notify", "command", self.notify.command.as_slice()))
+            .chain(
+                HooksConfig::KINDS
+                    .iter()
+                    .map(|k| ("hooks", *k, self.hooks.command(k))),
+            );
+        for (table, key, command) in commands {
+            let Some(cmd) = command.first() else {
+                continue;
+            };
             if cmd.trim().is_empty() {
                 return Err(err(
-                    "notify",
-                    "command",
-                    "the program is empty: e.g. command = [\"notify-send\", \"mission\"]".into(),
+                    table,
+                    key,
+                    "the program is empty: e.g. [\"notify-send\", \"mission\"]".into(),
                 ));
             }
             if !program_exists(cmd) {
                 return Err(err(
-                    "notify",
-                    "command",
+                    table,
+                    key,
                     format!("`{cmd}` is not an executable file nor a program on PATH"),
                 ));
             }

@@ -26,6 +26,7 @@ pub struct Config {
     pub sandbox: SandboxConfig,
     pub worktree: WorktreeConfig,
     pub notify: NotifyConfig,
+    pub hooks: HooksConfig,
     pub console: ConsoleConfig,
     pub mcp: McpConfig,
     /// Console key overrides: action → keys (`approve = "A"`).
@@ -153,6 +154,48 @@ pub struct NotifyConfig {
     /// Run by the runner with one JSON argument (`type`, `reason`, `repo`, `goal`,
     /// `branch`, `worktree`), e.g. `["notify-send", "mission"]`.
     pub command: Vec<String>,
+}
+
+/// `[hooks]`: a command per kind of moment, run with the moment as one JSON argument
+/// (`{"type", "event", "repo", "goal", "branch", "worktree"}`), for scripts and chat bots.
+/// `runner_stopped` is run by an attached console, the others by the runner.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HooksConfig {
+    pub gate: Vec<String>,
+    pub escalation: Vec<String>,
+    pub budget: Vec<String>,
+    pub completed: Vec<String>,
+    pub failed: Vec<String>,
+    pub runner_stopped: Vec<String>,
+}
+
+impl HooksConfig {
+    pub const KINDS: [&str; 6] = [
+        "gate",
+        "escalation",
+        "budget",
+        "completed",
+        "failed",
+        "runner_stopped",
+    ];
+
+    /// The command for `kind` (empty when none is set).
+    pub fn command(&self, kind: &str) -> &[String] {
+        match kind {
+            "gate" => &self.gate,
+            "escalation" => &self.escalation,
+            "budget" => &self.budget,
+            "completed" => &self.completed,
+            "failed" => &self.failed,
+            "runner_stopped" => &self.runner_stopped,
+            _ => &[],
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        Self::KINDS.iter().all(|k| self.command(k).is_empty())
+    }
 }
 
 impl Default for NotifyConfig {
@@ -307,6 +350,17 @@ struct Source {
 impl Config {
     /// Loads the user's file (if any) and the repo's (if any), the repo's winning.
     pub fn load(repo_file: &Path) -> Result<Config, ConfigError> {
+        Self::load_checked(repo_file, true)
+    }
+
+    /// `load` for a console or a report, which call no model: a key missing from this
+    /// shell (a fresh SSH login) is no error, so the repo's `[notify]`, `[keys]` and
+    /// `[console]` still apply.
+    pub fn load_for_console(repo_file: &Path) -> Result<Config, ConfigError> {
+        Self::load_checked(repo_file, false)
+    }
+
+    fn load_checked(repo_file: &Path, keys: bool) -> Result<Config, ConfigError> {
         let mut sources = vec![];
         if let Some(user) = user_config_path()
             && let Some(s) = read_source(&user)?
@@ -329,7 +383,7 @@ impl Config {
                 key: String::new(),
                 message: e.message().to_string(),
             })?;
-        config.check(&sources)?;
+        config.check(&sources, keys)?;
         Ok(config)
     }
 
@@ -346,7 +400,7 @@ impl Config {
                     key: String::new(),
                     message: e.message().to_string(),
                 })?;
-        config.check(std::slice::from_ref(&s))?;
+        config.check(std::slice::from_ref(&s), true)?;
         Ok(config)
     }
 

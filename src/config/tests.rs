@@ -86,3 +86,23 @@ fn key_overrides_and_mcp_servers_are_checked_with_their_line() {
     let e = parse("[mcp.servers.a__b]\ncommand = [\"x\"]\n").unwrap_err();
     assert!(e.to_string().contains("server name"), "{e}");
 }
+
+/// A console attached from a fresh SSH login has no provider keys: it still gets the
+/// repo's `[keys]`, `[notify]` and `[hooks]`; a runner would be refused.
+#[test]
+fn a_console_loads_the_config_without_the_keys() {
+    let d = tempfile::tempdir().unwrap();
+    let file = d.path().join("mission.toml");
+    std::fs::write(
+        &file,
+        "[roles.orchestrator]\nprovider = \"anthropic\"\nmodel = \"claude\"\n\n\
+         [providers.anthropic]\nkind = \"anthropic\"\napi_key_env = \"MISSION_TEST_NO_SUCH_KEY\"\n\n\
+         [keys]\napprove = \"A\"\n\n[hooks]\ngate = [\"true\"]\n",
+    )
+    .unwrap();
+    let e = Config::load(&file).unwrap_err();
+    assert!(e.to_string().contains("MISSION_TEST_NO_SUCH_KEY"), "{e}");
+    let c = Config::load_for_console(&file).unwrap();
+    assert_eq!(c.keys["approve"], "A");
+    assert_eq!(c.hooks.gate, ["true"]);
+}

@@ -282,7 +282,8 @@ impl Runner {
         tokio::task::JoinHandle<()>,
     )> {
         let command = self.config.notify.command.clone();
-        if command.is_empty() {
+        let hooks = self.config.hooks.clone();
+        if command.is_empty() && hooks.is_empty() {
             return None;
         }
         let mut rx = self.hub.subscribe();
@@ -318,6 +319,23 @@ impl Runner {
                     Err(_) => break,
                 };
                 let st = hub.state();
+                if let Some(kind) = crate::notify::hook_kind(&rec.event)
+                    && !hooks.command(kind).is_empty()
+                {
+                    let call = crate::notify::HookCall {
+                        kind,
+                        event: Some(&rec),
+                        repo: &repo,
+                        goal: &st.goal,
+                        branch: &st.branch,
+                        worktree: &work,
+                    };
+                    if let Err(e) =
+                        crate::notify::run_hook(hooks.command(kind), &call, &never).await
+                    {
+                        let _ = hub.emit(Event::NotifyFailed { message: e });
+                    }
+                }
                 // A human's own pause needs no telling.
                 if matches!(&rec.event, Event::Paused { reason } if reason == crate::mission::op::HUMAN_PAUSE)
                 {
@@ -334,6 +352,9 @@ impl Runner {
                     branch: st.branch.clone(),
                     worktree: work.clone(),
                 };
+                if command.is_empty() {
+                    continue;
+                }
                 if let Err(e) = crate::notify::run_command(&command, &notice, &never).await {
                     let _ = hub.emit(Event::NotifyFailed { message: e });
                 }

@@ -1,4 +1,5 @@
-//! The console's own way to call a human: a bell and desktop notifications.
+//! The console's own way to call a human: a bell and desktop notifications. (When the
+//! runner dies, the link runs `[notify] command` and `[hooks] runner_stopped`.)
 
 /// BEL, then OSC 9 (iTerm2, Windows Terminal, kitty…) and OSC 777 (urxvt, foot, VTE)
 /// desktop notifications; inside tmux each OSC is wrapped for passthrough.

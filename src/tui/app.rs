@@ -245,6 +245,10 @@ pub struct App {
     pub(crate) gate_keys_from: Option<std::time::Instant>,
 }
 
+/// What the console says when it finds that nothing runs the mission any more.
+pub const RUNNER_STOPPED: &str =
+    "the runner stopped: nothing runs this mission now; `mission resume` continues it";
+
 /// How long a gate shows before its keys act.
 pub const GATE_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
@@ -254,12 +258,28 @@ impl App {
         crate::mission::estimate::estimate(&self.state, &|r| self.prices.get(&r).copied())
     }
 
-    /// What the mission waits for a human about, if anything.
-    pub fn needs_human(&self) -> Option<String> {
+    /// What the console rings for: the mission needs a human (a gate, a pause nobody
+    /// will end by itself, a runner that died) or has ended. A wait for a provider's
+    /// limit, which ends by itself, needs nobody.
+    pub fn alert_reason(&self) -> Option<String> {
         if let Some((gate, reason)) = &self.state.gate {
             return Some(format!("{gate}: {reason}"));
         }
-        self.state.paused.as_ref().map(|p| format!("paused: {p}"))
+        if let Some(p) = &self.state.paused
+            && self.state.paused_until.is_none()
+        {
+            return Some(format!("paused: {p}"));
+        }
+        if let Some(report) = &self.state.completed {
+            return Some(format!("the mission completed; its report: {report}"));
+        }
+        if let Some(f) = &self.state.failed {
+            return Some(format!("failed: {f}"));
+        }
+        if self.runner_stopped {
+            return Some(RUNNER_STOPPED.into());
+        }
+        None
     }
 
     pub fn new(hosting: Hosting, limits: Limits) -> Self {

@@ -75,13 +75,19 @@ pub async fn run(
     let mut link_open = true;
     // `kill` or a closed SSH session: leave the terminal as it was and stop cleanly.
     let mut killed = std::pin::pin!(crate::link::termination());
-    // Rung once each time the mission comes to need a human (on attach too).
-    let mut alerted: Option<String> = None;
+    // Rung once each time the mission comes to need a human (on attach too) or ends; a
+    // mission that had ended before the console came rings for nothing.
+    let mut alerted: Option<String> = (!app.mission_running())
+        .then(|| app.alert_reason())
+        .flatten();
+    // Seen dead on one tick, confirmed on the next: by then the log's last events (a
+    // clean end) have been read, so a finished mission is not taken for a dead runner.
+    let mut seen_dead = false;
     let in_tmux = std::env::var_os("TMUX").is_some();
     // A status line says what just happened; after a while it is old news.
     let mut status_since: Option<((String, bool), std::time::Instant)> = None;
     let result = loop {
-        let needs = app.needs_human();
+        let needs = app.alert_reason();
         if needs != alerted {
             if let (true, Some(why)) = (app.bell, &needs) {
                 use std::io::Write;
@@ -161,7 +167,17 @@ pub async fn run(
                     (None, _) => status_since = None,
                 }
                 if let Some(alive) = link.runner_alive() {
-                    app.runner_stopped = !alive;
+                    if alive || !app.mission_running() {
+                        seen_dead = false;
+                        app.runner_stopped = !alive;
+                    } else if !app.runner_stopped {
+                        if seen_dead {
+                            app.runner_stopped = true;
+                            dirty = true;
+                            link.runner_stopped(&app.state, app::RUNNER_STOPPED);
+                        }
+                        seen_dead = true;
+                    }
                 }
             }
         }

@@ -87,7 +87,7 @@ fn typing_while_a_gate_opens_decides_nothing() {
         ]),
     ]});
     mini_repo(&sb, script, "");
-    let _runner = sb.spawn_quiet(&["start", "Create a flag", "--headless"]);
+    let mut runner = sb.spawn_quiet(&["start", "Create a flag", "--headless"]);
     sb.wait_for_status("the orchestrator", |st| st["state"] == "planning");
     let mut term = Term::spawn(&sb, &["attach"], 80, 24);
     term.wait_for("attached");
@@ -111,4 +111,69 @@ fn typing_while_a_gate_opens_decides_nothing() {
     term.keys("a");
     term.wait_for("approved: plan approval");
     sb.wait_for_status("completion", |st| st["state"] == "completed");
+    assert!(runner.wait().unwrap().success());
+}
+
+/// `kill -9` of the runner, left unreaped (a pid check would still see it): the attached
+/// console finds it dead within seconds by the mission's lock, rings, shows the running
+/// feature as stopped, and runs `[notify] command` and `[hooks] runner_stopped` itself —
+/// the runner cannot. The console needs no provider key for any of it.
+#[test]
+fn a_killed_runner_rings_the_attached_console_and_runs_its_commands() {
+    let sb = Sandbox::new();
+    let (_go, wait) = sb.gate();
+    let script = serde_json::json!({"entries": [
+        entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
+        entry("worker", "Feature m1-f1:", vec![
+            turn(vec![call("run_command", serde_json::json!({"command": wait}))]),
+        ]),
+    ]});
+    let heard = sb.tmp.path().join("heard.jsonl");
+    let hooked = sb.tmp.path().join("hooked.jsonl");
+    let append = |file: &std::path::Path| {
+        format!(
+            "[\"sh\", \"-c\", \"printf '%s\\\\n' \\\"$1\\\" >> {}\", \"hook\"]",
+            file.display()
+        )
+    };
+    mini_repo(
+        &sb,
+        script,
+        &format!(
+            "[notify]\ncommand = {}\n\n[hooks]\nrunner_stopped = {}\n",
+            append(&heard),
+            append(&hooked)
+        ),
+    );
+    let mut runner = sb.spawn_quiet(&["start", "Create a flag", "--headless", "--auto-approve"]);
+    sb.wait_for_status("the worker", |st| {
+        st["milestones"][0]["features"][0]["state"] == "running"
+    });
+    let mut term = Term::spawn(&sb, &["attach"], 100, 30);
+    term.wait_for("attached");
+    runner.kill().unwrap(); // SIGKILL, and not reaped until the end of the test
+    term.wait_for_all(&["STOPPED", "■ m1-f1 Create", "■ stopped"]);
+    assert!(
+        term.wrote(b"\x07\x1b]9;mission: the runner stopped"),
+        "no bell / OSC 9 for the dead runner"
+    );
+    let start = std::time::Instant::now();
+    let read = |f: &std::path::Path| std::fs::read_to_string(f).unwrap_or_default();
+    while !(read(&heard).contains("runner_stopped") && read(&hooked).contains("runner_stopped")) {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "notify: {}\nhook: {}",
+            read(&heard),
+            read(&hooked)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let hook: serde_json::Value =
+        serde_json::from_str(read(&hooked).lines().last().unwrap()).unwrap();
+    assert_eq!(hook["type"], "runner_stopped");
+    assert_eq!(hook["goal"], "Create a flag");
+    assert!(hook["event"].is_null());
+    term.keys("q");
+    assert_eq!(term.exit_code(), 0);
+    runner.wait().unwrap();
 }

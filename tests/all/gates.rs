@@ -209,9 +209,18 @@ fn an_abandoned_mission_ends_as_failed_and_a_new_one_can_start() {
 fn the_notify_command_hears_of_a_gate_and_of_the_end() {
     let sb = Sandbox::new();
     let heard = sb.tmp.path().join("heard.jsonl");
+    let hooked = sb.tmp.path().join("hooked.jsonl");
+    let append = |file: &std::path::Path| {
+        format!(
+            "[\"sh\", \"-c\", \"printf '%s\\\\n' \\\"$1\\\" >> {}\", \"hook\"]",
+            file.display()
+        )
+    };
     let config = format!(
-        "[notify]\ncommand = [\"sh\", \"-c\", \"printf '%s\\\\n' \\\"$1\\\" >> {}\", \"notify\"]\n",
-        heard.display()
+        "[notify]\ncommand = {}\n\n[hooks]\ngate = {}\ncompleted = {}\n",
+        append(&heard),
+        append(&hooked),
+        append(&hooked)
     );
     mini_repo(&sb, flag_script(), &config);
     let mut child = sb.spawn_quiet(&["start", "Create a flag", "--headless"]);
@@ -250,6 +259,19 @@ fn the_notify_command_hears_of_a_gate_and_of_the_end() {
         );
         assert!(l["worktree"].as_str().unwrap().contains("create-a-flag"));
     }
+    // `[hooks]`: one command per kind, each given the event as the log has it.
+    let hooks: Vec<serde_json::Value> = std::fs::read_to_string(&hooked)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(hooks.len(), 2, "{hooks:?}");
+    assert_eq!(hooks[0]["type"], "gate");
+    assert_eq!(hooks[0]["event"]["type"], "gate_opened");
+    assert!(hooks[0]["event"]["seq"].as_u64().unwrap() > 0);
+    assert_eq!(hooks[1]["type"], "completed");
+    assert_eq!(hooks[1]["event"]["type"], "mission_completed");
+    assert_eq!(hooks[1]["goal"], "Create a flag");
 }
 
 #[test]

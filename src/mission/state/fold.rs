@@ -371,16 +371,25 @@ impl MissionState {
                 self.paused_until = auto_resume.then_some(*until);
             }
             Event::MessageSaid { text } => self.messages.push((rec.seq, text.clone())),
+            // An ended mission waits for nothing: a pause or a gate left open says no more.
             Event::MissionCompleted { report } => {
                 self.completed = Some(report.clone());
-                self.active = None;
+                self.end();
             }
             Event::MissionFailed { reason } => {
                 self.failed = Some(reason.clone());
-                self.active = None;
+                self.end();
             }
             // For the activity feed and the log; the mission's state does not change.
             Event::FilesChanged { .. } => {}
         }
+    }
+
+    fn end(&mut self) {
+        self.active = None;
+        self.running_agents.clear();
+        self.paused = None;
+        self.paused_until = None;
+        self.gate = None;
     }
 }

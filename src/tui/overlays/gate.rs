@@ -150,7 +150,24 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             " Amend the contract? "
         }
         Gate::Milestone { milestone } => {
-            lines.push(Line::styled(format!("{milestone} passed validation. a: go on to the next milestone · r: send it back with a note"), theme.text));
+            let last = app
+                .state
+                .milestones
+                .last()
+                .is_some_and(|m| &m.id == milestone);
+            let next = if last {
+                "finish the mission (it is the last milestone)"
+            } else {
+                "go on to the next milestone"
+            };
+            lines.push(Line::styled(
+                format!(
+                    "{milestone} passed validation. {}: {next} · {}: send it back with a note",
+                    app.keys.hint(Action::Approve),
+                    app.keys.hint(Action::Reject)
+                ),
+                theme.text,
+            ));
             " Approve the milestone? "
         }
         Gate::Escalation { milestone, feature } => {
@@ -230,7 +247,11 @@ fn escalation<'a>(
             }
             lines.push(Line::raw(""));
             lines.push(Line::styled(
-                "a: accept it as failed and go on without it · r: another attempt, with your note in its task",
+                format!(
+                    "{}: accept it as failed and go on without it · {}: another attempt, with your note in its task",
+                    app.keys.hint(Action::Approve),
+                    app.keys.hint(Action::Reject)
+                ),
                 theme.dim,
             ));
         }
@@ -260,7 +281,11 @@ fn escalation<'a>(
             }
             lines.push(Line::raw(""));
             lines.push(Line::styled(
-                "a: accept the milestone as it is · r: a note for the orchestrator, and one more fix round",
+                format!(
+                    "{}: accept the milestone as it is · {}: a note for the orchestrator, and one more fix round",
+                    app.keys.hint(Action::Approve),
+                    app.keys.hint(Action::Reject)
+                ),
                 theme.dim,
             ));
         }

@@ -189,8 +189,8 @@ fn feature<'a>(
         .filter(|h| Some(&h.commit) == f.commit.as_ref());
     match app.tab {
         Tab::Summary => {
-            let (g, style) = super::tree::feature_glyph(f.phase, theme);
-            let mut state = format!("{g} {:?}", f.phase).to_lowercase();
+            let (g, label, style) = super::tree::feature_look(app, f, theme);
+            let mut state = format!("{g} {label}");
             if f.attempts > 0 {
                 state.push_str(&format!(" · attempt {}", f.attempts));
             }

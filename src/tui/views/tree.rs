@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, List, ListItem, ListState, StatefulWidget
 
 use super::super::app::{App, Focus, Row};
 use super::super::theme::Theme;
-use crate::mission::state::{FeaturePhase, MilestonePhase};
+use crate::mission::state::{FeaturePhase, FeatureState, MilestonePhase, MilestoneState};
 
 pub fn milestone_glyph(p: MilestonePhase, theme: &Theme) -> (&'static str, Style) {
     match p {
@@ -29,6 +29,46 @@ pub fn feature_glyph(p: FeaturePhase, theme: &Theme) -> (&'static str, Style) {
         FeaturePhase::Done => ("✔", theme.done),
         FeaturePhase::Failed => ("✘", theme.failed),
     }
+}
+
+/// How a milestone shows, as it is and not only as the log last said: at its gate it
+/// awaits a human; with its runner dead it is stopped, not running.
+pub fn milestone_look(
+    app: &App,
+    m: &MilestoneState,
+    theme: &Theme,
+) -> (&'static str, String, Style) {
+    use crate::mission::Gate;
+    match &app.state.gate {
+        Some((Gate::Milestone { milestone } | Gate::Amendment { milestone }, _))
+            if *milestone == m.id =>
+        {
+            return ("⚑", "awaiting approval".into(), theme.warn);
+        }
+        Some((Gate::Escalation { milestone, .. }, _)) if *milestone == m.id => {
+            return ("⚑", "escalated: awaiting a human".into(), theme.warn);
+        }
+        _ => {}
+    }
+    if app.runner_stopped
+        && matches!(
+            m.phase,
+            MilestonePhase::Running | MilestonePhase::Validating
+        )
+    {
+        return ("■", "stopped".into(), theme.warn);
+    }
+    let (g, style) = milestone_glyph(m.phase, theme);
+    (g, m.phase.as_str().to_string(), style)
+}
+
+/// How a feature shows: a running one whose runner died is stopped.
+pub fn feature_look(app: &App, f: &FeatureState, theme: &Theme) -> (&'static str, String, Style) {
+    if app.runner_stopped && f.phase == FeaturePhase::Running {
+        return ("■", "stopped".into(), theme.warn);
+    }
+    let (g, style) = feature_glyph(f.phase, theme);
+    (g, format!("{:?}", f.phase).to_lowercase(), style)
 }
 
 pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
@@ -59,17 +99,21 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             Row::Milestone { index } => {
                 let m = &app.state.milestones[*index];
                 let repairing = app.state.is_repairing(m);
-                let (g, style) = if repairing {
+                let (g, label, style) = milestone_look(app, m, theme);
+                let shown = g != milestone_glyph(m.phase, theme).0;
+                let (g, style) = if repairing && !shown {
                     ("↻", theme.validating)
                 } else {
-                    milestone_glyph(m.phase, theme)
+                    (g, style)
                 };
                 let mut spans = vec![
                     Span::styled(format!("{g} "), style),
                     Span::styled(format!("{} ", m.id), theme.title),
                     Span::styled(m.title.clone(), theme.text),
                 ];
-                if repairing {
+                if shown {
+                    spans.push(Span::styled(format!(" {label}"), style));
+                } else if repairing {
                     spans.push(Span::styled(
                         format!(" fixing (round {})", m.fix_rounds + 1),
                         theme.validating,
@@ -85,7 +129,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             }
             Row::Feature { milestone, index } => {
                 let f = &app.state.milestones[*milestone].features[*index];
-                let (g, style) = feature_glyph(f.phase, theme);
+                let (g, label, style) = feature_look(app, f, theme);
                 let mut spans = vec![Span::raw("  "), Span::styled(format!("{g} "), style)];
                 if f.corrective {
                     spans.push(Span::styled("↻ ", theme.corrective));
@@ -101,6 +145,9 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                 spans.push(Span::styled(f.plan.title.clone(), theme.text));
                 if f.attempts > 1 {
                     spans.push(Span::styled(format!(" ×{}", f.attempts), theme.warn));
+                }
+                if label == "stopped" {
+                    spans.push(Span::styled(" stopped", style));
                 }
                 ListItem::new(fit(spans))
             }

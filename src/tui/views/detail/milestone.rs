@@ -10,14 +10,10 @@ use crate::mission::AssertionKind;
 use crate::mission::state::{MilestoneState, Verdict};
 
 pub(super) fn milestone<'a>(app: &'a App, theme: &Theme, m: &'a MilestoneState) -> Vec<Line<'a>> {
-    let (g, style) = super::super::tree::milestone_glyph(m.phase, theme);
+    let (g, label, style) = super::super::tree::milestone_look(app, m, theme);
     let corrective = m.features.iter().filter(|f| f.corrective).count();
     let mut lines = vec![
-        kv(
-            theme,
-            "State",
-            Span::styled(format!("{g} {:?}", m.phase).to_lowercase(), style),
-        ),
+        kv(theme, "State", Span::styled(format!("{g} {label}"), style)),
         kv(
             theme,
             "Features",
