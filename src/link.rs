@@ -130,6 +130,7 @@ impl MissionLink {
             End::Attached => self.tasks.push(tokio::spawn(tail(
                 self.layout.events(),
                 history.valid_len,
+                last_seq,
                 self.tx.clone(),
             ))),
         }
@@ -162,6 +163,7 @@ impl MissionLink {
             End::Attached => self.tasks.push(tokio::spawn(tail(
                 events,
                 folded.valid_len,
+                last_seq,
                 self.tx.clone(),
             ))),
         }
@@ -220,15 +222,26 @@ impl MissionLink {
                         *after = rec.seq;
                         return Some(Inbound::Event(rec));
                     }
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Ok(_) => {}
+                    // Events were dropped for this slow reader: read them from the log,
+                    // which has every one, instead of going on without them.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        let events = self.layout.events();
+                        self.pending.extend(catch_up(&events, after));
+                    }
                     Err(broadcast::error::RecvError::Closed) => *live = None,
                 },
                 done = async { runner.as_mut().expect("guarded").await }, if runner.is_some() => {
                     *runner = None;
-                    while let Some(rec) = drain_one(live) {
-                        if rec.seq > *after {
-                            *after = rec.seq;
-                            self.pending.push_back(Inbound::Event(rec));
+                    let events = self.layout.events();
+                    while let Some(got) = drain_one(live) {
+                        match got {
+                            Some(rec) if rec.seq > *after => {
+                                *after = rec.seq;
+                                self.pending.push_back(Inbound::Event(rec));
+                            }
+                            Some(_) => {}
+                            None => self.pending.extend(catch_up(&events, after)),
                         }
                     }
                     self.pending.push_back(Inbound::RunnerEnded(match done {
@@ -249,10 +262,17 @@ impl MissionLink {
             return Some(m);
         }
         if let End::InProcess { live, after, .. } = &mut self.end {
-            while let Some(rec) = drain_one(live) {
-                if rec.seq > *after {
-                    *after = rec.seq;
-                    return Some(Inbound::Event(rec));
+            while let Some(got) = drain_one(live) {
+                match got {
+                    Some(rec) if rec.seq > *after => {
+                        *after = rec.seq;
+                        return Some(Inbound::Event(rec));
+                    }
+                    Some(_) => {}
+                    None => {
+                        self.pending.extend(catch_up(&self.layout.events(), after));
+                        return self.pending.pop_front();
+                    }
                 }
             }
         }
@@ -323,16 +343,34 @@ async fn live_event(
     }
 }
 
-/// An event already published, skipping over a lag.
-fn drain_one(live: &mut Option<broadcast::Receiver<EventRecord>>) -> Option<EventRecord> {
-    let l = live.as_mut()?;
-    loop {
-        match l.try_recv() {
-            Ok(rec) => return Some(rec),
-            Err(broadcast::error::TryRecvError::Lagged(_)) => continue,
-            Err(_) => return None,
-        }
+/// An event already published (`Some(Some)`), or word of a lag (`Some(None)`: events
+/// were dropped and must be read from the log).
+fn drain_one(live: &mut Option<broadcast::Receiver<EventRecord>>) -> Option<Option<EventRecord>> {
+    match live.as_mut()?.try_recv() {
+        Ok(rec) => Some(Some(rec)),
+        Err(broadcast::error::TryRecvError::Lagged(_)) => Some(None),
+        Err(_) => None,
     }
+}
+
+/// The events after seq `after` as the log has them (it has every one: it is written
+/// before anything is published), moving `after` on. A console that missed events — a
+/// lagging subscription, a line it could not read — reads them here, never skips them.
+fn catch_up(events: &std::path::Path, after: &mut u64) -> Vec<Inbound> {
+    let mut out = vec![];
+    let from = *after;
+    let scanned = store::scan(events, 0, 0, None, |rec| {
+        if rec.seq > from {
+            out.push(rec);
+        }
+    });
+    if let Err(e) = scanned {
+        tracing::warn!("the console could not read the log to catch up: {e}");
+    }
+    if let Some(last) = out.last() {
+        *after = last.seq;
+    }
+    out.into_iter().map(Inbound::Event).collect()
 }
 
 /// Ctrl-C, `kill` or a closed SSH session: the console stops cleanly.
@@ -340,8 +378,10 @@ pub async fn termination() {
     crate::control::termination().await
 }
 
-/// Follows `events.jsonl` written by another process.
-async fn tail(path: PathBuf, mut offset: u64, tx: mpsc::UnboundedSender<Inbound>) {
+/// Follows `events.jsonl` written by another process from byte `offset`, whose events
+/// up to seq `last` were read already. Seqs rise by one: a line that does not parse or a
+/// seq that skips makes it read the log again for what it missed.
+async fn tail(path: PathBuf, mut offset: u64, mut last: u64, tx: mpsc::UnboundedSender<Inbound>) {
     use tokio::io::{AsyncReadExt, AsyncSeekExt};
     let mut pending = Vec::new();
     loop {
@@ -354,6 +394,7 @@ async fn tail(path: PathBuf, mut offset: u64, tx: mpsc::UnboundedSender<Inbound>
         };
         if meta.len() < offset {
             offset = 0; // the log was replaced (a new mission): read it again
+            last = 0;
             pending.clear();
         }
         if meta.len() == offset {
@@ -370,10 +411,30 @@ async fn tail(path: PathBuf, mut offset: u64, tx: mpsc::UnboundedSender<Inbound>
         pending.extend_from_slice(&buf);
         while let Some(i) = pending.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = pending.drain(..=i).collect();
-            if let Ok(rec) = crate::store::parse_line(&line)
-                && tx.send(Inbound::Event(rec)).is_err()
-            {
-                return;
+            let got = match crate::store::parse_line(&line) {
+                Ok(rec) if rec.seq <= last => continue,
+                Ok(rec) if rec.seq == last + 1 || last == 0 => vec![Inbound::Event(rec)],
+                // A gap or an unreadable line: what is missing is read from the log. An
+                // event the log itself has lost (a corrupt line) cannot come back; the
+                // next one is taken rather than reading the log again for every line.
+                parsed => {
+                    let mut caught = catch_up(&path, &mut last);
+                    if let Ok(rec) = parsed
+                        && rec.seq > last
+                    {
+                        tracing::warn!("events {}..{} are missing from the log", last + 1, rec.seq);
+                        caught.push(Inbound::Event(rec));
+                    }
+                    caught
+                }
+            };
+            for m in got {
+                if let Inbound::Event(rec) = &m {
+                    last = last.max(rec.seq);
+                }
+                if tx.send(m).is_err() {
+                    return;
+                }
             }
         }
     }
@@ -382,6 +443,85 @@ async fn tail(path: PathBuf, mut offset: u64, tx: mpsc::UnboundedSender<Inbound>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mission::Event;
+
+    /// Events in a mission's log, each a steering message (any event would do).
+    fn hub_in(dir: &std::path::Path) -> (Hub, Layout) {
+        let layout = Layout::new(dir);
+        std::fs::create_dir_all(layout.events().parent().unwrap()).unwrap();
+        let loaded = store::load(&layout.events()).unwrap();
+        let log = store::EventLog::open(&layout.events(), &loaded).unwrap();
+        (Hub::new(log, MissionState::default()), layout)
+    }
+
+    fn say(hub: &Hub, i: usize) {
+        hub.emit(Event::MessageSaid {
+            text: format!("message {i}"),
+        })
+        .unwrap();
+    }
+
+    /// A console too slow for the broadcast (it keeps 1024 events) reads what it missed
+    /// from the log: its state ends equal to a fresh one's, event for event.
+    #[tokio::test]
+    async fn a_lagging_console_catches_up_from_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let (hub, layout) = hub_in(dir.path());
+        hub.emit(Event::MissionStarted {
+            goal: "g".into(),
+            slug: "g".into(),
+            branch: "mission/g".into(),
+            base_commit: "b".into(),
+            worktree: None,
+        })
+        .unwrap();
+        let mut link = MissionLink::in_process(hub.clone(), layout.clone());
+        let start = link.start(0).unwrap();
+        let mut lagging = start.state;
+        for i in 0..3000 {
+            say(&hub, i);
+        }
+        while let Some(Inbound::Event(rec)) = link.try_next() {
+            lagging.apply(&rec);
+        }
+        let fresh = crate::mission::MissionState::from_events(
+            &store::load(&layout.events()).unwrap().events,
+        );
+        assert_eq!(lagging.last_seq, fresh.last_seq);
+        assert_eq!(lagging.messages.len(), 3000);
+        assert_eq!(lagging, fresh);
+    }
+
+    /// An attached console's tail meets a line it cannot read and a seq that skips: it
+    /// reads the log again rather than going on without the events in between.
+    #[tokio::test]
+    async fn an_attached_tail_resyncs_on_a_bad_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let (hub, layout) = hub_in(dir.path());
+        say(&hub, 0);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let len = std::fs::metadata(layout.events()).unwrap().len();
+        let task = tokio::spawn(tail(layout.events(), len, 1, tx));
+        say(&hub, 1);
+        // Another process's half-written line, then whole ones after it.
+        let text = std::fs::read_to_string(layout.events()).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        let second = lines.pop().unwrap().to_string();
+        let torn = format!("{}\n", &second[..second.len() / 2]);
+        std::fs::write(layout.events(), format!("{}\n{torn}", lines.join("\n"))).unwrap();
+        tokio::time::sleep(Duration::from_millis(450)).await;
+        std::fs::write(layout.events(), format!("{}\n{second}\n", lines.join("\n"))).unwrap();
+        let mut seqs = vec![];
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while seqs.last() != Some(&2) {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(Inbound::Event(rec))) => seqs.push(rec.seq),
+                other => panic!("no event 2: {other:?} after {seqs:?}"),
+            }
+        }
+        assert_eq!(seqs, [2], "event 2 arrived once, in order");
+        task.abort();
+    }
 
     /// A growing transcript is read in whole lines, each once: a line still being written
     /// waits for the next read.
