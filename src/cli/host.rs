@@ -338,7 +338,9 @@ pub(super) async fn demo(
     Ok(code)
 }
 
-pub(super) fn detach_start(dir: &Path, goal: &str, auto_approve: bool) -> Result<i32> {
+/// `start --detach` (`goal` given) or `resume --detach` (`None`): the same command,
+/// headless, in a session of its own, its output in `.mission/runner.log`.
+pub(super) fn detach_start(dir: &Path, goal: Option<&str>, auto_approve: bool) -> Result<i32> {
     let layout = layout_of(dir)?;
     std::fs::create_dir_all(&layout.dir)?;
     let log_path = layout.dir.join("runner.log");
@@ -352,9 +354,11 @@ pub(super) fn detach_start(dir: &Path, goal: &str, auto_approve: bool) -> Result
     .with_context(|| log_path.display().to_string())?;
     let offset = log.metadata().map(|m| m.len()).unwrap_or(0);
     let mut cmd = std::process::Command::new(std::env::current_exe()?);
-    cmd.arg("start")
-        .arg(goal)
-        .arg("--headless")
+    match goal {
+        Some(goal) => cmd.arg("start").arg(goal),
+        None => cmd.arg("resume"),
+    };
+    cmd.arg("--headless")
         .arg("--dir")
         .arg(&layout.repo);
     if auto_approve {

@@ -110,8 +110,11 @@ enum Command {
     /// Continue a mission after a stop, a pause or a crash.
     Resume {
         /// Print progress lines instead of the console.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "detach")]
         headless: bool,
+        /// Run in the background; see it with `mission status` or `mission attach`.
+        #[arg(long)]
+        detach: bool,
         /// Pass every gate without asking; anything else that needs a human exits with 3.
         #[arg(long)]
         auto_approve: bool,
@@ -458,7 +461,7 @@ async fn run(cli: Cli) -> Result<i32> {
             look,
         } => {
             if detach {
-                return detach_start(&dir, &goal, auto_approve);
+                return detach_start(&dir, Some(&goal), auto_approve);
             }
             let theme = console_theme(headless, &theme_of(look))?;
             let session = setup::start(&dir, &goal, Mode { auto_approve })?;
@@ -469,9 +472,13 @@ async fn run(cli: Cli) -> Result<i32> {
         }
         Command::Resume {
             headless,
+            detach,
             auto_approve,
             look,
         } => {
+            if detach {
+                return detach_start(&dir, None, auto_approve);
+            }
             let theme = console_theme(headless, &theme_of(look))?;
             let session = setup::resume(&dir, Mode { auto_approve })?;
             match theme {

@@ -360,3 +360,38 @@ fn log_follow_prints_events_as_they_come_and_ends_with_the_mission() {
     let out = sb.run(&["log", "--follow"]);
     assert!(out.status.success() && text(&out).contains("mission completed"));
 }
+
+/// After a crash: `pause` on the stopped mission says why not, a decision naming a gate
+/// that is not the open one is refused, and `resume --detach` brings the runner back in
+/// the background, where `approve --gate ID` (from `status --json`) goes on.
+#[test]
+fn a_stopped_mission_answers_pause_and_resumes_detached() {
+    let sb = Sandbox::new();
+    mini_repo(&sb, flag_script(), "");
+    let out = sb.run(&["start", "Create a flag", "--detach"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let st = sb.wait_for_status("the plan gate", |st| st["state"] == "awaiting_approval");
+    let gate = st["gate_id"].as_u64().expect("status names the open gate");
+    let pid = std::fs::read_to_string(sb.repo().join(".mission/lock")).unwrap();
+    let pid: i32 = pid.trim().parse().unwrap();
+    // SAFETY: kill(2) on the runner this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    sb.wait_for_status("the runner's death", |st| st["runner"]["alive"] == false);
+    let out = sb.run(&["pause"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("nothing runs this mission now"), "{}", text(&out));
+    let out = sb.run(&["resume", "--detach"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("running in the background"), "{}", text(&out));
+    let st = sb.wait_for_status("the gate again", |st| {
+        st["state"] == "awaiting_approval" && st["runner"]["alive"] == true
+    });
+    assert_eq!(st["gate_id"].as_u64(), Some(gate), "the same gate still waits");
+    let out = sb.run(&["approve", "--gate", &(gate - 1).to_string()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("is no longer open"), "{}", text(&out));
+    assert_eq!(sb.status()["state"], "awaiting_approval", "nothing was decided");
+    let out = sb.run(&["approve", "--gate", &gate.to_string()]);
+    assert!(out.status.success(), "{}", text(&out));
+    sb.wait_for_status("completion", |st| st["state"] == "completed");
+}
