@@ -288,6 +288,12 @@ impl MissionLink {
         }
     }
 
+    /// How the last archived mission's work compared with its estimate (estimated,
+    /// actual tokens): the error bar a human reads beside a new estimate.
+    pub fn last_estimate_outcome(&self) -> Option<(u64, u64)> {
+        last_estimate_outcome(&self.layout)
+    }
+
     /// A feature's handoff and its diff (when `with_diff`).
     pub fn feature(&self, feature: &str, with_diff: bool) -> FeatureRecords {
         let mut out = FeatureRecords::default();
@@ -331,6 +337,23 @@ impl MissionLink {
             let _ = r.await;
         }
     }
+}
+
+/// See `MissionLink::last_estimate_outcome`; also for `mission status`.
+pub fn last_estimate_outcome(layout: &Layout) -> Option<(u64, u64)> {
+    let archive = layout.dir.join("archive");
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(archive)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("events.jsonl").exists())
+        .collect();
+    // Named by the time they were archived: the last in order is the latest.
+    runs.sort();
+    let events = runs.last()?.join("events.jsonl");
+    let st = crate::checkpoint::load(&events, &events.with_file_name("checkpoint"))
+        .ok()?
+        .state;
+    crate::mission::estimate::outcome_vs_estimate(&st)
 }
 
 /// The next event of the hub, or never when there is no subscription.

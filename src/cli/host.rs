@@ -358,9 +358,7 @@ pub(super) fn detach_start(dir: &Path, goal: Option<&str>, auto_approve: bool) -
         Some(goal) => cmd.arg("start").arg(goal),
         None => cmd.arg("resume"),
     };
-    cmd.arg("--headless")
-        .arg("--dir")
-        .arg(&layout.repo);
+    cmd.arg("--headless").arg("--dir").arg(&layout.repo);
     if auto_approve {
         cmd.arg("--auto-approve");
     }

@@ -70,6 +70,13 @@ pub(super) fn status(dir: &Path, json: bool) -> Result<i32> {
                 String::new()
             }
         );
+        println!("        assumes {}", e.basis);
+        if let Some((est, actual)) = crate::link::last_estimate_outcome(&layout) {
+            println!(
+                "        the last mission used {actual} tokens of an estimated {est} ({:.1}×)",
+                actual as f64 / est.max(1) as f64
+            );
+        }
     }
     if let Some((gate, reason)) = &st.gate {
         println!("Waiting {gate}: {reason}");

@@ -27,6 +27,21 @@ pub struct Estimate {
     pub cost_usd_high: f64,
     /// The likely tokens per role, for the gate and the final report.
     pub per_role: BTreeMap<String, u64>,
+    /// What the figures assume, in a sentence a human can check.
+    pub basis: String,
+}
+
+/// How a finished mission's work compared with its estimate: (estimated, actual) tokens,
+/// planning left out of both. `None` for a mission without a plan or not ended.
+pub fn outcome_vs_estimate(st: &MissionState) -> Option<(u64, u64)> {
+    if st.completed.is_none() && st.failed.is_none() {
+        return None;
+    }
+    let est = estimate(st, &|_| None)?;
+    let b = &st.budget.total;
+    let planned = st.planning_tokens.unwrap_or_else(|| st.planning_spent());
+    let actual = (b.tokens_in + b.tokens_out).saturating_sub(planned);
+    Some((est.tokens, actual))
 }
 
 /// USD per input token and per output token of the model a role uses, if known.
@@ -87,12 +102,34 @@ pub fn estimate(st: &MissionState, price: PriceOf<'_>) -> Option<Estimate> {
             cost += i as f64 * pi + o as f64 * po;
         }
     }
+    let k = |(i, o): (u64, u64)| format!("{}k", ((i + o) as f64 * scale / 1000.0).round());
+    let mut basis = format!(
+        "{features} feature(s) +25 % corrective, ~{} tokens each to build, ~{} to review; a fix round per 2 milestones",
+        k(WORKER_PER_FEATURE),
+        k(REVIEW_PER_FEATURE),
+    );
+    if scale != 1.0 {
+        basis.push_str(&format!(
+            " (×{scale:.1}: planning took {}k tokens, {}k is usual)",
+            planned / 1000,
+            PLANNING_BASELINE / 1000
+        ));
+    }
+    match price(Role::Worker) {
+        Some((i, o)) => basis.push_str(&format!(
+            "; worker at ${:.2}/${:.2} per Mtok",
+            i * 1e6,
+            o * 1e6
+        )),
+        None => basis.push_str("; no price for the worker's model"),
+    }
     // Low: nothing breaks and prompt caching works; high: every fix round is used.
     Some(Estimate {
         tokens,
         cost_usd_low: round2(cost * 0.5),
         cost_usd_high: round2(cost * 2.0),
         per_role,
+        basis,
     })
 }
 
@@ -142,6 +179,12 @@ mod tests {
         assert!(big.tokens > small.tokens * 3, "{small:?} {big:?}");
         assert!(big.cost_usd_low < big.cost_usd_high);
         assert!(big.per_role.contains_key("user_tester"));
+        assert!(
+            big.basis.starts_with("8 feature(s) +25 % corrective")
+                && big.basis.contains("worker at $3.00/$15.00 per Mtok"),
+            "{}",
+            big.basis
+        );
         st.budget.per_role.insert(
             Role::Orchestrator,
             Usage {

@@ -208,8 +208,6 @@ pub struct App {
     pub overlays: Vec<Overlay>,
     pub activity: VecDeque<ActivityLine>,
     pub status: Option<(String, bool)>,
-    /// The plan last sent back, to show what its revision changed.
-    pub rejected_plan: Option<crate::mission::Plan>,
     /// The orchestrator's latest words, shown as its answer to steering.
     pub orchestrator_said: Option<String>,
     pub handoffs: HashMap<String, Handoff>,
@@ -243,6 +241,8 @@ pub struct App {
     /// it appears, or after the text box it opened behind is closed (a word being typed
     /// is not a decision).
     pub(crate) gate_keys_from: Option<std::time::Instant>,
+    /// The last archived mission's estimated and actual tokens: the estimate's record.
+    pub last_estimate: Option<(u64, u64)>,
 }
 
 /// What the console says when it finds that nothing runs the mission any more.
@@ -308,7 +308,6 @@ impl App {
             activity: VecDeque::new(),
             status: None,
             orchestrator_said: None,
-            rejected_plan: None,
             handoffs: HashMap::new(),
             diffs: HashMap::new(),
             transcripts: HashMap::new(),
@@ -327,6 +326,7 @@ impl App {
             feature_runs: HashMap::new(),
             gate_seen: 0,
             gate_keys_from: None,
+            last_estimate: None,
         }
     }
 

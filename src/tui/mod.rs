@@ -38,6 +38,7 @@ pub async fn run(
     start: crate::link::Start,
 ) -> anyhow::Result<Option<Outcome>> {
     let cmds = app.restore(start.state, &start.recent);
+    app.last_estimate = link.last_estimate_outcome();
     perform_loads(&mut app, &link, &cmds);
     if let Some(alive) = link.runner_alive() {
         app.runner_stopped = !alive;

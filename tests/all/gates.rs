@@ -379,18 +379,34 @@ fn a_stopped_mission_answers_pause_and_resumes_detached() {
     sb.wait_for_status("the runner's death", |st| st["runner"]["alive"] == false);
     let out = sb.run(&["pause"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("nothing runs this mission now"), "{}", text(&out));
+    assert!(
+        text(&out).contains("nothing runs this mission now"),
+        "{}",
+        text(&out)
+    );
     let out = sb.run(&["resume", "--detach"]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("running in the background"), "{}", text(&out));
+    assert!(
+        text(&out).contains("running in the background"),
+        "{}",
+        text(&out)
+    );
     let st = sb.wait_for_status("the gate again", |st| {
         st["state"] == "awaiting_approval" && st["runner"]["alive"] == true
     });
-    assert_eq!(st["gate_id"].as_u64(), Some(gate), "the same gate still waits");
+    assert_eq!(
+        st["gate_id"].as_u64(),
+        Some(gate),
+        "the same gate still waits"
+    );
     let out = sb.run(&["approve", "--gate", &(gate - 1).to_string()]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("is no longer open"), "{}", text(&out));
-    assert_eq!(sb.status()["state"], "awaiting_approval", "nothing was decided");
+    assert_eq!(
+        sb.status()["state"],
+        "awaiting_approval",
+        "nothing was decided"
+    );
     let out = sb.run(&["approve", "--gate", &gate.to_string()]);
     assert!(out.status.success(), "{}", text(&out));
     sb.wait_for_status("completion", |st| st["state"] == "completed");

@@ -194,7 +194,7 @@ impl MissionState {
                 match gate {
                     Gate::Plan => {
                         self.plan_rejections.push(note.clone());
-                        self.plan = None;
+                        self.rejected_plan = self.plan.take();
                         self.plan_approved = false;
                         self.contract_frozen = false;
                         self.milestones.clear();

@@ -156,6 +156,10 @@ pub struct MissionState {
     /// A contract amendment waiting for a human: the milestone it came from, the changes.
     pub pending_amendment: Option<(String, Vec<Assertion>)>,
     pub plan_rejections: Vec<String>,
+    /// The plan last sent back, to show what its revision changed (to a console that
+    /// attaches later too).
+    #[serde(default)]
+    pub rejected_plan: Option<Plan>,
     /// The latest baseline run of each command assertion: its id, command and exit code.
     #[serde(default)]
     pub baseline: Vec<(String, String, Option<i32>)>,

@@ -6,14 +6,6 @@ use super::*;
 impl App {
     /// Folds one event; returns loads the host should do (a new handoff to show).
     pub fn on_event(&mut self, rec: &EventRecord) -> Vec<Command> {
-        if let Event::GateRejected {
-            gate: crate::mission::Gate::Plan,
-            ..
-        } = &rec.event
-        {
-            // The fold drops it; its revision is shown against it.
-            self.rejected_plan = self.state.plan.clone();
-        }
         self.state.apply(rec);
         self.observe(rec)
     }

@@ -48,6 +48,16 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                         theme.title,
                     ),
                 );
+                let mut basis = format!("  assumes {}", e.basis);
+                if let Some((est, actual)) = app.last_estimate {
+                    basis.push_str(&format!(
+                        "; the last mission used {} of an estimated {} ({:.1}×)",
+                        crate::tui::text::tokens(actual),
+                        crate::tui::text::tokens(est),
+                        actual as f64 / est.max(1) as f64
+                    ));
+                }
+                lines.insert(2, Line::styled(basis, theme.dim));
             }
             // A plan sent back comes again: say that this one is a revision, and of what.
             if let Some(note) = app.state.plan_rejections.last() {
@@ -64,7 +74,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                         Span::styled(format!("“{note}”"), theme.text),
                     ]),
                 );
-                if let (Some(old), Some(new)) = (&app.rejected_plan, &app.state.plan) {
+                if let (Some(old), Some(new)) = (&app.state.rejected_plan, &app.state.plan) {
                     let changes = new.changes_from(old);
                     let what = if changes.is_empty() {
                         "the same plan as the one sent back".to_string()
