@@ -29,6 +29,20 @@ pub enum Inbound {
     Reply(OpReply),
     /// The in-process runner ended: how, or why it broke.
     RunnerEnded(Result<Outcome, String>),
+    /// A feature's handoff and diff, read on a blocking thread (`load_feature`).
+    Feature {
+        feature: String,
+        records: FeatureRecords,
+    },
+    /// What `run`'s transcript gained after byte `from`, up to byte `end`
+    /// (`load_transcript`).
+    Transcript {
+        feature: String,
+        run: String,
+        from: u64,
+        text: String,
+        end: u64,
+    },
 }
 
 /// Where a console starts: the state, and the recent events it shows as activity.
@@ -183,19 +197,25 @@ impl MissionLink {
     /// Sends `op`; its answer arrives as `Inbound::Reply`.
     pub fn send(&self, op: Op) {
         let tx = self.tx.clone();
-        let reply = match &self.end {
-            End::InProcess { hub, .. } => Ok(crate::control::apply(hub, &op)),
-            End::Attached => Err(self.layout.clone()),
-        };
-        tokio::spawn(async move {
-            let reply = match reply {
-                Ok(r) => r,
-                Err(layout) => crate::control::send(&layout, &op)
-                    .await
-                    .unwrap_or_else(|e| OpReply::refused(e.to_string())),
-            };
-            let _ = tx.send(Inbound::Reply(reply));
-        });
+        match &self.end {
+            // Recording the decision syncs the log: a blocking thread's work, not the
+            // console's.
+            End::InProcess { hub, .. } => {
+                let hub = hub.clone();
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.send(Inbound::Reply(crate::control::apply(&hub, &op)));
+                });
+            }
+            End::Attached => {
+                let layout = self.layout.clone();
+                tokio::spawn(async move {
+                    let reply = crate::control::send(&layout, &op)
+                        .await
+                        .unwrap_or_else(|e| OpReply::refused(e.to_string()));
+                    let _ = tx.send(Inbound::Reply(reply));
+                });
+            }
+        }
     }
 
     /// The next message; `None` only once nothing can come any more. An in-process
@@ -294,12 +314,52 @@ impl MissionLink {
         last_estimate_outcome(&self.layout)
     }
 
+    /// Reads a feature's handoff and diff off the console's task (git and the disk can
+    /// be slow; the console must not be): the answer comes as `Inbound::Feature`.
+    pub fn load_feature(&self, feature: &str, with_diff: bool) {
+        let (layout, tx, feature) = (self.layout.clone(), self.tx.clone(), feature.to_string());
+        tokio::task::spawn_blocking(move || {
+            let records = feature_records(&layout, &feature, with_diff);
+            let _ = tx.send(Inbound::Feature { feature, records });
+        });
+    }
+
+    /// Reads what `run`'s transcript gained after byte `from`, off the console's task:
+    /// the answer comes as `Inbound::Transcript`.
+    pub fn load_transcript(&self, feature: &str, run: &str, from: u64) {
+        let (layout, tx) = (self.layout.clone(), self.tx.clone());
+        let (feature, run) = (feature.to_string(), run.to_string());
+        tokio::task::spawn_blocking(move || {
+            if let Some((text, end)) = transcript_from(&layout, &run, from) {
+                let _ = tx.send(Inbound::Transcript {
+                    feature,
+                    run,
+                    from,
+                    text,
+                    end,
+                });
+            }
+        });
+    }
+
     /// A feature's handoff and its diff (when `with_diff`).
     pub fn feature(&self, feature: &str, with_diff: bool) -> FeatureRecords {
+        feature_records(&self.layout, feature, with_diff)
+    }
+
+    /// The whole lines `run`'s transcript gained after byte `from`, and the offset they
+    /// end at: a running agent's transcript is read as it grows, never twice.
+    pub fn transcript_from(&self, run: &str, from: u64) -> Option<(String, u64)> {
+        transcript_from(&self.layout, run, from)
+    }
+}
+
+fn feature_records(layout: &Layout, feature: &str, with_diff: bool) -> FeatureRecords {
+    {
         let mut out = FeatureRecords::default();
-        if let Ok(Some(h)) = store::read_handoff(&self.layout, feature) {
+        if let Ok(Some(h)) = store::read_handoff(layout, feature) {
             if with_diff
-                && let Ok(git) = Git::open(&self.layout.repo)
+                && let Ok(git) = Git::open(&layout.repo)
                 && let Some(parent) = git.parent_of(&h.commit)
                 && let Ok(d) = git.diff_text(&parent, &h.commit)
             {
@@ -309,21 +369,21 @@ impl MissionLink {
         }
         out
     }
+}
 
-    /// The whole lines `run`'s transcript gained after byte `from`, and the offset they
-    /// end at: a running agent's transcript is read as it grows, never twice.
-    pub fn transcript_from(&self, run: &str, from: u64) -> Option<(String, u64)> {
-        use std::io::{Read, Seek};
-        let mut f = std::fs::File::open(self.layout.transcript(run)).ok()?;
-        f.seek(std::io::SeekFrom::Start(from)).ok()?;
-        let mut buf = vec![];
-        f.read_to_end(&mut buf).ok()?;
-        let whole = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        buf.truncate(whole);
-        let text = String::from_utf8_lossy(&buf).into_owned();
-        Some((text, from + whole as u64))
-    }
+fn transcript_from(layout: &Layout, run: &str, from: u64) -> Option<(String, u64)> {
+    use std::io::{Read, Seek};
+    let mut f = std::fs::File::open(layout.transcript(run)).ok()?;
+    f.seek(std::io::SeekFrom::Start(from)).ok()?;
+    let mut buf = vec![];
+    f.read_to_end(&mut buf).ok()?;
+    let whole = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    buf.truncate(whole);
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    Some((text, from + whole as u64))
+}
 
+impl MissionLink {
     /// Stops what the link started; an in-process runner still running is stopped too.
     pub async fn close(mut self) {
         for t in self.tasks.drain(..) {

@@ -409,6 +409,42 @@ fn running_feature_follows_the_worker() {
     draw(&app, "running");
 }
 
+/// The selection follows the work only while the human looks on: a search or a detail
+/// pane read further down keeps its place when another agent starts.
+#[test]
+fn following_waits_while_the_human_reads() {
+    let agent_on = |app: &mut App, f: &str, seq: u64| {
+        app.on_event(&EventRecord {
+            seq,
+            ts: ts(seq as i64),
+            event: Event::AgentStarted {
+                run_id: format!("worker-{f}-{seq}"),
+                role: Role::Worker,
+                model: "scripted/w".into(),
+                task: f.into(),
+                feature_id: Some(f.into()),
+            },
+        });
+    };
+    let mut app = app_from(&mid_mission());
+    app.on_key(key(KeyCode::Enter)); // read the running feature's detail…
+    app.on_key(key(KeyCode::Char('j')));
+    app.on_key(key(KeyCode::Char('j')));
+    agent_on(&mut app, "m1-f1", 900);
+    assert_eq!(
+        app.selected.as_deref(),
+        Some("m1-fix1-1"),
+        "reading: it stays"
+    );
+    app.on_key(key(KeyCode::Char('g'))); // …back to its top: looking on again
+    agent_on(&mut app, "m1-f1", 901);
+    assert_eq!(
+        app.selected.as_deref(),
+        Some("m1-f1"),
+        "looking on: it follows"
+    );
+}
+
 #[test]
 fn every_handoff_tab() {
     let mut app = app_from(&mid_mission());

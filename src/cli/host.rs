@@ -156,8 +156,8 @@ async fn print_lines(mut link: MissionLink, start: crate::link::Start) -> Result
                         println!("{line}");
                     }
                 }
-                Some(crate::link::Inbound::Reply(_)) => {}
                 Some(crate::link::Inbound::RunnerEnded(_)) | None => break,
+                Some(_) => {}
             },
         }
     }

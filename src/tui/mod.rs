@@ -147,15 +147,40 @@ pub async fn run(
                         Inbound::Reply(r) => app.op_reply(r.ok, r.message),
                         Inbound::RunnerEnded(Ok(o)) => outcome = Some(o),
                         Inbound::RunnerEnded(Err(e)) => app.runner_error = Some(e),
+                        Inbound::Feature { feature, records } => {
+                            if let Some(d) = records.diff {
+                                app.diffs.insert(feature.clone(), d);
+                            }
+                            if let Some(h) = records.handoff {
+                                // A feature older than the events the console read: its
+                                // handoff names the run.
+                                app.feature_runs
+                                    .entry(feature.clone())
+                                    .or_insert_with(|| h.run_id.clone());
+                                app.handoffs.insert(feature.clone(), h);
+                            }
+                            request_tail(&mut app, &link, &feature);
+                        }
+                        Inbound::Transcript { feature, run, from, text, end } => {
+                            // An answer to an older request (read on since, or of an
+                            // earlier run): ask again from where it stands now.
+                            let current = app.feature_runs.get(&feature) == Some(&run);
+                            if current && app.transcript_offset(&feature, &run) == from {
+                                app.add_transcript(&feature, &run, transcript::lines(&text), end);
+                            } else {
+                                request_tail(&mut app, &link, &feature);
+                            }
+                        }
                     }
                     next = link.try_next();
                 }
                 dirty = true;
             }
             _ = tick.tick() => {
+                // Only the clock moves while idle: redraw when its text changes.
+                let shown = views::clock(&app);
                 app.now = jiff::Timestamp::now();
-                // Only the elapsed clock moves while idle; redraw it once a second.
-                dirty = app.state.completed.is_none() && app.state.failed.is_none();
+                dirty |= views::clock(&app) != shown;
                 match (&app.status, &status_since) {
                     (Some(s), Some((seen, at))) if s == seen => {
                         if at.elapsed() >= STATUS_FOR {
@@ -220,40 +245,30 @@ fn mouse_capture(on: bool) {
     }
 }
 
-/// Reads what the detail pane shows for a feature: handoff, diff, the transcript as it
-/// grows — through the link, between frames, never while drawing.
+/// Asks the link for what the detail pane shows of a feature — handoff, diff, the
+/// transcript as it grows. The answers come back as messages: the console never waits
+/// on git or the disk, and never reads while drawing.
 fn perform_loads(app: &mut App, link: &MissionLink, cmds: &[Command]) {
     let mut tailed: Vec<&str> = vec![];
     for c in cmds {
-        let feature = match c {
+        match c {
             Command::Load { feature } => {
-                let records = link.feature(feature, !app.diffs.contains_key(feature));
-                if let Some(d) = records.diff {
-                    app.diffs.insert(feature.clone(), d);
-                }
-                if let Some(h) = records.handoff {
-                    // A feature older than the events the console read: its handoff names
-                    // the run.
-                    app.feature_runs
-                        .entry(feature.clone())
-                        .or_insert_with(|| h.run_id.clone());
-                    app.handoffs.insert(feature.clone(), h);
-                }
-                feature
+                link.load_feature(feature, !app.diffs.contains_key(feature));
             }
-            Command::Tail { feature } => feature,
-            _ => continue,
-        };
-        if tailed.contains(&feature.as_str()) {
-            continue;
-        }
-        tailed.push(feature);
-        let Some(run) = app.feature_runs.get(feature).cloned() else {
-            continue;
-        };
-        let from = app.transcript_offset(feature, &run);
-        if let Some((text, end)) = link.transcript_from(&run, from) {
-            app.add_transcript(feature, &run, transcript::lines(&text), end);
+            Command::Tail { feature } if !tailed.contains(&feature.as_str()) => {
+                tailed.push(feature);
+                request_tail(app, link, feature);
+            }
+            _ => {}
         }
     }
+}
+
+/// Asks for what `feature`'s latest run added to its transcript since the last read.
+fn request_tail(app: &mut App, link: &MissionLink, feature: &str) {
+    let Some(run) = app.feature_runs.get(feature).cloned() else {
+        return;
+    };
+    let from = app.transcript_offset(feature, &run);
+    link.load_transcript(feature, &run, from);
 }

@@ -30,6 +30,15 @@ impl App {
         cmds
     }
 
+    /// Whether the selection follows the work now: not while the human reads — a search
+    /// open, the detail pane scrolled, a box being typed in — only when they look on.
+    fn following(&self) -> bool {
+        self.follow
+            && self.search.is_none()
+            && !self.typing()
+            && !(self.focus == Focus::Detail && self.scroll > 0)
+    }
+
     /// What the console keeps of an event besides the state: the activity line, the
     /// commands and checks it shows, the selection that follows the work.
     fn observe(&mut self, rec: &EventRecord) -> Vec<Command> {
@@ -75,7 +84,7 @@ impl App {
                 self.feature_runs.insert(f.clone(), run_id.clone());
                 self.commands.insert(f.clone(), vec![]);
                 self.transcripts.remove(f);
-                if self.follow {
+                if self.following() {
                     self.selected = Some(f.clone());
                     self.tab_scroll = Default::default();
                     self.scroll = 0;
@@ -128,7 +137,7 @@ impl App {
                     .entry(milestone.clone())
                     .or_default()
                     .retain(|c| c.round != *round);
-                if self.follow {
+                if self.following() {
                     self.selected = Some(milestone.clone());
                     self.tab_scroll = Default::default();
                     self.scroll = 0;

@@ -34,19 +34,10 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         Phase::Completed => ("COMPLETED", theme.ok),
         Phase::Failed => ("FAILED", theme.danger),
     };
-    // A stopped mission's clock stops at its last event.
-    let end = if finished || stopped {
-        st.last_event_at.unwrap_or(app.now)
-    } else {
-        app.now
-    };
-    let elapsed = st
-        .started_at
-        .map_or(0, |s| (end.as_second() - s.as_second()).max(0));
     let mut spans = vec![
         Span::raw(" "),
         Span::styled(word, style),
-        Span::styled(format!("  {}", super::duration(elapsed)), theme.dim),
+        Span::styled(format!("  {}", clock(app)), theme.dim),
     ];
     if stopped {
         spans.push(Span::styled(
@@ -82,6 +73,28 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         super::fit_line(spans, area.width),
     ])
     .render(area, buf);
+}
+
+/// The header's clock: how long the mission has run, stopped at its last event once it
+/// ended or its runner died. Seconds for the first minute, then minutes: an idle console
+/// redraws only when this text changes, once a minute on a long mission (a ticking
+/// seconds counter cost every idle SSH link a frame a second).
+pub fn clock(app: &App) -> String {
+    let st = &app.state;
+    let finished = st.completed.is_some() || st.failed.is_some();
+    let end = if finished || app.runner_stopped {
+        st.last_event_at.unwrap_or(app.now)
+    } else {
+        app.now
+    };
+    let secs = st
+        .started_at
+        .map_or(0, |s| (end.as_second() - s.as_second()).max(0));
+    match secs {
+        s if s >= 3600 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+        s if s >= 60 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
 }
 
 pub fn render_footer(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {

@@ -4,6 +4,7 @@ mod activity;
 mod budget;
 mod detail;
 mod header;
+pub use header::clock;
 mod tree;
 
 use ratatui::Frame;
