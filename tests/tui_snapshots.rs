@@ -995,24 +995,24 @@ fn the_gate_scrolls_within_its_plan_and_comes_back() {
     for _ in 0..60 {
         app.on_key(key(KeyCode::Down));
     }
-    let end = app.gate_end.get();
+    let end = app.gate_view.end.get();
     assert!(
-        end > 0 && app.gate_scroll == end,
+        end > 0 && app.gate_view.scroll == end,
         "stops at the end: {}",
-        app.gate_scroll
+        app.gate_view.scroll
     );
     assert!(frame(&app).contains("$ printf"), "the last lines show");
     app.on_key(key(KeyCode::Up));
-    assert_eq!(app.gate_scroll, end - 1, "one up moves at once");
+    assert_eq!(app.gate_view.scroll, end - 1, "one up moves at once");
     assert!(
         frame(&app).contains("(↓ for more)"),
         "the title says there is more"
     );
     app.on_key(key(KeyCode::Home));
-    assert_eq!(app.gate_scroll, 0);
+    assert_eq!(app.gate_view.scroll, 0);
     app.on_key(key(KeyCode::End));
     assert_eq!(
-        app.gate_scroll, end,
+        app.gate_view.scroll, end,
         "End scrolls the gate, not the plan behind it"
     );
     assert_eq!(app.scroll, 0, "the detail pane under the gate did not move");

@@ -11,8 +11,11 @@ use crate::mission::narrate::describe_event;
 use crate::mission::{CommandRecord, Event, EventRecord, Handoff, Limits, MissionState, Op, Role};
 
 mod events;
+mod gate;
 mod input;
 mod mouse;
+
+pub use gate::{GATE_GRACE, GateKey, GateView};
 
 const ACTIVITY_CAP: usize = 500;
 /// Transcript lines kept per feature (a long run shows its latest).
@@ -175,8 +178,6 @@ pub enum Hosting {
 pub struct App {
     /// The detail pane's last scroll position, as the last frame laid it out.
     pub detail_end: std::cell::Cell<u16>,
-    /// The gate's last scroll position, as the last frame laid it out.
-    pub gate_end: std::cell::Cell<u16>,
     /// Which keys do what (`[keys]` applied).
     pub keys: crate::keys::Keymap,
     pub state: MissionState,
@@ -193,8 +194,6 @@ pub struct App {
     pub activity_rows: std::cell::Cell<usize>,
     pub tab: Tab,
     pub scroll: u16,
-    /// How far the gate is scrolled (its own: the detail pane under it keeps its place).
-    pub gate_scroll: u16,
     /// How far the help is scrolled (it can be taller than a small terminal).
     pub help_scroll: u16,
     /// Where each tab of the selection was scrolled to, for coming back to it.
@@ -236,11 +235,8 @@ pub struct App {
     runs: HashMap<String, (Role, Option<String>)>,
     /// The latest agent run of each feature, for its transcript.
     pub feature_runs: HashMap<String, String>,
-    gate_seen: u64,
-    /// Gate keys act from this moment on: a gate takes no key in the first moments after
-    /// it appears, or after the text box it opened behind is closed (a word being typed
-    /// is not a decision).
-    pub(crate) gate_keys_from: Option<std::time::Instant>,
+    /// The gate as the human meets it: when its keys act, how far it is scrolled.
+    pub gate_view: GateView,
     /// The last archived mission's estimated and actual tokens: the estimate's record.
     pub last_estimate: Option<(u64, u64)>,
 }
@@ -248,9 +244,6 @@ pub struct App {
 /// What the console says when it finds that nothing runs the mission any more.
 pub const RUNNER_STOPPED: &str =
     "the runner stopped: nothing runs this mission now; `mission resume` continues it";
-
-/// How long a gate shows before its keys act.
-pub const GATE_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl App {
     /// What the plan will likely cost (once there is a plan).
@@ -285,7 +278,6 @@ impl App {
     pub fn new(hosting: Hosting, limits: Limits) -> Self {
         App {
             detail_end: std::cell::Cell::new(u16::MAX),
-            gate_end: std::cell::Cell::new(u16::MAX),
             keys: Default::default(),
             state: MissionState::default(),
             hosting,
@@ -299,7 +291,6 @@ impl App {
             tab: Tab::Summary,
             scroll: 0,
             help_scroll: 0,
-            gate_scroll: 0,
             tab_scroll: [0; Tab::ALL.len()],
             search: None,
             search_at: None,
@@ -324,8 +315,7 @@ impl App {
             prices: Default::default(),
             runs: HashMap::new(),
             feature_runs: HashMap::new(),
-            gate_seen: 0,
-            gate_keys_from: None,
+            gate_view: GateView::default(),
             last_estimate: None,
         }
     }
@@ -440,11 +430,6 @@ impl App {
     /// Whether a text box (message, note, search) has the keys.
     pub fn typing(&self) -> bool {
         matches!(self.overlays.last(), Some(Overlay::Input { .. }))
-    }
-
-    /// The gate has just come into view: its keys wait out the grace.
-    pub(crate) fn arm_gate(&mut self) {
-        self.gate_keys_from = Some(std::time::Instant::now() + GATE_GRACE);
     }
 
     /// The runner's answer to an op, shown in the status line.

@@ -177,3 +177,41 @@ fn a_killed_runner_rings_the_attached_console_and_runs_its_commands() {
     assert_eq!(term.exit_code(), 0);
     runner.wait().unwrap();
 }
+
+/// Inside tmux (`$TMUX` set), the desktop notifications are wrapped for tmux's
+/// passthrough (`set -g allow-passthrough on`), or tmux would swallow them.
+#[test]
+fn inside_tmux_the_notifications_are_wrapped() {
+    let sb = Sandbox::new();
+    mini_repo(
+        &sb,
+        serde_json::json!({"entries": [
+            entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
+        ]}),
+        "",
+    );
+    let mut runner = sb.spawn_quiet(&["start", "Create a flag", "--headless"]);
+    sb.wait_for_status("the plan gate", |st| st["state"] == "awaiting_approval");
+    let mut term = Term::spawn_env(
+        &sb,
+        &["attach"],
+        80,
+        24,
+        &[("TMUX", "/tmp/tmux-0/default,1,0")],
+    );
+    term.wait_for("Approve the plan?");
+    let start = std::time::Instant::now();
+    while !term.wrote(b"\x1bPtmux;\x1b\x1b]9;mission: plan") {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no tmux-wrapped OSC 9"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(term.wrote(b"\x1bPtmux;\x1b\x1b]777;notify;mission;plan"));
+    assert!(!term.wrote(b"\x07\x1b]9;"), "no bare OSC inside tmux");
+    term.keys("q");
+    assert_eq!(term.exit_code(), 0);
+    runner.kill().unwrap();
+    runner.wait().unwrap();
+}

@@ -21,9 +21,9 @@ impl App {
         // A gate opened before the recent events still waits.
         if self.state.gate.is_some() && !self.overlays.iter().any(|o| matches!(o, Overlay::Gate)) {
             self.overlays.push(Overlay::Gate);
-            self.arm_gate();
+            self.gate_view.arm();
         }
-        self.gate_seen = self.gate_seen.max(self.state.last_seq);
+        self.gate_view.restored(self.state.last_seq);
         if self.selected.is_none() && !self.state.milestones.is_empty() {
             self.selected = Some(self.state.milestones[0].id.clone());
         }
@@ -171,28 +171,25 @@ impl App {
             } => {
                 self.user_tests.insert(milestone.clone(), results.clone());
             }
-            Event::GateOpened { gate, .. } => {
-                // A gate opens the approval overlay once, on top of whatever is shown —
-                // but under a text box being typed in, whose keys stay the box's.
-                if rec.seq > self.gate_seen
-                    && !self.overlays.iter().any(|o| matches!(o, Overlay::Gate))
-                {
-                    if self.typing() {
-                        let at = self.overlays.len() - 1;
-                        self.overlays.insert(at, Overlay::Gate);
-                        self.status = Some((
-                            format!("{gate} waits for you: finish or Esc the box to see it"),
-                            false,
-                        ));
-                    } else {
-                        self.overlays.push(Overlay::Gate);
-                    }
+            // A gate opens the approval overlay once, on top of whatever is shown — but
+            // under a text box being typed in, whose keys stay the box's.
+            Event::GateOpened { gate, .. }
+                if self.gate_view.opened(rec.seq)
+                    && !self.overlays.iter().any(|o| matches!(o, Overlay::Gate)) =>
+            {
+                if self.typing() {
+                    let at = self.overlays.len() - 1;
+                    self.overlays.insert(at, Overlay::Gate);
+                    self.status = Some((
+                        format!("{gate} waits for you: finish or Esc the box to see it"),
+                        false,
+                    ));
+                } else {
+                    self.overlays.push(Overlay::Gate);
                 }
-                self.arm_gate();
-                self.gate_seen = rec.seq;
             }
             Event::GateApproved { .. } | Event::GateRejected { .. } => {
-                self.gate_scroll = 0;
+                self.gate_view.decided();
                 self.overlays.retain(|o| {
                     !matches!(
                         o,

@@ -87,41 +87,13 @@ impl App {
                 self.help_scroll = (self.help_scroll as i32 + step).clamp(0, rows) as u16;
                 return vec![];
             }
-            Some(Overlay::Gate) => match action {
-                Some(Action::Back) => {
+            Some(Overlay::Gate) => match self.gate_view.on_action(action) {
+                GateKey::Close => {
                     self.overlays.pop();
                     return vec![];
                 }
-                Some(a @ (Action::Up | Action::Down | Action::PageUp | Action::PageDown)) => {
-                    let by = match a {
-                        Action::Up => -1,
-                        Action::Down => 1,
-                        Action::PageUp => -10,
-                        _ => 10,
-                    };
-                    let end = self.gate_end.get() as isize;
-                    self.gate_scroll = (self.gate_scroll as isize + by).clamp(0, end) as u16;
-                    return vec![];
-                }
-                Some(Action::Top) => {
-                    self.gate_scroll = 0;
-                    return vec![];
-                }
-                Some(Action::Bottom) => {
-                    self.gate_scroll = self.gate_end.get();
-                    return vec![];
-                }
-                // Approve, reject, message, pause, help and quit fall through; anything
-                // else would act unseen behind the gate.
-                Some(
-                    Action::Approve
-                    | Action::Reject
-                    | Action::Message
-                    | Action::TogglePause
-                    | Action::Help
-                    | Action::Quit,
-                ) => {}
-                _ => return vec![],
+                GateKey::Consumed => return vec![],
+                GateKey::Passed => {}
             },
             None => {}
         }
@@ -248,7 +220,7 @@ impl App {
                 if self.state.gate.is_some() {
                     if !self.overlays.iter().any(|o| matches!(o, Overlay::Gate)) {
                         self.overlays.push(Overlay::Gate);
-                        self.gate_scroll = 0;
+                        self.gate_view.decided();
                     }
                 } else {
                     self.status = Some(("nothing is waiting for you".into(), true));
@@ -306,15 +278,13 @@ impl App {
     /// A text box closed: a gate it hid comes into view and waits out the grace.
     fn box_closed(&mut self) {
         if self.state.gate.is_some() && !self.typing() {
-            self.arm_gate();
+            self.gate_view.arm();
         }
     }
 
     /// Whether the gate's keys act now; if not, says why (the key is dropped).
     fn gate_keys_ready(&mut self) -> bool {
-        let ready = self
-            .gate_keys_from
-            .is_none_or(|from| std::time::Instant::now() >= from);
+        let ready = self.gate_view.keys_ready();
         const EARLY: &str = "the gate has just come into view: read it, then press the key again";
         if !ready {
             self.status = Some((EARLY.into(), false));

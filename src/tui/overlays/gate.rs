@@ -216,16 +216,16 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     // Never scrolled past the end (a blank box says nothing); remembered so that
     // scrolling back from an overshoot moves at once.
     let last = (wrapped as u16).saturating_sub(height.saturating_sub(2));
-    app.gate_end.set(last);
+    app.gate_view.end.set(last);
     // More below: the title says so, as the help's does.
-    let title = if app.gate_scroll.min(last) < last {
+    let title = if app.gate_view.scroll.min(last) < last {
         format!("{title}(↓ for more) ")
     } else {
         title.to_string()
     };
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
-        .scroll((app.gate_scroll.min(last), 0))
+        .scroll((app.gate_view.scroll.min(last), 0))
         .block(
             Block::default()
                 .borders(Borders::ALL)

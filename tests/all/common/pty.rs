@@ -26,6 +26,17 @@ impl Drop for Term {
 
 impl Term {
     pub fn spawn(sb: &Sandbox, args: &[&str], cols: u16, rows: u16) -> Term {
+        Self::spawn_env(sb, args, cols, rows, &[])
+    }
+
+    /// `spawn` with extra environment variables (after the defaults, so they win).
+    pub fn spawn_env(
+        sb: &Sandbox,
+        args: &[&str],
+        cols: u16,
+        rows: u16,
+        env: &[(&str, &str)],
+    ) -> Term {
         let pty = native_pty_system();
         let pair = pty
             .openpty(PtySize {
@@ -46,6 +57,9 @@ impl Term {
         cmd.env_remove("NO_COLOR");
         // Inside tmux the console wraps its alerts for tmux; these tests expect them bare.
         cmd.env_remove("TMUX");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let child = pair.slave.spawn_command(cmd).unwrap();
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().unwrap();
