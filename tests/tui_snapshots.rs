@@ -632,6 +632,33 @@ fn message_help_and_quit_overlays() {
     );
 }
 
+/// The gate of the last milestone says it finishes the mission, not that another comes;
+/// keys from `[keys]` are the ones named, there and in the header.
+#[test]
+fn the_last_milestones_gate_says_finish_with_the_configured_keys() {
+    let mut s = mid_mission();
+    s.push(Event::GateOpened {
+        gate: Gate::Milestone {
+            milestone: "m2".into(),
+        },
+        reason: "m2 passed validation".into(),
+    });
+    let mut app = app_from(&s);
+    app.keys = mission::keys::Keymap::with_overrides(
+        &[("approve".to_string(), "A".to_string())]
+            .into_iter()
+            .collect(),
+    )
+    .unwrap();
+    let shown = Screen::new(100, 30).text(&app);
+    assert!(
+        shown.contains("A: finish the mission (it is the last milestone)"),
+        "{shown}"
+    );
+    assert!(shown.contains("A approve"), "{shown}");
+    assert!(!shown.contains("next milestone"), "{shown}");
+}
+
 #[test]
 fn paused_escalated_and_completed_headers() {
     let mut s = mid_mission();

@@ -46,6 +46,17 @@ fn demo_console_gate_attach_pause_approve_and_handoff() {
     // The tree fills, the corrective feature included.
     main.wait_for_all(&["COMPLETED", "✔ m2 ", "↻ m1-fix1-1"]);
     side.wait_for("COMPLETED");
+    // The end rings too, in both consoles.
+    for term in [&main, &side] {
+        let start = std::time::Instant::now();
+        while !term.wrote(b"\x1b]9;mission: the mission completed") {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "no notification at the end"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
     // While features ran, both consoles followed the running agent live: its tool calls,
     // read from its transcript as it grew (by the attached one from another process).
     // (Raw output: a frame writes only the cells that changed, so no trailing spaces.)

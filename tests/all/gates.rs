@@ -190,6 +190,16 @@ fn an_abandoned_mission_ends_as_failed_and_a_new_one_can_start() {
     );
     let st = sb.status();
     assert_eq!(st["state"], "failed", "{st:#}");
+    assert!(
+        st.get("waiting_for").is_none(),
+        "an ended mission waits for nothing: {st:#}"
+    );
+    // Its worktree went with it: `status` says so instead of naming it as if it were there.
+    let said = text(&sb.run(&["status"]));
+    assert!(
+        said.contains("(removed; the work is on branch mission/create-a-flag)"),
+        "{said}"
+    );
     let out = sb.run(&["approve"]);
     assert_eq!(
         out.status.code(),
