@@ -4,8 +4,6 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use tui_input::Input;
-
 use crate::keys::Action;
 use crate::mission::narrate::describe_event;
 use crate::mission::{CommandRecord, Event, EventRecord, Handoff, Limits, MissionState, Op, Role};
@@ -14,8 +12,10 @@ mod events;
 mod gate;
 mod input;
 mod mouse;
+mod textbox;
 
 pub use gate::{GATE_GRACE, GateKey, GateView};
+pub use textbox::{BoxKey, InputKind, TextBox};
 
 const ACTIVITY_CAP: usize = 500;
 /// Transcript lines kept per feature (a long run shows its latest).
@@ -88,19 +88,11 @@ impl Focus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputKind {
-    Reject,
-    Message,
-    /// A search of the detail pane.
-    Search,
-}
-
 #[derive(Debug, Clone)]
 pub enum Overlay {
     Help,
     Gate,
-    Input { kind: InputKind, input: Input },
+    Input(TextBox),
     ConfirmQuit,
 }
 
@@ -429,7 +421,7 @@ impl App {
 
     /// Whether a text box (message, note, search) has the keys.
     pub fn typing(&self) -> bool {
-        matches!(self.overlays.last(), Some(Overlay::Input { .. }))
+        matches!(self.overlays.last(), Some(Overlay::Input(_)))
     }
 
     /// The runner's answer to an op, shown in the status line.

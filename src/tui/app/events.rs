@@ -194,10 +194,10 @@ impl App {
                     !matches!(
                         o,
                         Overlay::Gate
-                            | Overlay::Input {
+                            | Overlay::Input(TextBox {
                                 kind: InputKind::Reject,
                                 ..
-                            }
+                            })
                     )
                 });
             }

@@ -7,11 +7,8 @@ impl App {
     /// Pasted text (bracketed paste) goes into the open text box, newlines as spaces;
     /// anywhere else it is dropped, so that no pasted letter acts as a key.
     pub fn on_paste(&mut self, text: &str) {
-        if let Some(Overlay::Input { input, .. }) = self.overlays.last_mut() {
-            for c in text.chars() {
-                let c = if c.is_control() { ' ' } else { c };
-                input.handle(tui_input::InputRequest::InsertChar(c));
-            }
+        if let Some(Overlay::Input(b)) = self.overlays.last_mut() {
+            b.paste(text);
         } else {
             self.status = Some((
                 "pasting is for the message, note and search boxes (m, r, /)".into(),
@@ -25,24 +22,23 @@ impl App {
         use ratatui::crossterm::event::KeyCode;
         let action = self.keys.action(key);
         match self.overlays.last_mut() {
-            Some(Overlay::Input { kind, input }) => {
-                match key.code {
-                    KeyCode::Esc => {
+            Some(Overlay::Input(b)) => {
+                let kind = b.kind;
+                match b.on_key(key) {
+                    BoxKey::Typed => {}
+                    BoxKey::Empty => {
+                        self.status = Some(("write something first (Esc cancels)".into(), false));
+                    }
+                    BoxKey::Cancelled => {
                         self.overlays.pop();
                         self.box_closed();
                     }
-                    KeyCode::Enter => {
-                        let (kind, text) = (*kind, input.value().trim().to_string());
+                    BoxKey::Submitted(text) => {
+                        self.overlays.pop();
+                        self.box_closed();
                         let op = match kind {
                             InputKind::Search => {
-                                self.overlays.pop();
-                                self.box_closed();
                                 self.start_search(text);
-                                return vec![];
-                            }
-                            _ if text.is_empty() => {
-                                self.status =
-                                    Some(("write something first (Esc cancels)".into(), false));
                                 return vec![];
                             }
                             InputKind::Reject => Op::Reject {
@@ -51,13 +47,7 @@ impl App {
                             },
                             InputKind::Message => Op::Say { text },
                         };
-                        self.overlays.pop();
-                        self.box_closed();
                         return vec![Command::Send(op)];
-                    }
-                    _ => {
-                        use tui_input::backend::crossterm::EventHandler;
-                        input.handle_event(&ratatui::crossterm::event::Event::Key(key));
                     }
                 }
                 return vec![];
@@ -193,10 +183,8 @@ impl App {
                     if !self.gate_keys_ready() {
                         return vec![];
                     }
-                    self.overlays.push(Overlay::Input {
-                        kind: InputKind::Reject,
-                        input: Input::default(),
-                    });
+                    self.overlays
+                        .push(Overlay::Input(TextBox::new(InputKind::Reject)));
                 } else {
                     self.status = Some(("nothing is waiting for approval".into(), false));
                 }
@@ -204,10 +192,8 @@ impl App {
             }
             Action::Message => {
                 if self.mission_running() {
-                    self.overlays.push(Overlay::Input {
-                        kind: InputKind::Message,
-                        input: Input::default(),
-                    });
+                    self.overlays
+                        .push(Overlay::Input(TextBox::new(InputKind::Message)));
                 } else {
                     self.status = Some((
                         "the mission is over: no orchestrator reads messages now".into(),
@@ -228,14 +214,9 @@ impl App {
                 vec![]
             }
             Action::Search => {
-                let mut input = Input::default();
-                if let Some(q) = &self.search {
-                    input = input.with_value(q.clone());
-                }
-                self.overlays.push(Overlay::Input {
-                    kind: InputKind::Search,
-                    input,
-                });
+                let b = TextBox::new(InputKind::Search)
+                    .with_value(self.search.clone().unwrap_or_default());
+                self.overlays.push(Overlay::Input(b));
                 vec![]
             }
             Action::SearchNext | Action::SearchPrev => {

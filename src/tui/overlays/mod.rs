@@ -23,7 +23,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) -> Option<
                 gate::render(app, theme, area, buf);
                 None
             }
-            Overlay::Input { kind, input } => Some(input::render(*kind, input, theme, area, buf)),
+            Overlay::Input(b) => Some(input::render(b.kind, &b.input, theme, area, buf)),
             Overlay::ConfirmQuit => {
                 input::confirm_quit(theme, area, buf);
                 None

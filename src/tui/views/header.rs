@@ -103,8 +103,8 @@ pub fn render_footer(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let gate_shown = app.overlays.iter().any(|o| matches!(o, Overlay::Gate));
     // Only what works now: while a box has the keys, only its own; no pause or message
     // once the mission is over.
-    let keys: Vec<(String, &str)> = if let Some(Overlay::Input { kind, .. }) = app.overlays.last() {
-        let enter = match kind {
+    let keys: Vec<(String, &str)> = if let Some(Overlay::Input(b)) = app.overlays.last() {
+        let enter = match b.kind {
             InputKind::Search => "search",
             InputKind::Reject | InputKind::Message => "send",
         };
