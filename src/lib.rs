@@ -9,6 +9,7 @@ pub mod config;
 pub mod control;
 pub mod demo;
 pub mod failpoint;
+pub mod fleet;
 pub mod git;
 pub mod hub;
 pub mod keys;

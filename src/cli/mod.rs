@@ -2,6 +2,7 @@
 //! `doctor` live beside it.
 
 mod doctor;
+mod fleet;
 mod host;
 mod plan;
 mod show;
@@ -125,6 +126,16 @@ enum Command {
     Attach {
         #[command(flatten)]
         look: Look,
+    },
+    /// Every mission you run, here and on the SSH hosts of `[fleet] hosts` in your own
+    /// config, those that need you first.
+    Fleet {
+        /// The stable JSON listing: `{"missions": [...], "hosts": [...]}`.
+        #[arg(long)]
+        json: bool,
+        /// This machine only (what a fleet on another machine asks over SSH).
+        #[arg(long)]
+        local: bool,
     },
     /// Show the mission's state.
     Status {
@@ -488,6 +499,7 @@ async fn run(cli: Cli) -> Result<i32> {
         }
         Command::Attach { look } => attach(&dir, &theme_of(look)).await,
         Command::Status { json } => status(&dir, json),
+        Command::Fleet { json, local } => fleet::fleet(json, local).await,
         Command::Pause => op(&dir, Op::Pause).await,
         Command::Unpause => op(&dir, Op::Unpause).await,
         Command::Approve { gate } => op(&dir, Op::Approve { gate }).await,

@@ -27,6 +27,7 @@ pub struct Config {
     pub worktree: WorktreeConfig,
     pub notify: NotifyConfig,
     pub hooks: HooksConfig,
+    pub fleet: FleetConfig,
     pub console: ConsoleConfig,
     pub mcp: McpConfig,
     /// Console key overrides: action → keys (`approve = "A"`).
@@ -154,6 +155,26 @@ pub struct NotifyConfig {
     /// Run by the runner with one JSON argument (`type`, `reason`, `repo`, `goal`,
     /// `branch`, `worktree`), e.g. `["notify-send", "mission"]`.
     pub command: Vec<String>,
+}
+
+/// `[fleet]` (in the user's own config): the SSH hosts whose missions `mission fleet`
+/// lists beside this machine's.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FleetConfig {
+    /// `ssh` destinations: `box1`, `user@box2`, a `Host` of `~/.ssh/config`.
+    pub hosts: Vec<String>,
+    /// How long a host may take to answer before it is listed as unreachable.
+    pub timeout_secs: u64,
+}
+
+impl Default for FleetConfig {
+    fn default() -> Self {
+        FleetConfig {
+            hosts: vec![],
+            timeout_secs: 10,
+        }
+    }
 }
 
 /// `[hooks]`: a command per kind of moment, run with the moment as one JSON argument
@@ -360,14 +381,26 @@ impl Config {
         Self::load_checked(repo_file, false)
     }
 
+    /// The user's own file only (`$XDG_CONFIG_HOME/mission/config.toml`), for what is
+    /// not about one repository: the fleet's hosts.
+    pub fn load_user() -> Result<Config, ConfigError> {
+        Self::load_sources(None, false)
+    }
+
     fn load_checked(repo_file: &Path, keys: bool) -> Result<Config, ConfigError> {
+        Self::load_sources(Some(repo_file), keys)
+    }
+
+    fn load_sources(repo_file: Option<&Path>, keys: bool) -> Result<Config, ConfigError> {
         let mut sources = vec![];
         if let Some(user) = user_config_path()
             && let Some(s) = read_source(&user)?
         {
             sources.push(s);
         }
-        if let Some(s) = read_source(repo_file)? {
+        if let Some(file) = repo_file
+            && let Some(s) = read_source(file)?
+        {
             sources.push(s);
         }
         let mut merged = toml::Table::new();

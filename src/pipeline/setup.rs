@@ -204,12 +204,32 @@ pub fn start(dir: &Path, goal: &str, mode: Mode) -> Result<Session, SetupError> 
         worktree: Some(work.display().to_string()),
     })?;
     o.layout.work = work;
+    register(&o.layout, &hub.state(), &mut o.notes);
     let runner = Runner::new(hub, o.layout, o.config, wgit, clients, mode);
     Ok(Session {
         runner,
         lock: o.lock,
         notes: o.notes,
     })
+}
+
+/// Lists the mission in the user's fleet registry (`mission fleet`); a registry that
+/// cannot be written costs the mission nothing but a note.
+fn register(layout: &Layout, st: &MissionState, notes: &mut Vec<String>) {
+    let entry = crate::fleet::registry::Entry {
+        repo: layout.repo.display().to_string(),
+        worktree: layout.work.display().to_string(),
+        goal: st.goal.clone(),
+        branch: st.branch.clone(),
+        started: st.started_at.map(|t| t.to_string()).unwrap_or_default(),
+        pid: std::process::id(),
+        socket: layout.socket().display().to_string(),
+    };
+    if let Err(e) = crate::fleet::registry::record(&entry) {
+        notes.push(format!(
+            "the mission is not listed for `mission fleet` (its registry could not be written: {e})"
+        ));
+    }
 }
 
 pub fn resume(dir: &Path, mode: Mode) -> Result<Session, SetupError> {
@@ -251,6 +271,7 @@ pub fn resume(dir: &Path, mode: Mode) -> Result<Session, SetupError> {
     let log = store::EventLog::open_at(&o.layout.events(), o.folded.valid_len, st.last_seq)?;
     let hub = Hub::new(log, st.clone()).with_checkpoint(o.layout.checkpoint());
     let events = interrupted_feature_events(&o.layout, &st)?;
+    register(&o.layout, &st, &mut notes);
     let runner = Runner::new(hub, o.layout, o.config, git, clients, mode);
     if st.completed.is_none() && st.failed.is_none() {
         notes.extend(recover(&runner, &st, &events)?);

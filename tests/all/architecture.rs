@@ -28,6 +28,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("llm", 2),
     ("worktree", 2),
     ("hub", 3),
+    ("fleet", 3),
     ("agent", 4),
     ("control", 4),
     ("link", 5),

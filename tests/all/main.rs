@@ -12,6 +12,7 @@ mod console_pty;
 mod contract;
 mod demo;
 mod docs_commands;
+mod fleet;
 mod gates;
 mod healing;
 mod hostile;

@@ -21,6 +21,7 @@ pub fn mission(config_home: &Path) -> Command {
     let mut c = Command::new(bin());
     c.env("XDG_CONFIG_HOME", config_home)
         .env("XDG_DATA_HOME", data_home(config_home))
+        .env("XDG_STATE_HOME", config_home.with_file_name("state"))
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("RUST_BACKTRACE")
         .env("NO_COLOR", "1");
@@ -247,7 +248,12 @@ pub fn assert_demo_completed(sb: &Sandbox) {
 
 /// A tiny shell-only repository with a scripted mission: fast, no cargo.
 pub fn mini_repo(sb: &Sandbox, script: serde_json::Value, config_extra: &str) {
-    let repo = sb.repo();
+    mini_repo_at(&sb.repo(), script, config_extra)
+}
+
+/// `mini_repo` at `repo`: several missions in one sandbox (the fleet).
+pub fn mini_repo_at(repo: &Path, script: serde_json::Value, config_extra: &str) {
+    let repo = repo.to_path_buf();
     std::fs::create_dir_all(&repo).unwrap();
     std::fs::write(repo.join("README.md"), "# mini\n").unwrap();
     let git = mission::git::Git::init(&repo).unwrap();

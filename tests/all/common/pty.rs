@@ -53,6 +53,7 @@ impl Term {
         cmd.env("TERM", "xterm-256color");
         cmd.env("XDG_CONFIG_HOME", sb.config_home());
         cmd.env("XDG_DATA_HOME", super::data_home(&sb.config_home()));
+        cmd.env("XDG_STATE_HOME", sb.config_home().with_file_name("state"));
         cmd.env_remove("CARGO_TARGET_DIR");
         cmd.env_remove("NO_COLOR");
         // Inside tmux the console wraps its alerts for tmux; these tests expect them bare.
