@@ -11,6 +11,7 @@ mod cli_errors;
 mod console_pty;
 mod contract;
 mod demo;
+mod deploy;
 mod docs_commands;
 mod fleet;
 mod gates;
