@@ -1120,3 +1120,105 @@ fn a_running_feature_chosen_by_hand_shows_its_summary_from_the_top() {
         "the newest line shows: {screen}"
     );
 }
+
+/// The fleet console: who needs you first, each mission's state, host, progress, cost
+/// against budget and goal, a host that does not answer marked; keys act on the
+/// selection, and a decision names the gate the list showed.
+#[test]
+fn the_fleet_lists_who_needs_you_first() {
+    use mission::mission::fleet::{Fleet, FleetMission, HostStatus};
+    use mission::tui::fleet::{FleetCommand, FleetView, render};
+    let m =
+        |host: &str, repo: &str, goal: &str, state: &str, needs: bool, reason: &str| FleetMission {
+            host: host.into(),
+            repo: repo.into(),
+            worktree: format!("{repo}-wt"),
+            goal: goal.into(),
+            state: state.into(),
+            needs_you: needs,
+            reason: reason.into(),
+            cost_usd: 1.25,
+            budget_usd: Some(10.0),
+            runner_alive: true,
+            started: "2026-12-04T10:00:00Z".into(),
+            milestones: (1, 3),
+            gate_id: needs.then_some(42),
+        };
+    let fleet = Fleet {
+        missions: vec![
+            m(
+                "local",
+                "/src/api",
+                "Add a --json flag to the report command",
+                "awaiting_approval",
+                true,
+                "milestone m1 approval: m1 passed validation",
+            ),
+            m(
+                "box1",
+                "/srv/web",
+                "Port the settings page to the new forms",
+                "running",
+                false,
+                "worker on m2-f3",
+            ),
+            m(
+                "local",
+                "/src/cli",
+                "Rename the config keys",
+                "completed",
+                false,
+                "completed",
+            ),
+        ],
+        hosts: vec![
+            HostStatus {
+                host: "local".into(),
+                reachable: true,
+                error: None,
+            },
+            HostStatus {
+                host: "box1".into(),
+                reachable: true,
+                error: None,
+            },
+            HostStatus {
+                host: "box2".into(),
+                reachable: false,
+                error: Some("Connection refused".into()),
+            },
+        ],
+    };
+    let mut v = FleetView::new(Default::default());
+    assert!(
+        v.refresh(fleet.clone()).is_some(),
+        "a mission newly needs you: ring"
+    );
+    assert!(
+        v.refresh(fleet).is_none(),
+        "the same one again: no second ring"
+    );
+    let theme = Theme::load("dark", true).unwrap();
+    for (w, h) in SIZES {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| {
+            render(&v, &theme, f.area(), f.buffer_mut());
+        })
+        .unwrap();
+        insta::assert_snapshot!(format!("fleet_{w}x{h}"), t.backend());
+    }
+    match v.on_key(key(KeyCode::Char('a'))).as_slice() {
+        [FleetCommand::Send(m, Op::Approve { gate: Some(42) })] => assert_eq!(m.repo, "/src/api"),
+        other => panic!("{other:?}"),
+    }
+    v.on_key(key(KeyCode::Char('j')));
+    match v.on_key(key(KeyCode::Enter)).as_slice() {
+        [FleetCommand::Attach(m)] => assert_eq!(m.host, "box1"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        v.on_key(key(KeyCode::Char('a'))).is_empty(),
+        "nothing of it waits"
+    );
+    assert_eq!(v.on_key(key(KeyCode::Char('q'))), vec![FleetCommand::Quit]);
+}

@@ -136,6 +136,8 @@ enum Command {
         /// This machine only (what a fleet on another machine asks over SSH).
         #[arg(long)]
         local: bool,
+        #[command(flatten)]
+        look: Look,
     },
     /// Show the mission's state.
     Status {
@@ -499,7 +501,9 @@ async fn run(cli: Cli) -> Result<i32> {
         }
         Command::Attach { look } => attach(&dir, &theme_of(look)).await,
         Command::Status { json } => status(&dir, json),
-        Command::Fleet { json, local } => fleet::fleet(json, local).await,
+        Command::Fleet { json, local, look } => {
+            fleet::fleet(json || local, local, &theme_of(look)).await
+        }
         Command::Pause => op(&dir, Op::Pause).await,
         Command::Unpause => op(&dir, Op::Unpause).await,
         Command::Approve { gate } => op(&dir, Op::Approve { gate }).await,

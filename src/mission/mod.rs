@@ -4,6 +4,7 @@
 pub mod budget;
 pub mod estimate;
 pub mod event;
+pub mod fleet;
 pub mod handoff;
 pub mod narrate;
 pub mod op;

@@ -4,6 +4,7 @@
 
 pub mod alert;
 pub mod app;
+pub mod fleet;
 mod overlays;
 mod search;
 pub mod text;

@@ -226,3 +226,57 @@ fn inside_tmux_the_notifications_are_wrapped() {
     runner.kill().unwrap();
     runner.wait().unwrap();
 }
+
+/// The fleet console over a real terminal: the mission that needs you is listed first;
+/// Enter opens its own console, `q` comes back to the list, and `a` from the list
+/// approves the gate it shows.
+#[test]
+fn the_fleet_console_attaches_comes_back_and_approves() {
+    let sb = Sandbox::new();
+    let flag = serde_json::json!({"entries": [
+        entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
+        entry("worker", "Feature m1-f1:", vec![
+            turn(vec![call("write_file", serde_json::json!({"path": "flag.txt", "content": "ok"})), done("wrote flag.txt")]),
+        ]),
+    ]});
+    let (gated, finished) = (sb.tmp.path().join("gated"), sb.tmp.path().join("finished"));
+    mini_repo_at(&gated, flag.clone(), "");
+    mini_repo_at(&finished, flag, "");
+    for (repo, args) in [
+        (&finished, vec!["--headless", "--auto-approve"]),
+        (&gated, vec!["--detach"]),
+    ] {
+        let out = mission(&sb.config_home())
+            .args(["start", "Create a flag"])
+            .args(args)
+            .arg("--dir")
+            .arg(repo)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let mut term = Term::spawn(&sb, &["fleet"], 100, 30);
+    term.wait_for_all(&[
+        "mission fleet",
+        "1 need you",
+        "⚑ awaiting approval",
+        "✔ completed",
+    ]);
+    term.keys("\r");
+    term.wait_for("Approve the plan?");
+    term.keys("\x1b");
+    term.keys("q");
+    term.wait_for("Missions, who needs you first");
+    term.keys("a");
+    term.wait_for("approved: plan approval");
+    let status = mission(&sb.config_home())
+        .args(["status", "--json", "--dir"])
+        .arg(&gated)
+        .output()
+        .unwrap();
+    let st: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_ne!(st["state"], "awaiting_approval", "{st:#}");
+    term.wait_for("0 need you");
+    term.keys("q");
+    assert_eq!(term.exit_code(), 0);
+}

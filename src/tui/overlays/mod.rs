@@ -33,6 +33,17 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) -> Option<
     cursor
 }
 
+/// A text box over `area` (for consoles other than the mission's: the fleet); returns
+/// where the text cursor goes.
+pub fn render_text_box(
+    b: &super::app::TextBox,
+    theme: &Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) -> Position {
+    input::render(b.kind, &b.input, theme, area, buf)
+}
+
 /// A rectangle of `w`×`h` centred in `area`, clipped to it.
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
