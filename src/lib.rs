@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod demo;
+pub mod eval;
 pub mod failpoint;
 pub mod fleet;
 pub mod git;

@@ -2,6 +2,7 @@
 //! `doctor` live beside it.
 
 mod doctor;
+mod eval;
 mod fleet;
 mod host;
 mod plan;
@@ -77,6 +78,17 @@ struct Look {
 }
 
 #[derive(Debug, Subcommand)]
+enum EvalCommand {
+    /// Prove each scenario sound: its fail-to-pass checks fail on the untouched tree and
+    /// pass with its gold patch; its pass-to-pass checks pass both times.
+    Check {
+        /// The corpus: a directory of scenarios, each with a scenario.toml.
+        #[arg(long, default_value = "evals")]
+        corpus: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum Command {
     /// Run the bundled offline demo: a real crate, scripted models, real commits.
     Demo {
@@ -138,6 +150,11 @@ enum Command {
         local: bool,
         #[command(flatten)]
         look: Look,
+    },
+    /// Measure the harness on a corpus of real tasks (`evals/`).
+    Eval {
+        #[command(subcommand)]
+        what: EvalCommand,
     },
     /// Show the mission's state.
     Status {
@@ -501,6 +518,9 @@ async fn run(cli: Cli) -> Result<i32> {
         }
         Command::Attach { look } => attach(&dir, &theme_of(look)).await,
         Command::Status { json } => status(&dir, json),
+        Command::Eval {
+            what: EvalCommand::Check { corpus },
+        } => eval::check(&corpus),
         Command::Fleet { json, local, look } => {
             fleet::fleet(json || local, local, &theme_of(look)).await
         }

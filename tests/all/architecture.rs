@@ -36,6 +36,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("pipeline", 6),
     ("tui", 6),
     ("bench", 7),
+    ("eval", 7),
     ("cli", 8),
 ];
 

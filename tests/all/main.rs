@@ -13,6 +13,7 @@ mod contract;
 mod demo;
 mod deploy;
 mod docs_commands;
+mod eval;
 mod fleet;
 mod gates;
 mod healing;
