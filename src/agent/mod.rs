@@ -369,22 +369,38 @@ impl AgentRun<'_> {
                         true,
                     )
                 } else if call.name == self.ending.name {
-                    match parse(&call.arguments) {
+                    // Arguments that do not parse are "refused"; ones that parse but
+                    // that the vet sends back (the plan's baseline) are "sent back".
+                    let (answer, how) = match parse(&call.arguments) {
                         Ok(v) => match vet.vet(&v).await {
                             Ok(()) => {
                                 ended = Some(v);
-                                ("accepted".to_string(), false)
+                                (("accepted".to_string(), false), "")
                             }
-                            Err(e) => (e, true),
+                            Err(e) => ((e, true), "sent back"),
                         },
                         Err(e) => (
-                            format!(
-                                "{e}. Fix the arguments and call {} again.",
-                                self.ending.name
+                            (
+                                format!(
+                                    "{e}. Fix the arguments and call {} again.",
+                                    self.ending.name
+                                ),
+                                true,
                             ),
-                            true,
+                            "refused",
                         ),
+                    };
+                    // A refused ending is a fact the human and the eval count (a plan not
+                    // valid at first); an accepted one shows in the events that follow.
+                    if answer.1 {
+                        self.hub.emit(Event::ToolUsed {
+                            run_id: self.run_id.clone(),
+                            tool: call.name.clone(),
+                            summary: format!("{} {how}: {}", call.name, first_line(&answer.0)),
+                            ok: false,
+                        })?;
                     }
+                    answer
                 } else if let Some(tool) = self.step_tool.filter(|t| t.spec().name == call.name) {
                     let (content, is_error) = tool.call(&call.arguments).await;
                     self.hub.emit(Event::ToolUsed {

@@ -86,6 +86,24 @@ enum EvalCommand {
         #[arg(long, default_value = "evals")]
         corpus: PathBuf,
     },
+    /// Run a mission per scenario with the roles of --config, headless and sandboxed,
+    /// then grade it by the scenario's hidden checks.
+    Run {
+        #[arg(long, default_value = "evals")]
+        corpus: PathBuf,
+        /// A mission.toml: the roles (providers, models) to measure.
+        #[arg(long)]
+        config: PathBuf,
+        /// Run each scenario this many times.
+        #[arg(long, default_value_t = 1)]
+        repeat: u32,
+        /// Scenarios at once.
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// Write the JSON report here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -521,6 +539,16 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Eval {
             what: EvalCommand::Check { corpus },
         } => eval::check(&corpus),
+        Command::Eval {
+            what:
+                EvalCommand::Run {
+                    corpus,
+                    config,
+                    repeat,
+                    jobs,
+                    report,
+                },
+        } => eval::run(&corpus, &config, repeat, jobs, report.as_deref()),
         Command::Fleet { json, local, look } => {
             fleet::fleet(json || local, local, &theme_of(look)).await
         }

@@ -19,8 +19,9 @@ pub struct Checked {
 
 const TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Sets `s` up in `dir`: its setup script, committed; then the gold patch when `gold`.
-fn prepare(s: &Named, dir: &Path, gold: bool) -> Result<(), String> {
+/// Sets `s` up in `dir`: its setup script, committed; then the gold patch when `gold`,
+/// and the hidden files when `hidden`.
+pub(super) fn prepare(s: &Named, dir: &Path, gold: bool, hidden: bool) -> Result<(), String> {
     let git = Git::init(dir).map_err(|e| e.to_string())?;
     let out = run(&s.scenario.setup, dir);
     if out.0 != Some(0) {
@@ -47,14 +48,14 @@ fn prepare(s: &Named, dir: &Path, gold: bool) -> Result<(), String> {
             ));
         }
     }
-    let hidden = s.dir.join("hidden");
-    if hidden.is_dir() {
-        copy_dir(&hidden, dir).map_err(|e| format!("copying hidden/: {e}"))?;
+    let files = s.dir.join("hidden");
+    if hidden && files.is_dir() {
+        copy_dir(&files, dir).map_err(|e| format!("copying hidden/: {e}"))?;
     }
     Ok(())
 }
 
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+pub(super) fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     for e in std::fs::read_dir(from)? {
         let e = e?;
         let target = to.join(e.file_name());
@@ -70,7 +71,7 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
 
 /// Runs `command` with `sh -c` in `dir`: its exit code (`None` when killed) and the last
 /// lines it printed.
-fn run(command: &str, dir: &Path) -> (Option<i32>, String) {
+pub(super) fn run(command: &str, dir: &Path) -> (Option<i32>, String) {
     use std::process::{Command, Stdio};
     let child = Command::new("sh")
         .args(["-c", command])
@@ -141,7 +142,7 @@ pub fn check(s: &Named) -> Checked {
         } else {
             "before any work"
         };
-        if let Err(e) = prepare(s, tmp.path(), gold) {
+        if let Err(e) = prepare(s, tmp.path(), gold, true) {
             problems.push(format!("{how}: {e}"));
             continue;
         }

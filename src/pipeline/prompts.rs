@@ -31,6 +31,16 @@ pub struct Prompts {
 }
 
 impl Prompts {
+    /// Every prompt this program embeds, one after another: what an eval report hashes
+    /// to say which prompts it measured.
+    pub fn embedded_text() -> String {
+        EMBEDDED
+            .iter()
+            .map(|(_, t)| *t)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     pub fn load(override_dir: &Path) -> Self {
         let entries = EMBEDDED
             .iter()

@@ -57,3 +57,66 @@ fn a_scenario_that_measures_nothing_is_named() {
     );
     assert!(said.contains("0 of 1 scenarios sound"), "{said}");
 }
+
+/// `mission eval run` on a scenario the scripted provider answers: a real mission in a
+/// temporary repository, graded by the hidden checks, and every number of the report
+/// exact — the plan sent back once by the baseline (well formed, so still valid at
+/// first), one edit, one command.
+#[test]
+fn a_scripted_eval_run_reports_exact_numbers() {
+    let sb = Sandbox::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let corpus = sb.tmp.path().join("corpus");
+    let s = corpus.join("sh-json-flag");
+    std::fs::create_dir_all(&s).unwrap();
+    for f in ["scenario.toml", "script.json", "gold.patch"] {
+        std::fs::copy(root.join("evals/sh-json-flag").join(f), s.join(f)).unwrap();
+    }
+    let report = sb.tmp.path().join("report.json");
+    let out = mission(&sb.config_home())
+        .args(["eval", "run", "--corpus"])
+        .arg(&corpus)
+        .arg("--config")
+        .arg(root.join("evals/scripted.toml"))
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("[1/1] PASS sh-json-flag — fail→pass 1/1, pass→pass 1/1"),
+        "{said}"
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let s = &r["scenarios"][0];
+    assert_eq!(s["passed"], true);
+    assert_eq!(
+        s["fail_to_pass"],
+        serde_json::json!({"passed": 1, "total": 1})
+    );
+    assert_eq!(
+        s["pass_to_pass"],
+        serde_json::json!({"passed": 1, "total": 1})
+    );
+    assert_eq!(s["plan_valid_first_try"], true);
+    assert_eq!(
+        s["tool_calls"],
+        serde_json::json!({"total": 3, "malformed": 0})
+    );
+    for zero in [
+        "edit_failures",
+        "stuck_attempts",
+        "fix_rounds",
+        "test_file_edits",
+    ] {
+        assert_eq!(s[zero], 0, "{zero}");
+    }
+    assert_eq!(s["escalated"], false);
+    assert_eq!(s["cost_usd"], 0.0);
+    assert_eq!(s["exit_code"], 0);
+    assert_eq!(r["summary"]["pass_rate"], 1.0);
+    assert_eq!(r["summary"]["well_formed_share"], 1.0);
+    assert_eq!(r["summary"]["prompts_hash"].as_str().unwrap().len(), 16);
+}
