@@ -105,9 +105,11 @@ impl Hub {
             let sync = synced(&event);
             let rec = inner.log.append_with(event, sync)?;
             inner.after_append(&rec);
+            // Published under the lock: two emitters at once publish in seq order, so a
+            // subscriber never sees 6 before 5 (and never drops 5 as old).
+            let _ = self.events.send(rec.clone());
             rec
         };
-        let _ = self.events.send(rec.clone());
         self.seq.send_replace(rec.seq);
         Ok(rec)
     }
@@ -125,9 +127,9 @@ impl Hub {
             };
             let rec = inner.log.append(event)?;
             inner.after_append(&rec);
+            let _ = self.events.send(rec.clone());
             rec
         };
-        let _ = self.events.send(rec.clone());
         self.seq.send_replace(rec.seq);
         Ok(Some(rec))
     }

@@ -66,6 +66,8 @@ enum End {
         /// The hub's events after `after` (set by `history`).
         live: Option<broadcast::Receiver<EventRecord>>,
         after: u64,
+        /// The thread that records ops, in order (started by the first).
+        ops: std::sync::OnceLock<std::sync::mpsc::Sender<Op>>,
     },
     Attached,
 }
@@ -93,6 +95,7 @@ impl MissionLink {
                 runner: None,
                 live: None,
                 after: 0,
+                ops: std::sync::OnceLock::new(),
             },
             layout,
             tx,
@@ -199,12 +202,19 @@ impl MissionLink {
         let tx = self.tx.clone();
         match &self.end {
             // Recording the decision syncs the log: a blocking thread's work, not the
-            // console's.
-            End::InProcess { hub, .. } => {
-                let hub = hub.clone();
-                tokio::task::spawn_blocking(move || {
-                    let _ = tx.send(Inbound::Reply(crate::control::apply(&hub, &op)));
+            // console's — one thread, so that ops are recorded in the order sent.
+            End::InProcess { hub, ops, .. } => {
+                let ops = ops.get_or_init(|| {
+                    let (send, recv) = std::sync::mpsc::channel::<Op>();
+                    let (hub, tx) = (hub.clone(), tx.clone());
+                    std::thread::spawn(move || {
+                        for op in recv {
+                            let _ = tx.send(Inbound::Reply(crate::control::apply(&hub, &op)));
+                        }
+                    });
+                    send
                 });
+                let _ = ops.send(op);
             }
             End::Attached => {
                 let layout = self.layout.clone();
@@ -476,8 +486,9 @@ async fn tail(path: PathBuf, mut offset: u64, mut last: u64, tx: mpsc::Unbounded
             continue;
         };
         if meta.len() < offset {
-            offset = 0; // the log was replaced (a new mission): read it again
-            last = 0;
+            // Cut back (a resume drops a torn tail) or replaced: read it again from the
+            // top, skipping what was delivered — a console must not fold an event twice.
+            offset = 0;
             pending.clear();
         }
         if meta.len() == offset {
@@ -575,34 +586,28 @@ mod tests {
         assert_eq!(lagging, fresh);
     }
 
-    /// An attached console's tail meets a line it cannot read and a seq that skips: it
-    /// reads the log again rather than going on without the events in between.
+    /// An attached console's tail meets a seq that skips (a line it never got): it reads
+    /// the log again for what it missed, in order, rather than going on without it.
     #[tokio::test]
-    async fn an_attached_tail_resyncs_on_a_bad_line() {
+    async fn an_attached_tail_resyncs_on_a_gap() {
         let dir = tempfile::tempdir().unwrap();
         let (hub, layout) = hub_in(dir.path());
         say(&hub, 0);
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let len = std::fs::metadata(layout.events()).unwrap().len();
-        let task = tokio::spawn(tail(layout.events(), len, 1, tx));
         say(&hub, 1);
-        // Another process's half-written line, then whole ones after it.
-        let text = std::fs::read_to_string(layout.events()).unwrap();
-        let mut lines: Vec<&str> = text.lines().collect();
-        let second = lines.pop().unwrap().to_string();
-        let torn = format!("{}\n", &second[..second.len() / 2]);
-        std::fs::write(layout.events(), format!("{}\n{torn}", lines.join("\n"))).unwrap();
-        tokio::time::sleep(Duration::from_millis(450)).await;
-        std::fs::write(layout.events(), format!("{}\n{second}\n", lines.join("\n"))).unwrap();
+        let after_two = std::fs::metadata(layout.events()).unwrap().len();
+        say(&hub, 2);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        // Positioned after event 2 while it has delivered only event 1: event 3 skips.
+        let task = tokio::spawn(tail(layout.events(), after_two, 1, tx));
         let mut seqs = vec![];
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while seqs.last() != Some(&2) {
+        while seqs.last() != Some(&3) {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
                 Ok(Some(Inbound::Event(rec))) => seqs.push(rec.seq),
-                other => panic!("no event 2: {other:?} after {seqs:?}"),
+                other => panic!("no event 3: {other:?} after {seqs:?}"),
             }
         }
-        assert_eq!(seqs, [2], "event 2 arrived once, in order");
+        assert_eq!(seqs, [2, 3], "the missed event first, each once");
         task.abort();
     }
 

@@ -29,8 +29,20 @@ async fn collect(local_only: bool) -> Result<Fleet> {
         error: None,
     }];
     if !local_only {
-        // The user's own config: which hosts are theirs is not about one repository.
-        let config = Config::load_user().map_err(|e| anyhow::anyhow!(e))?;
+        // The user's own config: which hosts are theirs is not about one repository. A
+        // config that does not load hides no local mission: it is listed as the problem.
+        let config = match Config::load_user() {
+            Ok(c) => c,
+            Err(e) => {
+                hosts.push(HostStatus {
+                    host: "config".into(),
+                    reachable: false,
+                    error: Some(format!("the hosts are unknown: {e}")),
+                });
+                fleet::sort(&mut missions);
+                return Ok(Fleet { missions, hosts });
+            }
+        };
         let timeout = Duration::from_secs(config.fleet.timeout_secs.max(1));
         let asked = futures_util::future::join_all(
             config
@@ -125,6 +137,8 @@ async fn fleet_console(theme_name: &str) -> Result<i32> {
             tokio::time::sleep(Duration::from_secs(3)).await;
         }
     });
+    // Answers to ops arrive here: an op over SSH may take seconds, the list must not.
+    let (answered, mut answers) = tokio::sync::mpsc::unbounded_channel::<(String, bool)>();
     let mut killed = std::pin::pin!(crate::link::termination());
     let code = 'console: loop {
         let mut terminal = ratatui::init();
@@ -141,6 +155,11 @@ async fn fleet_console(theme_name: &str) -> Result<i32> {
             }
             let commands = tokio::select! {
                 _ = &mut killed => break None,
+                Some(answer) = answers.recv() => {
+                    view.status = Some(answer);
+                    dirty = true;
+                    vec![]
+                }
                 got = fresh.recv() => {
                     dirty = true;
                     match got {
@@ -176,7 +195,11 @@ async fn fleet_console(theme_name: &str) -> Result<i32> {
                     FleetCommand::Quit => break 'console 0,
                     FleetCommand::Attach(m) => attach = Some(m),
                     FleetCommand::Send(m, op) => {
-                        view.status = Some(send(&m, &op).await);
+                        view.status = Some((format!("sending to {}…", m.goal), true));
+                        let answered = answered.clone();
+                        tokio::spawn(async move {
+                            let _ = answered.send(send(&m, &op).await);
+                        });
                     }
                 }
             }
@@ -234,10 +257,10 @@ async fn send(m: &fleet::FleetMission, op: &Op) -> (String, bool) {
         }
         Op::Pause => vec!["pause".into()],
         Op::Unpause => vec!["unpause".into()],
-        Op::Say { text } => vec!["say".into(), shell_quote(text)],
+        Op::Say { text } => vec!["say".into(), fleet::hosts::shell_quote(text)],
         _ => return ("not from the fleet".into(), false),
     };
-    args.extend(["--dir".into(), shell_quote(&m.repo)]);
+    args.extend(["--dir".into(), fleet::hosts::shell_quote(&m.repo)]);
     let mut cmd = tokio::process::Command::new("ssh");
     cmd.args(fleet::hosts::ssh_options())
         .arg(&m.host)
@@ -259,9 +282,4 @@ async fn send(m: &fleet::FleetMission, op: &Op) -> (String, bool) {
         Ok(Err(e)) => (format!("ssh could not start: {e}"), false),
         Err(_) => (format!("{} did not answer", m.host), false),
     }
-}
-
-/// `ssh` joins its arguments into one remote shell line: quote what a human wrote.
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
 }

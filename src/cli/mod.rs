@@ -186,7 +186,7 @@ enum Command {
     Unpause,
     /// Approve what the mission waits for (plan, milestone, escalation).
     Approve {
-        /// Only this gate (its `gate.id` in `status --json`): refused if another is open
+        /// Only this gate (its `gate_id` in `status --json`): refused if another is open
         /// by then, so a script never approves what it did not look at.
         #[arg(long)]
         gate: Option<u64>,
@@ -196,7 +196,7 @@ enum Command {
         /// What to change: the orchestrator reads it before it plans again.
         #[arg(long)]
         note: String,
-        /// Only this gate (its `gate.id` in `status --json`).
+        /// Only this gate (its `gate_id` in `status --json`).
         #[arg(long)]
         gate: Option<u64>,
     },

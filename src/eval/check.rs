@@ -70,44 +70,50 @@ pub(super) fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
 }
 
 /// Runs `command` with `sh -c` in `dir`: its exit code (`None` when killed) and the last
-/// lines it printed.
+/// lines it printed. Output goes to a file (a chatty command never blocks on a full
+/// pipe), and a command over time is killed with everything it started.
 pub(super) fn run(command: &str, dir: &Path) -> (Option<i32>, String) {
+    use std::io::{Read, Seek};
+    use std::os::unix::process::CommandExt;
     use std::process::{Command, Stdio};
+    let Ok(mut out) = tempfile::tempfile() else {
+        return (None, "no temporary file for the output".into());
+    };
+    let (Ok(o1), Ok(o2)) = (out.try_clone(), out.try_clone()) else {
+        return (None, "no temporary file for the output".into());
+    };
     let child = Command::new("sh")
         .args(["-c", command])
         .current_dir(dir)
         .env_remove("CARGO_TARGET_DIR")
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(o1)
+        .stderr(o2)
+        .process_group(0)
         .spawn();
     let mut child = match child {
         Ok(c) => c,
         Err(e) => return (None, e.to_string()),
     };
     let start = std::time::Instant::now();
-    loop {
+    let status = loop {
         match child.try_wait() {
-            Ok(Some(_)) => break,
+            Ok(Some(s)) => break s,
             Ok(None) if start.elapsed() > TIMEOUT => {
-                let _ = child.kill();
+                // SAFETY: kill(2) on the process group this command leads.
+                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
                 let _ = child.wait();
                 return (None, format!("timed out after {} s", TIMEOUT.as_secs()));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => return (None, e.to_string()),
         }
-    }
-    match child.wait_with_output() {
-        Ok(o) => {
-            let mut text = String::from_utf8_lossy(&o.stdout).into_owned();
-            text.push_str(&String::from_utf8_lossy(&o.stderr));
-            let tail: Vec<&str> = text.trim_end().lines().rev().take(3).collect();
-            let tail: Vec<&str> = tail.into_iter().rev().collect();
-            (o.status.code(), tail.join(" | "))
-        }
-        Err(e) => (None, e.to_string()),
-    }
+    };
+    let mut text = String::new();
+    let _ = out.rewind().and_then(|()| out.read_to_string(&mut text));
+    let tail: Vec<&str> = text.trim_end().lines().rev().take(3).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    (status.code(), tail.join(" | "))
 }
 
 fn code(c: Option<i32>) -> String {

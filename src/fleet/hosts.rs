@@ -10,9 +10,15 @@ use super::{Fleet, FleetMission};
 /// The options every call uses: no password prompt (it would hang the list), a connect
 /// timeout, and a shared master connection kept for a minute.
 pub fn ssh_options() -> Vec<String> {
-    let control = std::env::var_os("HOME")
-        .map(|h| format!("{}/.ssh/mission-%r@%h:%p", h.to_string_lossy()))
-        .unwrap_or_else(|| "/tmp/mission-ssh-%r@%h:%p".into());
+    // `%C` is a hash of the connection: short enough for a socket path whatever the host.
+    let control = match std::env::var_os("HOME") {
+        Some(h) => {
+            let dir = std::path::Path::new(&h).join(".ssh");
+            let _ = std::fs::create_dir_all(&dir);
+            format!("{}/mission-%C", dir.display())
+        }
+        None => "/tmp/mission-ssh-%C".into(),
+    };
     [
         "-o",
         "BatchMode=yes",
@@ -74,7 +80,13 @@ pub fn attach_command(host: &str, repo: &str) -> Vec<String> {
         "mission".into(),
         "attach".into(),
         "--dir".into(),
-        repo.to_string(),
+        shell_quote(repo),
     ]);
     v
+}
+
+/// `ssh` joins its arguments into one line for the remote shell: a path or a message a
+/// human wrote goes quoted.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }

@@ -150,12 +150,18 @@ fn cannot_run(out: &CommandOutput) -> Option<String> {
     static NOT_FOUND: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r"(?m)(?:^|[\s:])([^\s:/]+): (?:command )?not found").expect("a pattern")
     });
+    static SHELL_SYNTAX: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?m)^(?:sh|bash|dash): (?:\d+: |-c: line \d+: )?[Ss]yntax error")
+            .expect("a pattern")
+    });
     match out.exit_code {
         // A path (`./run.sh`) may be made by the work; a bare program name must exist.
         Some(127) => NOT_FOUND
             .captures(&out.output)
             .map(|c| format!("`{}` is not installed (or not on PATH)", &c[1])),
-        Some(2) if out.output.contains("Syntax error") || out.output.contains("syntax error") => {
+        // The shell's own words only (`sh: 1: Syntax error: …`, `sh: -c: line 1: syntax
+        // error …`): a test or `make` printing "syntax error" is an ordinary failure.
+        Some(2) if SHELL_SYNTAX.is_match(&out.output) => {
             Some(format!("the shell cannot parse it: {}", out.tail(1)))
         }
         _ => None,
@@ -186,6 +192,11 @@ mod tests {
         assert!(cannot_run(&out(127, "bash: cargo-nextest: command not found")).is_some());
         assert_eq!(cannot_run(&out(127, "sh: 1: ./run.sh: not found")), None);
         assert!(cannot_run(&out(2, "sh: 1: Syntax error: \"(\" unexpected")).is_some());
+        assert!(cannot_run(&out(2, "bash: -c: line 1: syntax error near `)'")).is_some());
+        assert_eq!(
+            cannot_run(&out(2, "make: *** test_parser: syntax error in case 3")),
+            None
+        );
         assert_eq!(cannot_run(&out(1, "FAILED")), None);
     }
 }

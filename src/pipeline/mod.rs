@@ -315,7 +315,13 @@ impl Runner {
                 };
                 let rec = match rec {
                     Ok(r) => r,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        // Slow commands let the events run ahead; say what was skipped.
+                        tracing::warn!(
+                            "[notify]/[hooks] fell {n} events behind; their notices are skipped"
+                        );
+                        continue;
+                    }
                     Err(_) => break,
                 };
                 let st = hub.state();

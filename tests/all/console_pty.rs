@@ -117,6 +117,14 @@ fn typing_while_a_gate_opens_decides_nothing() {
         "a letter typed in the box decided nothing"
     );
     term.keys("\x1b");
+    // A key in the gate's first moments in view is dropped, and says so.
+    term.keys("a");
+    term.wait_for("the gate has just come into view");
+    assert_eq!(
+        sb.status()["state"],
+        "awaiting_approval",
+        "the early key decided nothing"
+    );
     term.wait_for("Approve the plan?");
     std::thread::sleep(Duration::from_millis(600));
     term.keys("a");

@@ -109,8 +109,17 @@ fn walk(schema: &Value, value: &Value, path: &str, out: &mut Vec<Problem>) {
                 }
             }
             let Some(props) = props else { return };
+            let required: Vec<&str> = schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
             for (key, v) in map {
                 match props.get(key) {
+                    // `null` for an optional field means "none", as models often say it.
+                    Some(_) if v.is_null() && !required.contains(&key.as_str()) => {}
                     Some(sub) => walk(sub, v, &at(path, key), out),
                     None => {
                         let near = props
@@ -210,6 +219,11 @@ mod tests {
     fn conforming_arguments_have_no_problems() {
         let v = json!({"verdict": "pass", "findings": [{"severity": "low", "message": "m", "line": 3}]});
         assert!(check(&schema(), &v).is_empty());
+        // `null` for an optional field is "none"; for a required one, still a problem.
+        let v = json!({"verdict": "pass", "findings": [{"severity": "low", "message": "m", "line": null}]});
+        assert!(check(&schema(), &v).is_empty());
+        let v = json!({"verdict": null, "findings": []});
+        assert_eq!(check(&schema(), &v).len(), 1);
         assert_eq!(
             check(&schema(), &json!([1]))[0].to_string(),
             "(arguments): must be an object, got [1]"

@@ -160,7 +160,8 @@ pub struct MissionState {
     /// attaches later too).
     #[serde(default)]
     pub rejected_plan: Option<Plan>,
-    /// The latest baseline run of each command assertion: its id, command and exit code.
+    /// The latest baseline run of each command assertion: its id, command and exit code
+    /// (matched by command: a command is run once however many assertions share it).
     #[serde(default)]
     pub baseline: Vec<(String, String, Option<i32>)>,
     pub milestones: Vec<MilestoneState>,
@@ -197,9 +198,11 @@ impl MissionState {
         };
         plan.assertions
             .iter()
+            // By command: an assertion renamed, or a second one with the same command,
+            // was run once for both (the baseline does not run a command twice).
             .filter(|a| {
-                self.baseline.iter().any(|(id, command, exit)| {
-                    id == &a.id && Some(command) == a.command.as_ref() && *exit == Some(0)
+                self.baseline.iter().any(|(_, command, exit)| {
+                    Some(command) == a.command.as_ref() && *exit == Some(0)
                 })
             })
             .map(|a| a.id.as_str())

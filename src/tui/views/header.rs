@@ -143,16 +143,18 @@ pub fn render_footer(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         v.extend([(k(Action::Help), "help"), (k(Action::Quit), "quit")]);
         v
     };
+    // A warning leads the line (a narrow terminal must not cut it off behind the keys);
+    // good news follows them.
+    if let Some((msg, false)) = &app.status {
+        spans.push(Span::styled(format!(" {msg} "), theme.danger));
+    }
     for (k, what) in keys {
         spans.push(Span::styled(format!(" {k}"), theme.key));
         spans.push(Span::styled(format!(" {what}"), theme.dim));
     }
-    if let Some((msg, ok)) = &app.status {
+    if let Some((msg, true)) = &app.status {
         spans.push(Span::raw("  "));
-        spans.push(Span::styled(
-            msg.clone(),
-            if *ok { theme.ok } else { theme.danger },
-        ));
+        spans.push(Span::styled(msg.clone(), theme.ok));
     }
     Paragraph::new(super::fit_line(spans, area.width)).render(area, buf);
 }
