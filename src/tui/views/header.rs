@@ -90,6 +90,10 @@ pub fn clock(app: &App) -> String {
     let secs = st
         .started_at
         .map_or(0, |s| (end.as_second() - s.as_second()).max(0));
+    if finished || app.runner_stopped {
+        // It no longer moves: the exact time costs no redraw.
+        return super::duration(secs);
+    }
     match secs {
         s if s >= 3600 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
         s if s >= 60 => format!("{}m", s / 60),
