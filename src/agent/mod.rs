@@ -2,6 +2,10 @@
 //! results back, until it calls its ending tool with arguments that parse.
 
 mod cap;
+mod limit;
+mod vet;
+use vet::AcceptAll;
+pub use vet::Vet;
 pub mod context;
 pub mod mcp;
 pub mod tool;
@@ -89,22 +93,6 @@ pub struct AgentResult<T> {
     pub usage: Usage,
     /// It handed off in the forced last turn, after `max_turns`.
     pub out_of_turns: bool,
-}
-
-/// A second look at ending arguments that parse, which may take time (the plan's
-/// baseline runs commands); `Err` goes back to the model word for word.
-#[async_trait::async_trait]
-pub trait Vet<T: Sync>: Send + Sync {
-    async fn vet(&self, value: &T) -> Result<(), String>;
-}
-
-struct AcceptAll;
-
-#[async_trait::async_trait]
-impl<T: Sync> Vet<T> for AcceptAll {
-    async fn vet(&self, _: &T) -> Result<(), String> {
-        Ok(())
-    }
 }
 
 impl AgentRun<'_> {
@@ -511,61 +499,6 @@ impl AgentRun<'_> {
             turns: self.max_turns,
             commands,
         })
-    }
-
-    /// Pauses the mission for a provider's limit until `until`: a human may unpause sooner
-    /// or abort; with `auto_resume` the runner unpauses by itself at that time.
-    async fn wait_out_limit(
-        &self,
-        model: &str,
-        until: jiff::Timestamp,
-        message: &str,
-    ) -> Result<(), AgentError> {
-        let auto = self.limits.auto_resume;
-        // A human's pause stands: wait for them, then ask again.
-        if self
-            .hub
-            .read(|s| s.paused.is_some() && s.paused_until.is_none())
-        {
-            self.hub
-                .wait_until(|s| s.paused.is_none() || s.failed.is_some())
-                .await;
-            return if self.hub.read(|s| s.failed.is_some()) {
-                Err(AgentError::Abandoned)
-            } else {
-                Ok(())
-            };
-        }
-        self.hub.emit(Event::RateLimited {
-            model: model.to_string(),
-            message: message.chars().take(200).collect(),
-            until,
-            auto_resume: auto,
-        })?;
-        let left = (until.as_millisecond() - jiff::Timestamp::now().as_millisecond()).max(0);
-        let human = self
-            .hub
-            .wait_until(|s| s.paused.is_none() || s.failed.is_some());
-        if auto {
-            tokio::select! {
-                _ = human => {}
-                _ = tokio::time::sleep(std::time::Duration::from_millis(left as u64)) => {
-                    // Still paused for this limit (not by a human meanwhile): go on.
-                    if self.hub.read(|s| s.paused_until == Some(until)) {
-                        self.hub.emit(Event::Unpaused)?;
-                    }
-                    self.hub
-                        .wait_until(|s| s.paused.is_none() || s.failed.is_some())
-                        .await;
-                }
-            }
-        } else {
-            human.await;
-        }
-        if self.hub.read(|s| s.failed.is_some()) {
-            return Err(AgentError::Abandoned);
-        }
-        Ok(())
     }
 
     /// A line from the harness to the model: on the last tool result when there is one

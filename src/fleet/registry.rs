@@ -53,6 +53,22 @@ pub fn record(entry: &Entry) -> std::io::Result<()> {
     crate::store::write_private(&file_of(&dir, &entry.repo), json.as_bytes())
 }
 
+/// Records the mission of `layout` as `st` has it, run by this process.
+pub fn record_mission(
+    layout: &crate::layout::Layout,
+    st: &crate::mission::MissionState,
+) -> std::io::Result<()> {
+    record(&Entry {
+        repo: layout.repo.display().to_string(),
+        worktree: layout.work.display().to_string(),
+        goal: st.goal.clone(),
+        branch: st.branch.clone(),
+        started: st.started_at.map(|t| t.to_string()).unwrap_or_default(),
+        pid: std::process::id(),
+        socket: layout.socket().display().to_string(),
+    })
+}
+
 /// Every entry, oldest start first; unreadable files are skipped with a warning.
 pub fn entries() -> Vec<Entry> {
     let Some(dir) = dir() else {

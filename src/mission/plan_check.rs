@@ -288,8 +288,13 @@ fn known(ids: &[(String, String)]) -> String {
 
 /// The message the model reads: every problem, one per line.
 pub fn report(problems: &[Problem]) -> String {
+    report_for("plan", "submit_plan", problems)
+}
+
+/// `report` for any submit tool: "the review has 2 problems; …", one per line.
+pub fn report_for(what: &str, tool: &str, problems: &[Problem]) -> String {
     let mut s = format!(
-        "the plan has {} problem{}; fix them all, then call submit_plan again with the whole plan:",
+        "the {what} has {} problem{}; fix them all, then call {tool} again with all of its arguments:",
         problems.len(),
         if problems.len() == 1 { "" } else { "s" }
     );

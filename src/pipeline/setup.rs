@@ -213,19 +213,10 @@ pub fn start(dir: &Path, goal: &str, mode: Mode) -> Result<Session, SetupError> 
     })
 }
 
-/// Lists the mission in the user's fleet registry (`mission fleet`); a registry that
-/// cannot be written costs the mission nothing but a note.
+/// Lists the mission for `mission fleet`; a registry that cannot be written costs the
+/// mission nothing but a note.
 fn register(layout: &Layout, st: &MissionState, notes: &mut Vec<String>) {
-    let entry = crate::fleet::registry::Entry {
-        repo: layout.repo.display().to_string(),
-        worktree: layout.work.display().to_string(),
-        goal: st.goal.clone(),
-        branch: st.branch.clone(),
-        started: st.started_at.map(|t| t.to_string()).unwrap_or_default(),
-        pid: std::process::id(),
-        socket: layout.socket().display().to_string(),
-    };
-    if let Err(e) = crate::fleet::registry::record(&entry) {
+    if let Err(e) = crate::fleet::registry::record_mission(layout, st) {
         notes.push(format!(
             "the mission is not listed for `mission fleet` (its registry could not be written: {e})"
         ));

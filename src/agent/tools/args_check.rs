@@ -153,18 +153,7 @@ fn walk(schema: &Value, value: &Value, path: &str, out: &mut Vec<Problem>) {
     }
 }
 
-/// The message the model reads: every problem, one per line.
-pub fn report(what: &str, tool: &str, problems: &[Problem]) -> String {
-    let mut s = format!(
-        "the {what} has {} problem{}; fix them all, then call {tool} again with all of its arguments:",
-        problems.len(),
-        if problems.len() == 1 { "" } else { "s" }
-    );
-    for p in problems {
-        s.push_str(&format!("\n- {p}"));
-    }
-    s
-}
+pub use crate::mission::plan_check::report_for as report;
 
 #[cfg(test)]
 mod tests {
