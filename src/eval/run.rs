@@ -55,6 +55,9 @@ pub struct ScenarioResult {
     pub wall_s: f64,
     /// The mission's exit code, and why it did not run at all if it did not.
     pub exit_code: Option<i32>,
+    /// Everything the mission changed, from its base commit (SWE-bench's `model_patch`),
+    /// so other agents can be graded on the same scenarios and runs compared.
+    pub model_patch: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -141,6 +144,10 @@ pub fn run_one(s: &Named, o: &RunOptions) -> ScenarioResult {
         .clone()
         .map(PathBuf::from)
         .unwrap_or_else(|| repo.clone());
+    // The patch before the hidden files are copied in: only what the mission did.
+    r.model_patch = crate::git::Git::open(&work)
+        .and_then(|g| g.working_patch(&st.base_commit))
+        .unwrap_or_default();
     grade(s, &work, &mut r);
     r.wall_s = started.elapsed().as_secs_f64();
     r

@@ -116,6 +116,13 @@ fn a_scripted_eval_run_reports_exact_numbers() {
     assert_eq!(s["escalated"], false);
     assert_eq!(s["cost_usd"], 0.0);
     assert_eq!(s["exit_code"], 0);
+    // The change as a SWE-bench model_patch: the worker's edit, nothing of the checks.
+    let patch = s["model_patch"].as_str().unwrap();
+    assert!(
+        patch.contains("+++ b/count.sh") && patch.contains("--json"),
+        "{patch}"
+    );
+    assert!(!patch.contains(".mission"), "{patch}");
     assert_eq!(r["summary"]["pass_rate"], 1.0);
     assert_eq!(r["summary"]["well_formed_share"], 1.0);
     assert_eq!(r["summary"]["prompts_hash"].as_str().unwrap().len(), 16);
