@@ -129,7 +129,9 @@ impl MissionLink {
     /// The console found the runner dead while the mission still runs: nobody else can
     /// say so, so the link runs `[notify] command` and `[hooks] runner_stopped`.
     pub fn runner_stopped(&self, st: &MissionState, reason: &str) {
-        if let Some(run) = &self.on_runner_stopped {
+        if let Some(run) = &self.on_runner_stopped
+            && claim_stop_notice(&self.layout)
+        {
             run.run(&st.goal, &st.branch, reason);
         }
     }
@@ -380,6 +382,29 @@ impl MissionLink {
     }
 }
 
+/// Whether this console is the one to tell of the dead runner: the first of the attached
+/// consoles to claim it (a file made with `create_new`, named by the runner's pid), so
+/// three consoles send one notice, not three. Without a pid to name it, every one tells.
+fn claim_stop_notice(layout: &Layout) -> bool {
+    let Some(pid) = std::fs::read_to_string(layout.lock())
+        .ok()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+    else {
+        return true;
+    };
+    let marker = layout.dir.join(format!("runner-{pid}.stopped"));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&marker)
+    {
+        Ok(_) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+        Err(_) => true,
+    }
+}
+
 /// The next event of the hub, or never when there is no subscription.
 async fn live_event(
     live: &mut Option<broadcast::Receiver<EventRecord>>,
@@ -481,6 +506,29 @@ mod tests {
         }
         assert_eq!(seqs, [2, 3], "the missed event first, each once");
         task.abort();
+    }
+
+    /// Of several consoles that find the same runner dead, one sends the notice.
+    #[test]
+    fn one_console_tells_of_a_dead_runner() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::new(dir.path());
+        std::fs::create_dir_all(&layout.dir).unwrap();
+        assert!(
+            claim_stop_notice(&layout),
+            "no pid known: every console tells"
+        );
+        std::fs::write(layout.lock(), "4242\n").unwrap();
+        assert!(claim_stop_notice(&layout));
+        assert!(
+            !claim_stop_notice(&layout),
+            "the second console stays quiet"
+        );
+        std::fs::write(layout.lock(), "4343\n").unwrap();
+        assert!(
+            claim_stop_notice(&layout),
+            "a later runner's death is news again"
+        );
     }
 
     /// A growing transcript is read in whole lines, each once: a line still being written
