@@ -196,14 +196,16 @@ pub(super) enum Command {
     Doctor,
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
-    /// Measure the hot paths on this machine and print the numbers.
+    /// Work with plans offline.
     ///
-    /// Work with plans offline: `mission plan check FILE.json` says every problem of a plan
-    /// (the `submit_plan` arguments), each at its JSON path, as the orchestrator is told.
+    /// `mission plan check FILE.json` says every problem of a plan (the `submit_plan`
+    /// arguments), each at its JSON path, as the orchestrator is told.
     Plan {
         #[command(subcommand)]
         action: PlanAction,
     },
+    /// Measure the hot paths on this machine and print the numbers.
+    ///
     /// Appending to the log with fsync (on the filesystem of the repo's .mission/),
     /// loading and folding a long synthetic mission, drawing console frames, and what the
     /// sandbox adds to starting a command.
