@@ -294,36 +294,59 @@ impl Runner {
             self.layout.work.display().to_string(),
         );
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let events = self.layout.events();
         let task = tokio::spawn(async move {
+            use tokio::sync::broadcast::error::{RecvError, TryRecvError};
             // Once told to stop, only what is already queued is handled.
             let mut stopping = false;
+            // Events the broadcast dropped while a command ran, read back from the log.
+            let mut missed: std::collections::VecDeque<crate::mission::EventRecord> =
+                Default::default();
+            let mut last = 0u64;
             loop {
-                let rec = if stopping {
+                let got = if let Some(r) = missed.pop_front() {
+                    Ok(r)
+                } else if stopping {
                     match rx.try_recv() {
                         Ok(r) => Ok(r),
-                        Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => continue,
+                        Err(TryRecvError::Lagged(_)) => Err(true),
                         Err(_) => break,
                     }
                 } else {
                     tokio::select! {
-                        r = rx.recv() => r,
+                        r = rx.recv() => match r {
+                            Ok(r) => Ok(r),
+                            Err(RecvError::Lagged(_)) => Err(true),
+                            Err(RecvError::Closed) => break,
+                        },
                         _ = &mut stopped => {
                             stopping = true;
                             continue;
                         }
                     }
                 };
-                let rec = match rec {
+                let rec = match got {
+                    Ok(r) if r.seq <= last => continue,
                     Ok(r) => r,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        // Slow commands let the events run ahead; say what was skipped.
-                        tracing::warn!(
-                            "[notify]/[hooks] fell {n} events behind; their notices are skipped"
-                        );
+                    // Slow commands let the events run ahead: the log has every one.
+                    Err(_) => {
+                        let (path, after) = (events.clone(), last);
+                        let read = tokio::task::spawn_blocking(move || {
+                            let mut v = vec![];
+                            let _ = crate::store::scan(&path, 0, 0, None, |r| {
+                                if r.seq > after {
+                                    v.push(r)
+                                }
+                            });
+                            v
+                        })
+                        .await
+                        .unwrap_or_default();
+                        missed.extend(read);
                         continue;
                     }
-                    Err(_) => break,
                 };
+                last = rec.seq;
                 let st = hub.state();
                 if let Some(kind) = crate::notify::hook_kind(&rec.event)
                     && !hooks.command(kind).is_empty()
