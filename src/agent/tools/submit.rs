@@ -153,6 +153,20 @@ pub fn lenient_int(v: &mut Value) {
     }
 }
 
+/// Applies `fix` to `field` of every item of the list `list` (where there is one).
+fn each_field(args: &mut Value, list: &str, field: &str, fix: fn(&mut Value)) {
+    for item in args
+        .get_mut(list)
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(v) = item.get_mut(field) {
+            fix(v);
+        }
+    }
+}
+
 /// A lone string where a list is expected becomes a list of one; `null` an empty list.
 fn lenient_list(v: &mut Value) {
     match v {
@@ -194,16 +208,7 @@ pub fn parse_plan(args: &serde_json::Value) -> Result<Plan, String> {
         .into_iter()
         .flatten()
     {
-        for f in m
-            .get_mut("features")
-            .and_then(Value::as_array_mut)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(v) = f.get_mut("fulfills") {
-                lenient_list(v);
-            }
-        }
+        each_field(m, "features", "fulfills", lenient_list);
     }
     // Every problem at once, each at its path: one round to fix them all.
     let mut problems = crate::mission::plan_check::problems(&args);
@@ -267,16 +272,7 @@ pub fn parse_handoff(args: &serde_json::Value) -> Result<WorkerReport, String> {
 
 pub fn parse_fixes(args: &serde_json::Value) -> Result<Fixes, String> {
     let mut args = args.clone();
-    for f in args
-        .get_mut("features")
-        .and_then(Value::as_array_mut)
-        .into_iter()
-        .flatten()
-    {
-        if let Some(v) = f.get_mut("fulfills") {
-            lenient_list(v);
-        }
-    }
+    each_field(&mut args, "features", "fulfills", lenient_list);
     checked(&submit_fixes(), "answer", args)
 }
 
@@ -405,16 +401,7 @@ pub fn parse_review(args: &serde_json::Value) -> Result<Review, String> {
 
 pub fn parse_report(args: &serde_json::Value) -> Result<Report, String> {
     let mut args = args.clone();
-    for r in args
-        .get_mut("results")
-        .and_then(Value::as_array_mut)
-        .into_iter()
-        .flatten()
-    {
-        if let Some(v) = r.get_mut("pass") {
-            lenient_bool(v);
-        }
-    }
+    each_field(&mut args, "results", "pass", lenient_bool);
     checked(&submit_report(), "report", args)
 }
 

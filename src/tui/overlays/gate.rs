@@ -172,9 +172,8 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             };
             lines.push(Line::styled(
                 format!(
-                    "{milestone} passed validation. {}: {next} · {}: send it back with a note",
-                    app.keys.hint(Action::Approve),
-                    app.keys.hint(Action::Reject)
+                    "{milestone} passed validation. {}",
+                    decisions(app, next, "send it back with a note")
                 ),
                 theme.text,
             ));
@@ -257,10 +256,10 @@ fn escalation<'a>(
             }
             lines.push(Line::raw(""));
             lines.push(Line::styled(
-                format!(
-                    "{}: accept it as failed and go on without it · {}: another attempt, with your note in its task",
-                    app.keys.hint(Action::Approve),
-                    app.keys.hint(Action::Reject)
+                decisions(
+                    app,
+                    "accept it as failed and go on without it",
+                    "another attempt, with your note in its task",
                 ),
                 theme.dim,
             ));
@@ -291,13 +290,22 @@ fn escalation<'a>(
             }
             lines.push(Line::raw(""));
             lines.push(Line::styled(
-                format!(
-                    "{}: accept the milestone as it is · {}: a note for the orchestrator, and one more fix round",
-                    app.keys.hint(Action::Approve),
-                    app.keys.hint(Action::Reject)
+                decisions(
+                    app,
+                    "accept the milestone as it is",
+                    "a note for the orchestrator, and one more fix round",
                 ),
                 theme.dim,
             ));
         }
     }
+}
+
+/// "a: what approving does · r: what rejecting does", with the keys `[keys]` chose.
+fn decisions(app: &App, approve: &str, reject: &str) -> String {
+    format!(
+        "{}: {approve} · {}: {reject}",
+        app.keys.hint(Action::Approve),
+        app.keys.hint(Action::Reject)
+    )
 }
