@@ -7,15 +7,18 @@
 //!   with ENOSPC, as on a disk that filled up.
 //! - `no_watcher=1`: the file watcher is not started, so the events of a run do not depend
 //!   on when its batches land (crash matrices count events).
+//! - `rename_tool=FROM:TO`: the tool FROM is offered to models as TO — a deliberate
+//!   harness change, which `mission eval replay` must report as a divergence.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 struct Points {
     abort_after_event: Option<u64>,
     disk_full_from_append: Option<u64>,
     no_watcher: bool,
+    rename_tool: Option<(String, String)>,
 }
 
 fn parse(spec: &str) -> Points {
@@ -24,6 +27,12 @@ fn parse(spec: &str) -> Points {
         let Some((key, value)) = part.split_once('=') else {
             continue;
         };
+        if key.trim() == "rename_tool" {
+            p.rename_tool = value
+                .split_once(':')
+                .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()));
+            continue;
+        }
         let value = value.trim().parse().ok();
         match key.trim() {
             "abort_after_event" => p.abort_after_event = value,
@@ -35,9 +44,9 @@ fn parse(spec: &str) -> Points {
     p
 }
 
-fn points() -> Points {
+fn points() -> &'static Points {
     static POINTS: OnceLock<Points> = OnceLock::new();
-    *POINTS.get_or_init(|| {
+    POINTS.get_or_init(|| {
         std::env::var("MISSION_FAILPOINT")
             .map(|s| parse(&s))
             .unwrap_or_default()
@@ -75,6 +84,17 @@ pub fn watcher_off() -> bool {
     cfg!(debug_assertions) && points().no_watcher
 }
 
+/// The name a tool is offered under: its own, or another in debug builds when asked.
+pub fn offered_name(name: &str) -> Option<&'static str> {
+    if !cfg!(debug_assertions) {
+        return None;
+    }
+    match &points().rename_tool {
+        Some((from, to)) if from == name => Some(to.as_str()),
+        _ => None,
+    }
+}
+
 /// After event `seq` is durable: aborts the process when asked to.
 pub fn after_event(seq: u64) {
     if cfg!(debug_assertions) && points().abort_after_event == Some(seq) {
@@ -94,7 +114,12 @@ mod tests {
                 abort_after_event: Some(12),
                 disk_full_from_append: Some(3),
                 no_watcher: true,
+                rename_tool: None,
             }
+        );
+        assert_eq!(
+            parse("rename_tool=read_file:view_file").rename_tool,
+            Some(("read_file".into(), "view_file".into()))
         );
         assert_eq!(parse("nonsense"), Points::default());
     }

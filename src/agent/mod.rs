@@ -136,6 +136,11 @@ impl AgentRun<'_> {
         let mut tools = self.toolbox.specs();
         tools.extend(self.step_tool.map(|t| t.spec()));
         tools.push(self.ending.clone());
+        for t in &mut tools {
+            if let Some(to) = crate::failpoint::offered_name(&t.name) {
+                t.name = to.into();
+            }
+        }
         let mut messages = vec![Message::User {
             text: self.task.clone(),
         }];

@@ -67,6 +67,25 @@ pub(super) enum EvalCommand {
         /// Write the JSON report here.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Save every provider exchange, and each scenario's result, in this directory,
+        /// for `mission eval replay`.
+        #[arg(long, value_name = "DIR")]
+        record: Option<PathBuf>,
+    },
+    /// Run the scenarios of a recording again, every model answered from it, offline:
+    /// report where the harness now asks something else, or grades differently.
+    Replay {
+        /// The directory `mission eval run --record DIR` wrote.
+        recording: PathBuf,
+        /// The corpus (default: the one recorded).
+        #[arg(long)]
+        corpus: Option<PathBuf>,
+        /// Scenarios at once.
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// Write the JSON report (with each scenario's divergences) here.
+        #[arg(long)]
+        report: Option<PathBuf>,
     },
 }
 

@@ -120,7 +120,9 @@ pub(super) async fn doctor(dir: &Path) -> Result<i32> {
             continue;
         }
         if let Some(rc) = cfg.role(role)
-            && cfg.provider_kind(&rc.provider) != Some(ProviderKind::Scripted)
+            && !cfg
+                .provider_kind(&rc.provider)
+                .is_some_and(ProviderKind::is_offline)
             && prices.of(&rc.model).is_none()
         {
             println!(
@@ -152,9 +154,9 @@ pub(super) async fn doctor(dir: &Path) -> Result<i32> {
                 if cfg
                     .role(role)
                     .and_then(|rc| cfg.provider_kind(&rc.provider))
-                    == Some(ProviderKind::Scripted) =>
+                    .is_some_and(ProviderKind::is_offline) =>
             {
-                println!("✔ {role}: {label} (scripted; {e})");
+                println!("✔ {role}: {label} (offline; {e})");
             }
             Ok(Err(e)) => {
                 println!("✘ {role}: {e}");

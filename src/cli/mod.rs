@@ -270,8 +270,27 @@ async fn run(cli: Cli) -> Result<i32> {
                     repeat,
                     jobs,
                     report,
+                    record,
                 },
-        } => eval::run(&corpus, &config, repeat, jobs, report.as_deref()),
+        } => eval::run(
+            &corpus,
+            &config,
+            eval::Batch {
+                repeat,
+                jobs,
+                report: report.as_deref(),
+                record: record.as_deref(),
+            },
+        ),
+        Command::Eval {
+            what:
+                EvalCommand::Replay {
+                    recording,
+                    corpus,
+                    jobs,
+                    report,
+                },
+        } => eval::replay(&recording, corpus.as_deref(), jobs, report.as_deref()),
         Command::Fleet { json, local, look } => {
             fleet::fleet(json || local, local, &theme_of(look)).await
         }

@@ -36,7 +36,11 @@ impl Config {
                     }
                     if !matches!(
                         kind,
-                        Some(ProviderKind::Openai | ProviderKind::OpenaiResponses)
+                        Some(
+                            ProviderKind::Openai
+                                | ProviderKind::OpenaiResponses
+                                | ProviderKind::Replay
+                        )
                     ) {
                         return Err(err(
                             &format!("roles.{role}"),
@@ -53,7 +57,7 @@ impl Config {
                             format!("{n}: Anthropic's thinking budget is at least 1024 tokens"),
                         ));
                     }
-                    if kind != Some(ProviderKind::Anthropic) {
+                    if !matches!(kind, Some(ProviderKind::Anthropic | ProviderKind::Replay)) {
                         return Err(err(
                             &format!("roles.{role}"),
                             "thinking_budget_tokens",

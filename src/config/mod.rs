@@ -75,6 +75,15 @@ pub enum ProviderKind {
     /// The OpenAI Responses API (`POST {base_url}/responses`).
     OpenaiResponses,
     Scripted,
+    /// Answers from a recording of an earlier run (`mission eval replay`).
+    Replay,
+}
+
+impl ProviderKind {
+    /// Answers without a network or a key (scripted, replay).
+    pub fn is_offline(self) -> bool {
+        matches!(self, ProviderKind::Scripted | ProviderKind::Replay)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -85,6 +94,8 @@ pub struct ProviderConfig {
     pub base_url: Option<String>,
     /// Scripted provider: the JSON script, relative to `.mission/`.
     pub script: Option<PathBuf>,
+    /// Replay provider: the recording (JSON lines of exchanges), relative to `.mission/`.
+    pub recording: Option<PathBuf>,
     /// Scripted provider: pretend latency per model call.
     pub pace_ms: Option<u64>,
     /// The longest wait for a response to start or for its next byte (default 120).
@@ -463,10 +474,11 @@ impl Config {
     /// or failing at the first user test, hours into a mission, would surprise anyone. A
     /// scripted orchestrator lends nothing — its script says exactly which roles speak.
     fn stand_in(&self) -> Option<&RoleConfig> {
-        self.roles
-            .orchestrator
-            .as_ref()
-            .filter(|o| self.provider_kind(&o.provider) != Some(ProviderKind::Scripted))
+        self.roles.orchestrator.as_ref().filter(|o| {
+            !self
+                .provider_kind(&o.provider)
+                .is_some_and(ProviderKind::is_offline)
+        })
     }
 
     /// The provider's kind: explicit `kind`, else implied by the well-known names.

@@ -14,6 +14,7 @@
 //! commands fail and the pass-to-pass ones pass; with the gold patch, all pass.
 
 pub mod check;
+pub mod replay;
 pub mod run;
 
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Named;
 use super::check::{prepare, run};
@@ -22,15 +22,19 @@ pub struct RunOptions {
     pub exe: PathBuf,
     /// The longest a mission may take.
     pub timeout: Duration,
+    /// Record every provider exchange here (`--record`).
+    pub record: Option<PathBuf>,
+    /// Answer from this recording instead (`mission eval replay`).
+    pub replay: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tally {
     pub passed: usize,
     pub total: usize,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Calls {
     pub total: usize,
     /// Ending calls refused for their arguments (a plan the baseline sends back is well
@@ -38,7 +42,7 @@ pub struct Calls {
     pub malformed: usize,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioResult {
     pub name: String,
     pub passed: bool,
@@ -58,8 +62,11 @@ pub struct ScenarioResult {
     /// Everything the mission changed, from its base commit (SWE-bench's `model_patch`),
     /// so other agents can be graded on the same scenarios and runs compared.
     pub model_patch: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// A replay's findings (`mission eval replay`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<super::replay::ReplayCheck>,
 }
 
 /// Runs one scenario's mission and grades it.
@@ -104,6 +111,31 @@ pub fn run_one(s: &Named, o: &RunOptions) -> ScenarioResult {
     if let Err(e) = copied {
         return fail(r, format!("setting up .mission/: {e}"));
     }
+    // A replay answers from the scenario's recording, and compares with its result.
+    let mut replayed = None;
+    if let Some(dir) = &o.replay {
+        let from = super::replay::exchanges(dir, &s.name);
+        let then = super::replay::read_result(dir, &s.name);
+        let exchanges = crate::llm::recording::load(&from).map(|x| x.len());
+        match (then, exchanges) {
+            (Ok(then), Ok(n)) => {
+                if let Err(e) = std::fs::copy(&from, mission_dir.join("recording.jsonl")) {
+                    return fail(r, format!("{}: {e}", from.display()));
+                }
+                replayed = Some((then, n));
+            }
+            (Err(e), _) => return fail(r, format!("not in the recording: {e}")),
+            (_, Err(e)) => return fail(r, format!("not in the recording: {e}")),
+        }
+    }
+    let record = o
+        .record
+        .as_ref()
+        .map(|d| super::replay::exchanges(d, &s.name));
+    if let Some(path) = &record {
+        // A fresh recording: an earlier one of this scenario is replaced.
+        let _ = std::fs::remove_file(path);
+    }
     let goal = s.scenario.goal.clone();
     let mut child = match std::process::Command::new(&o.exe)
         .args(["start", &goal, "--headless", "--auto-approve", "--dir"])
@@ -111,6 +143,7 @@ pub fn run_one(s: &Named, o: &RunOptions) -> ScenarioResult {
         // Worktrees and the fleet registry of eval runs stay in the run's own directory.
         .env("XDG_DATA_HOME", tmp.path().join("share"))
         .env("XDG_STATE_HOME", tmp.path().join("state"))
+        .env("MISSION_RECORD", record.as_deref().unwrap_or(Path::new("")))
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -150,6 +183,22 @@ pub fn run_one(s: &Named, o: &RunOptions) -> ScenarioResult {
         .unwrap_or_default();
     grade(s, &work, &mut r);
     r.wall_s = started.elapsed().as_secs_f64();
+    if let Some((then, n)) = replayed {
+        let log = crate::llm::recording::replay_log(&mission_dir);
+        r.replay = Some(super::replay::check(&log, n, &r, &then));
+    }
+    if let Some(dir) = &o.record {
+        let path = dir.join(&s.name).join(super::replay::RESULT);
+        let saved = serde_json::to_string_pretty(&r)
+            .map_err(std::io::Error::other)
+            .and_then(|json| {
+                std::fs::create_dir_all(dir.join(&s.name))?;
+                std::fs::write(&path, json + "\n")
+            });
+        if let Err(e) = saved {
+            r.error = Some(format!("recording the result in {}: {e}", path.display()));
+        }
+    }
     r
 }
 
@@ -269,15 +318,20 @@ pub fn summarize(results: Vec<ScenarioResult>) -> Report {
         cost_usd: results.iter().map(|r| r.cost_usd).sum(),
         wall_s: results.iter().map(|r| r.wall_s).sum(),
         version: env!("CARGO_PKG_VERSION").into(),
-        prompts_hash: format!(
-            "{:016x}",
-            xxhash_rust::xxh3::xxh3_64(crate::pipeline::Prompts::embedded_text().as_bytes())
-        ),
+        prompts_hash: prompts_hash(),
     };
     Report {
         scenarios: results,
         summary,
     }
+}
+
+/// A hash of the prompts this program embeds: what a report or recording measured.
+pub fn prompts_hash() -> String {
+    format!(
+        "{:016x}",
+        xxhash_rust::xxh3::xxh3_64(crate::pipeline::Prompts::embedded_text().as_bytes())
+    )
 }
 
 fn ratio(a: usize, b: usize) -> f64 {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::anthropic::{self, AnthropicClient};
 use super::http::HttpSettings;
 use super::openai::{self, OpenAiClient};
+use super::recording::{Recorder, RecordingClient, Replay, ReplayClient};
 use super::scripted::{Script, ScriptedClient};
 use super::{LlmClient, LlmError};
 use crate::config::{Config, ProviderConfig, ProviderKind, RoleConfig};
@@ -16,11 +17,27 @@ use crate::mission::pricing::Prices;
 
 pub type Clients = BTreeMap<Role, Arc<dyn LlmClient>>;
 
+/// Every role's client. With `MISSION_RECORD=FILE` in the environment (`mission eval run
+/// --record`), each one's exchanges are appended to FILE.
 pub fn build(config: &Config, layout: &Layout) -> Result<Clients, LlmError> {
     let mut out: Clients = BTreeMap::new();
+    let recorder = match std::env::var_os("MISSION_RECORD").filter(|v| !v.is_empty()) {
+        Some(path) => Some(Recorder::create(std::path::Path::new(&path))?),
+        None => None,
+    };
+    // One replay for all roles: an exchange answers once, whoever asks.
+    let replay = replay_of(config, layout)?;
     for role in Role::ALL {
-        match build_one(config, layout, role) {
+        match build_one_with(config, layout, role, replay.as_ref()) {
             Ok(Some(c)) => {
+                let c = match &recorder {
+                    Some(r) => Arc::new(RecordingClient {
+                        inner: c,
+                        role,
+                        recorder: r.clone(),
+                    }),
+                    None => c,
+                };
                 out.insert(role, c);
             }
             // Roles without a model are allowed while nothing asks for them.
@@ -37,11 +54,38 @@ pub fn build(config: &Config, layout: &Layout) -> Result<Clients, LlmError> {
     Ok(out)
 }
 
+/// The recording a replay provider answers from, when a role uses one.
+fn replay_of(config: &Config, layout: &Layout) -> Result<Option<Arc<Replay>>, LlmError> {
+    let Some(p) = config
+        .providers
+        .iter()
+        .find(|(name, _)| config.provider_kind(name) == Some(ProviderKind::Replay))
+        .map(|(_, p)| p)
+    else {
+        return Ok(None);
+    };
+    let path = layout.dir.join(
+        p.recording
+            .clone()
+            .unwrap_or_else(|| "recording.jsonl".into()),
+    );
+    Replay::open(&path, &super::recording::replay_log(&layout.dir)).map(Some)
+}
+
 /// The client for one role, or `None` when the role has no model configured.
 pub fn build_one(
     config: &Config,
     layout: &Layout,
     role: Role,
+) -> Result<Option<Arc<dyn LlmClient>>, LlmError> {
+    build_one_with(config, layout, role, None)
+}
+
+fn build_one_with(
+    config: &Config,
+    layout: &Layout,
+    role: Role,
+    replay: Option<&Arc<Replay>>,
 ) -> Result<Option<Arc<dyn LlmClient>>, LlmError> {
     let Some(rc) = config.role(role) else {
         return Ok(None);
@@ -62,6 +106,15 @@ pub fn build_one(
             let script = Arc::new(Script::load(&path)?);
             let pace = Duration::from_millis(provider.pace_ms.unwrap_or(0));
             Arc::new(ScriptedClient::new(script, role, &rc.model, pace))
+        }
+        Some(ProviderKind::Replay) => {
+            let replay = match replay {
+                Some(r) => r.clone(),
+                None => replay_of(config, layout)?.ok_or_else(|| {
+                    LlmError::Unavailable("no replay provider is configured".into())
+                })?,
+            };
+            Arc::new(ReplayClient::new(replay, role, &rc.model))
         }
         Some(kind) => {
             let prices = Arc::new(Prices::new(config.prices.clone()));

@@ -5,6 +5,7 @@ pub mod anthropic;
 pub mod factory;
 pub mod http;
 pub mod openai;
+pub mod recording;
 pub mod reset;
 pub mod responses;
 pub mod scripted;

@@ -229,6 +229,12 @@ impl Launcher {
             .filter(|(k, _)| !self.env.iter().any(|(o, _)| o == k))
             .collect();
         out.extend(self.env.iter().cloned());
+        // Python's bytecode caches would land in the worktree and be committed as the
+        // agent's work (binary, with the source's mtime inside), unless the repository
+        // ignores them; a setting of the user's own wins.
+        if !out.iter().any(|(k, _)| k == "PYTHONDONTWRITEBYTECODE") {
+            out.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
+        }
         out
     }
 

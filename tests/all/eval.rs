@@ -127,3 +127,114 @@ fn a_scripted_eval_run_reports_exact_numbers() {
     assert_eq!(r["summary"]["well_formed_share"], 1.0);
     assert_eq!(r["summary"]["prompts_hash"].as_str().unwrap().len(), 16);
 }
+
+/// CI replays the checked-in recordings of the whole corpus offline: every scenario asks
+/// what it asked when recorded and is graded the same. When this fails after a deliberate
+/// change to a prompt or a tool, record again:
+/// `mission eval run --config evals/scripted.toml --record evals/recordings/scripted`.
+#[test]
+fn the_checked_in_recordings_replay_as_recorded() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let recording = root.join("evals/recordings/scripted");
+    let corpus_size = std::fs::read_dir(root.join("evals"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().join("scenario.toml").exists())
+        .count();
+    let recorded = std::fs::read_dir(&recording)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().join("exchanges.jsonl").exists())
+        .count();
+    assert_eq!(recorded, corpus_size, "every scenario has a recording");
+    let sb = Sandbox::new();
+    let out = mission(&sb.config_home())
+        .current_dir(root)
+        .args(["eval", "replay", "evals/recordings/scripted", "--jobs", "2"])
+        .output()
+        .unwrap();
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains(&format!(
+            "{n} of {n} scenarios replayed as recorded",
+            n = corpus_size
+        )),
+        "{said}"
+    );
+}
+
+/// A run recorded with `--record` replays as recorded; a deliberate harness change — a
+/// tool offered under another name — is reported with where it shows, and fails the replay.
+#[test]
+fn a_recorded_run_replays_and_a_renamed_tool_diverges() {
+    let sb = Sandbox::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let corpus = sb.tmp.path().join("corpus");
+    let s = corpus.join("sh-json-flag");
+    std::fs::create_dir_all(&s).unwrap();
+    for f in ["scenario.toml", "script.json", "gold.patch"] {
+        std::fs::copy(root.join("evals/sh-json-flag").join(f), s.join(f)).unwrap();
+    }
+    let rec = sb.tmp.path().join("rec");
+    let out = mission(&sb.config_home())
+        .args(["eval", "run", "--corpus"])
+        .arg(&corpus)
+        .arg("--config")
+        .arg(root.join("evals/scripted.toml"))
+        .arg("--record")
+        .arg(&rec)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // What a model would have seen, saved: the tools offered and the task.
+    let lines = std::fs::read_to_string(rec.join("sh-json-flag/exchanges.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    assert_eq!(first["role"], "orchestrator");
+    assert!(
+        first["request"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "submit_plan")
+    );
+    // Paths of the run's temporary directories are masked, not recorded.
+    assert!(!lines.contains(&*sb.tmp.path().to_string_lossy()));
+
+    let replay = |failpoint: Option<&str>| {
+        let mut c = mission(&sb.config_home());
+        c.args(["eval", "replay"])
+            .arg(&rec)
+            .arg("--report")
+            .arg(sb.tmp.path().join("replay.json"));
+        if let Some(f) = failpoint {
+            c.env("MISSION_FAILPOINT", f);
+        }
+        c.output().unwrap()
+    };
+    let out = replay(None);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("SAME sh-json-flag — 5 exchanges as recorded"),
+        "{said}"
+    );
+
+    let out = replay(Some("rename_tool=edit_file:patch_file"));
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("DIVERGED sh-json-flag — 3 of 5 requests differ")
+            && said.contains("worker turn 1 of \"Feature m1-f1: --json flag\": tools[")
+            && said.contains(".name: edit_file → patch_file"),
+        "{said}"
+    );
+    assert!(
+        said.contains("0 of 1 scenarios replayed as recorded"),
+        "{said}"
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sb.tmp.path().join("replay.json")).unwrap())
+            .unwrap();
+    let d = &r["scenarios"][0]["replay"]["diverged"][0]["differences"][0];
+    assert_eq!(d["recorded"], "edit_file");
+    assert_eq!(d["now"], "patch_file");
+}
