@@ -1,6 +1,7 @@
 //! The tool-using loop every role runs: ask the model, run the tools it calls, feed the
 //! results back, until it calls its ending tool with arguments that parse.
 
+pub mod acp;
 mod cap;
 mod limit;
 mod vet;
@@ -73,6 +74,8 @@ pub struct AgentRun<'a> {
     pub step_tool: Option<&'a dyn StepTool>,
     /// Context windows by model, shared by the runner's agents (learned ones included).
     pub windows: &'a context::Windows,
+    /// An external agent plays this run over ACP, instead of `llm` turn by turn.
+    pub external: Option<acp::External>,
 }
 
 /// A failing call made this many times the same way gets a note from the harness…
@@ -118,7 +121,10 @@ impl AgentRun<'_> {
             task: first_line(&self.task),
             feature_id: self.feature_id.clone(),
         })?;
-        let result = self.turns(parse, vet).await;
+        let result = match &self.external {
+            Some(ext) => acp::run(&self, ext, parse, vet).await,
+            None => self.turns(parse, vet).await,
+        };
         self.hub.emit(Event::AgentFinished {
             run_id: self.run_id.clone(),
             role: self.role,

@@ -271,6 +271,15 @@ pub(super) enum Command {
         #[arg(last = true, required = true)]
         command: Vec<std::ffi::OsString>,
     },
+    /// The MCP server offering a role's ending tool to an external agent (started by
+    /// the agent; see src/agent/acp/ending.rs).
+    #[command(name = "acp-ending", hide = true)]
+    AcpEnding {
+        #[arg(long)]
+        spec: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Make one loopback HTTP request from inside the sandbox (the tester's `http` tool).
     #[command(name = "sandbox-http", hide = true)]
     SandboxHttp {

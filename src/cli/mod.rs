@@ -303,6 +303,10 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Handoff { feature_id, json } => handoff(&dir, &feature_id, json),
         Command::Log { json, follow } => log(&dir, json, follow).await,
         Command::Doctor => doctor(&dir).await,
+        Command::AcpEnding { spec, out } => {
+            crate::agent::acp::ending::serve(&spec, &out)?;
+            Ok(0)
+        }
         Command::SandboxHttp { method, url, cap } => {
             Ok(crate::agent::tools::web::serve_one(&method, &url, cap).await)
         }

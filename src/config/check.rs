@@ -8,6 +8,35 @@ impl Config {
         let err = |table: &str, key: &str, message: String| locate(sources, table, key, message);
         for role in Role::ALL {
             if let Some(rc) = self.role(role) {
+                if let Some(name) = &rc.agent {
+                    let table = format!("roles.{role}");
+                    if !rc.provider.is_empty() || !rc.model.is_empty() {
+                        return Err(err(
+                            &table,
+                            "agent",
+                            "names an external agent: leave out provider and model, which the agent chooses itself".into(),
+                        ));
+                    }
+                    match self.agents.get(name) {
+                        None => {
+                            return Err(err(
+                                &table,
+                                "agent",
+                                format!(
+                                    "`{name}` is not defined: add [agents.{name}] with `command` (see `mission init`)"
+                                ),
+                            ));
+                        }
+                        Some(a) if a.command.is_empty() => {
+                            return Err(err(
+                                &format!("agents.{name}"),
+                                "command",
+                                "must name the agent's program, e.g. [\"npx\", \"@zed-industries/codex-acp\"]".into(),
+                            ));
+                        }
+                        Some(_) => continue,
+                    }
+                }
                 if self.provider_kind(&rc.provider).is_none() {
                     return Err(err(
                         &format!("roles.{role}"),

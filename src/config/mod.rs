@@ -2,6 +2,7 @@
 //! `$XDG_CONFIG_HOME/mission/config.toml`. Unknown keys and bad values are errors that
 //! name the file, line and key.
 
+pub mod agents;
 mod check;
 mod source;
 
@@ -30,6 +31,9 @@ pub struct Config {
     pub fleet: FleetConfig,
     pub console: ConsoleConfig,
     pub mcp: McpConfig,
+    /// External coding agents spoken to over the Agent Client Protocol, by name; a role
+    /// names one with `agent = "<name>"`.
+    pub agents: BTreeMap<String, crate::config::agents::AgentConfig>,
     /// Console key overrides: action → keys (`approve = "A"`).
     pub keys: BTreeMap<String, String>,
     /// USD per million tokens by model name, over the built-in table.
@@ -57,8 +61,14 @@ pub struct Roles {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoleConfig {
+    /// Empty for a role played by an external agent.
+    #[serde(default)]
     pub provider: String,
+    #[serde(default)]
     pub model: String,
+    /// An external agent of `[agents]` plays this role, instead of provider and model.
+    #[serde(default)]
+    pub agent: Option<String>,
     /// OpenAI reasoning models: "minimal", "low", "medium" or "high".
     #[serde(default)]
     pub reasoning_effort: Option<String>,
@@ -502,6 +512,8 @@ impl Config {
             .filter_map(|p| p.api_key_env.clone())
             .collect();
         names.extend(["ANTHROPIC_API_KEY".into(), "OPENAI_API_KEY".into()]);
+        // What an external agent gets by name is its alone, never a command's.
+        names.extend(self.agents.values().flat_map(|a| a.env_pass.clone()));
         names.sort();
         names.dedup();
         names

@@ -90,6 +90,9 @@ fn build_one_with(
     let Some(rc) = config.role(role) else {
         return Ok(None);
     };
+    if let Some(name) = &rc.agent {
+        return Ok(Some(Arc::new(super::ExternalAgent(name.clone()))));
+    }
     let provider = config
         .providers
         .get(&rc.provider)

@@ -121,6 +121,24 @@ pub trait LlmClient: Send + Sync {
     async fn complete(&self, req: Request<'_>) -> Result<Response, LlmError>;
 }
 
+/// The client of a role played by an external agent over ACP (`src/agent/acp/`), which
+/// runs whole sessions rather than model calls: it names the agent and answers no call.
+pub struct ExternalAgent(pub String);
+
+#[async_trait::async_trait]
+impl LlmClient for ExternalAgent {
+    fn label(&self) -> String {
+        format!("acp/{}", self.0)
+    }
+
+    async fn complete(&self, _: Request<'_>) -> Result<Response, LlmError> {
+        Err(LlmError::Unavailable(format!(
+            "external agent `{}` is driven over ACP, not called turn by turn",
+            self.0
+        )))
+    }
+}
+
 /// Tool arguments as JSON; text that does not parse is kept as a string, which the agent
 /// loop hands back to the model as an error.
 pub fn parse_arguments(json: &str) -> serde_json::Value {

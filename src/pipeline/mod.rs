@@ -236,6 +236,18 @@ impl Runner {
             transcript: self.layout.transcript(run_id),
             step_tool: None,
             windows: &self.windows,
+            external: self.external(role),
+        })
+    }
+
+    /// The external agent that plays `role`, when its config names one.
+    fn external(&self, role: Role) -> Option<crate::agent::acp::External> {
+        let name = self.config.role(role)?.agent.clone()?;
+        Some(crate::agent::acp::External {
+            config: self.config.agents.get(&name).cloned()?,
+            name,
+            exe: std::env::current_exe().ok()?,
+            scratch: self.layout.work_tmp(),
         })
     }
 

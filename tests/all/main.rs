@@ -5,6 +5,7 @@
 
 mod common;
 
+mod acp;
 mod architecture;
 mod bench_command;
 mod cli_errors;

@@ -1,0 +1,271 @@
+//! External agents as roles over the Agent Client Protocol, with a fake agent
+//! (`tests/fixtures/fake_acp_agent.py`) that speaks it on stdio as Codex's and Claude
+//! Code's adapters do: a worker whose files are committed, confined to the worktree,
+//! whose permission requests are answered and whose process group ends with its
+//! feature; a worker that never hands off; a reviewer whose verdict fails a feature; and
+//! a session cancelled when the mission is aborted.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+
+fn fake_agent() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fake_acp_agent.py")
+}
+
+/// A repository whose scripted orchestrator plans one feature (hello.txt), and whose
+/// roles are `roles` (TOML), with the fake agent defined as `fake` in `mode`.
+fn repo(sb: &Sandbox, mode: &str, roles: &str, extra_script: Vec<serde_json::Value>) {
+    let plan = serde_json::json!({
+        "milestones": [{"id": "m1", "title": "Greeting", "features": [
+            {"id": "m1-f1", "title": "Write hello.txt", "description": "write hello.txt", "fulfills": ["a1"]}
+        ]}],
+        "assertions": [{"id": "a1", "kind": "command", "text": "hello.txt exists", "command": "test -f hello.txt"}]
+    });
+    let mut entries = vec![entry(
+        "orchestrator",
+        "Plan the mission.",
+        vec![turn(vec![call("submit_plan", plan)])],
+    )];
+    entries.extend(extra_script);
+    mini_repo(sb, serde_json::json!({ "entries": entries }), "");
+    let outside = sb.tmp.path().join("outside.txt");
+    std::fs::write(
+        sb.repo().join(".mission/mission.toml"),
+        format!(
+            "[roles.orchestrator]\nprovider = \"scripted\"\nmodel = \"o\"\n\n{roles}\n\n[agents.fake]\ncommand = [\"python3\", \"{}\"]\nenv = {{ FAKE_ACP_MODE = \"{mode}\", FAKE_ACP_OUTSIDE = \"{}\" }}\n",
+            fake_agent().display(),
+            outside.display()
+        ),
+    )
+    .unwrap();
+}
+
+fn transcripts(sb: &Sandbox, role: &str) -> String {
+    let dir = sb.repo().join(".mission/transcripts");
+    let mut out = String::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name().unwrap().to_string_lossy().starts_with(role) {
+            out.push_str(&std::fs::read_to_string(p).unwrap());
+        }
+    }
+    out
+}
+
+/// Live processes of this test's fake agent — itself and its helper child — found by
+/// the environment they carry (the sandbox gives them pids of their own namespace, so
+/// the pids they report mean nothing out here).
+fn agent_processes(sb: &Sandbox) -> Vec<String> {
+    let mark = format!(
+        "FAKE_ACP_OUTSIDE={}",
+        sb.tmp.path().join("outside.txt").display()
+    );
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter(|e| {
+            // A zombie has ended: it waits only for its parent to reap it.
+            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+        .filter(|e| {
+            std::fs::read(e.path().join("environ"))
+                .unwrap_or_default()
+                .split(|b| *b == 0)
+                .any(|v| v == mark.as_bytes())
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+fn wait_gone(sb: &Sandbox) {
+    let start = Instant::now();
+    loop {
+        let left = agent_processes(sb);
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the agent's processes {left:?} outlived their run"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn an_acp_worker_builds_a_feature_in_the_worktree_and_is_gone_after_it() {
+    let sb = Sandbox::new();
+    repo(&sb, "worker", "[roles.worker]\nagent = \"fake\"", vec![]);
+    let out = sb.run(&["start", "Greet", "--headless", "--auto-approve"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+
+    let t = transcripts(&sb, "worker");
+    let work = sb.worktree();
+    // The session's cwd is the mission's worktree, and the mission's tool was offered.
+    assert!(
+        t.contains(&format!(
+            "in {}; mission tools ['submit_handoff']",
+            work.display()
+        )),
+        "{t}"
+    );
+    // Permission asked and answered by the policy (allow).
+    assert!(t.contains("permission answer yes"), "{t}");
+    // A write outside the worktree is stopped by the sandbox, and fs/* refuses it too.
+    assert!(t.contains("outside write denied"), "{t}");
+    assert!(
+        t.contains("fs outside: error") && t.contains("fs inside: ok"),
+        "{t}"
+    );
+    assert!(!sb.tmp.path().join("outside.txt").exists());
+    // The handoff call was checked and taken.
+    assert!(t.contains("handoff answer: Received."), "{t}");
+
+    // Both files, the agent's own write and the one through fs/write_text_file, are the
+    // feature's commit.
+    let commits = sb.mission_commits();
+    assert!(
+        commits.iter().any(|(m, _)| m.contains("m1-f1")),
+        "{commits:?}"
+    );
+    let repo = git2::Repository::open(&work).unwrap();
+    let head = repo.head().unwrap().peel_to_tree().unwrap();
+    for f in ["hello.txt", "via.txt"] {
+        assert!(head.get_name(f).is_some(), "{f} is committed");
+    }
+    let handoff = sb.run(&["handoff", "m1-f1", "--json"]);
+    let h: serde_json::Value = serde_json::from_slice(&handoff.stdout).unwrap();
+    assert_eq!(h["summary"], "wrote hello.txt and via.txt", "{h:#}");
+
+    // The activity shows the agent's tool call and the permission decision.
+    let log = std::fs::read_to_string(sb.repo().join(".mission/events.jsonl")).unwrap();
+    assert!(
+        log.contains("\"model\":\"acp/fake\""),
+        "the run names its agent"
+    );
+    assert!(log.contains("allowed: Write hello.txt"), "{log}");
+
+    // Its whole process group ended with the feature, the helper child too.
+    wait_gone(&sb);
+}
+
+#[test]
+fn an_acp_worker_that_never_hands_off_gets_a_handoff_written_by_the_harness() {
+    let sb = Sandbox::new();
+    repo(
+        &sb,
+        "silent-worker",
+        "[roles.worker]\nagent = \"fake\"",
+        vec![],
+    );
+    let out = sb.run(&["start", "Greet", "--headless", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let t = transcripts(&sb, "worker");
+    // Asked once for the handoff, in a second prompt.
+    assert!(t.contains("without a call to `submit_handoff`"), "{t}");
+    let handoff = sb.run(&["handoff", "m1-f1", "--json"]);
+    let h: serde_json::Value = serde_json::from_slice(&handoff.stdout).unwrap();
+    assert_eq!(h["status"], "partial", "{h:#}");
+    assert!(
+        h["summary"]
+            .as_str()
+            .unwrap()
+            .contains("All done, hello.txt is written."),
+        "{h:#}"
+    );
+    assert!(
+        h["deviations"][0]
+            .as_str()
+            .unwrap()
+            .contains("the harness wrote this handoff from its last message"),
+        "{h:#}"
+    );
+}
+
+#[test]
+fn an_acp_reviewer_fails_a_feature_with_its_finding() {
+    let sb = Sandbox::new();
+    let worker = entry(
+        "worker",
+        "Feature m1-f1:",
+        vec![
+            turn(vec![call(
+                "write_file",
+                serde_json::json!({"path": "hello.txt", "content": "hello\n"}),
+            )]),
+            turn(vec![done("wrote hello.txt")]),
+        ],
+    );
+    // The orchestrator cannot fix a review it disagrees with: it escalates.
+    let fixes = entry(
+        "orchestrator",
+        "Fix round 1",
+        vec![turn(vec![call(
+            "submit_fixes",
+            serde_json::json!({"features": [], "note": "a human must judge the review"}),
+        )])],
+    );
+    repo(
+        &sb,
+        "reviewer",
+        "[roles.worker]\nprovider = \"scripted\"\nmodel = \"w\"\n\n[roles.reviewer]\nagent = \"fake\"",
+        vec![worker, fixes],
+    );
+    let out = sb.run(&["start", "Greet", "--headless", "--auto-approve"]);
+    let said = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{said}");
+    let log = std::fs::read_to_string(sb.repo().join(".mission/events.jsonl")).unwrap();
+    let review = log
+        .lines()
+        .find(|l| {
+            l.contains("\"type\":\"review_submitted\"") && !l.contains("\"reviewer\":\"harness\"")
+        })
+        .unwrap_or_else(|| panic!("no review: {log}"));
+    assert!(review.contains("the greeting lacks a name"), "{review}");
+    assert!(review.contains("\"pass\":false"), "{review}");
+    assert!(
+        log.contains("\"type\":\"validation_finished\"") && log.contains("escalation"),
+        "{log}"
+    );
+}
+
+#[test]
+fn aborting_the_mission_cancels_the_acp_session_and_ends_the_agent() {
+    let sb = Sandbox::new();
+    repo(&sb, "hang", "[roles.worker]\nagent = \"fake\"", vec![]);
+    let mut child = sb.spawn_quiet(&["start", "Greet", "--headless", "--auto-approve"]);
+    let start = Instant::now();
+    while !transcripts_exist(&sb) || !transcripts(&sb, "worker").contains("waiting for cancel") {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the agent never started waiting"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = sb.run(&["abort", "--note", "enough"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+    let t = transcripts(&sb, "worker");
+    assert!(t.contains("\"acp\":\"cancel\""), "{t}");
+    assert!(t.contains("got session/cancel"), "{t}");
+    wait_gone(&sb);
+}
+
+fn transcripts_exist(sb: &Sandbox) -> bool {
+    sb.repo().join(".mission/transcripts").is_dir()
+}
