@@ -19,6 +19,9 @@ pub struct AgentConfig {
     /// The answer to the agent's permission requests: `allow` (default; the mission's
     /// sandbox is the boundary) or `deny`.
     pub permissions: Permissions,
+    /// The host's network for the agent (default true: it must reach its provider; the
+    /// commands it runs share it). `false` keeps it to loopback, for a local model.
+    pub network: Option<bool>,
     /// The longest one prompt turn may take, in seconds (default 3600).
     pub timeout_secs: Option<u64>,
 }

@@ -258,7 +258,8 @@ impl Launcher {
             None => None,
         };
         let join = match &holder {
-            Some(h) => Some(h.join_setup(cwd)?),
+            // A launcher with the network on keeps the host's, whatever the holder has.
+            Some(h) => Some(h.join_setup(cwd)?.keeping_host_network(self.network)),
             None => None,
         };
         Ok(Some(ChildSetup {

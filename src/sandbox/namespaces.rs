@@ -281,6 +281,9 @@ impl Drop for Holder {
 #[derive(Debug)]
 pub struct JoinSetup {
     fds: Arc<NsFds>,
+    /// Stay in the host's network namespace even when the sandbox has its own (an
+    /// external agent, which needs its provider).
+    host_network: bool,
     cwd: CString,
     processes: Option<u64>,
     memory_bytes: Option<u64>,
@@ -339,6 +342,7 @@ impl JoinSetup {
         let cwd = c_path(cwd).map_err(|e| format!("bad working directory: {e}"))?;
         Ok(JoinSetup {
             fds,
+            host_network: false,
             cwd,
             processes,
             memory_bytes,
@@ -347,6 +351,12 @@ impl JoinSetup {
 
     /// Joins the namespaces and forks; returns in the command's process only.
     ///
+    /// The same, but the child keeps the host's network when `on`.
+    pub fn keeping_host_network(mut self, on: bool) -> Self {
+        self.host_network = on;
+        self
+    }
+
     /// # Safety
     /// Call only in a single-threaded child about to exec (a `pre_exec` hook, or
     /// `sandbox-exec` before any thread starts): only async-signal-safe calls.
@@ -359,7 +369,10 @@ impl JoinSetup {
                 (Some(&h.user), libc::CLONE_NEWUSER),
                 (Some(&h.mnt), libc::CLONE_NEWNS),
                 (Some(&h.ipc), libc::CLONE_NEWIPC),
-                (h.net.as_ref(), libc::CLONE_NEWNET),
+                (
+                    h.net.as_ref().filter(|_| !self.host_network),
+                    libc::CLONE_NEWNET,
+                ),
                 (Some(&h.pid), libc::CLONE_NEWPID),
             ] {
                 if let Some(fd) = fd

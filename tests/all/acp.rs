@@ -17,6 +17,16 @@ fn fake_agent() -> PathBuf {
 /// A repository whose scripted orchestrator plans one feature (hello.txt), and whose
 /// roles are `roles` (TOML), with the fake agent defined as `fake` in `mode`.
 fn repo(sb: &Sandbox, mode: &str, roles: &str, extra_script: Vec<serde_json::Value>) {
+    repo_with(sb, mode, roles, extra_script, "")
+}
+
+fn repo_with(
+    sb: &Sandbox,
+    mode: &str,
+    roles: &str,
+    extra_script: Vec<serde_json::Value>,
+    agent_extra: &str,
+) {
     let plan = serde_json::json!({
         "milestones": [{"id": "m1", "title": "Greeting", "features": [
             {"id": "m1-f1", "title": "Write hello.txt", "description": "write hello.txt", "fulfills": ["a1"]}
@@ -34,7 +44,7 @@ fn repo(sb: &Sandbox, mode: &str, roles: &str, extra_script: Vec<serde_json::Val
     std::fs::write(
         sb.repo().join(".mission/mission.toml"),
         format!(
-            "[roles.orchestrator]\nprovider = \"scripted\"\nmodel = \"o\"\n\n{roles}\n\n[agents.fake]\ncommand = [\"python3\", \"{}\"]\nenv = {{ FAKE_ACP_MODE = \"{mode}\", FAKE_ACP_OUTSIDE = \"{}\" }}\n",
+            "[roles.orchestrator]\nprovider = \"scripted\"\nmodel = \"o\"\n\n{roles}\n\n[agents.fake]\ncommand = [\"python3\", \"{}\"]\n{agent_extra}\nenv = {{ FAKE_ACP_MODE = \"{mode}\", FAKE_ACP_OUTSIDE = \"{}\" }}\n",
             fake_agent().display(),
             outside.display()
         ),
@@ -109,8 +119,21 @@ fn wait_gone(sb: &Sandbox) {
 #[test]
 fn an_acp_worker_builds_a_feature_in_the_worktree_and_is_gone_after_it() {
     let sb = Sandbox::new();
-    repo(&sb, "worker", "[roles.worker]\nagent = \"fake\"", vec![]);
-    let out = sb.run(&["start", "Greet", "--headless", "--auto-approve"]);
+    repo_with(
+        &sb,
+        "worker",
+        "[roles.worker]\nagent = \"fake\"",
+        vec![],
+        "env_pass = [\"FAKE_ACP_PORT\"]",
+    );
+    // A listener on the host's loopback: the agent reaches its provider through the
+    // host's network, which the sandbox's own commands do not share.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let out = sb.run_env(
+        &["start", "Greet", "--headless", "--auto-approve"],
+        &[("FAKE_ACP_PORT", std::ffi::OsStr::new(&port))],
+    );
     let said = text(&out);
     assert_eq!(out.status.code(), Some(0), "{said}");
 
@@ -124,6 +147,7 @@ fn an_acp_worker_builds_a_feature_in_the_worktree_and_is_gone_after_it() {
         )),
         "{t}"
     );
+    assert!(t.contains("host network reachable"), "{t}");
     // Permission asked and answered by the policy (allow).
     assert!(t.contains("permission answer yes"), "{t}");
     // A write outside the worktree is stopped by the sandbox, and fs/* refuses it too.
@@ -220,15 +244,24 @@ fn an_acp_reviewer_fails_a_feature_with_its_finding() {
             serde_json::json!({"features": [], "note": "a human must judge the review"}),
         )])],
     );
-    repo(
+    repo_with(
         &sb,
         "reviewer",
         "[roles.worker]\nprovider = \"scripted\"\nmodel = \"w\"\n\n[roles.reviewer]\nagent = \"fake\"",
         vec![worker, fixes],
+        "env_pass = [\"FAKE_ACP_PORT\"]\nnetwork = false",
     );
-    let out = sb.run(&["start", "Greet", "--headless", "--auto-approve"]);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let out = sb.run_env(
+        &["start", "Greet", "--headless", "--auto-approve"],
+        &[("FAKE_ACP_PORT", std::ffi::OsStr::new(&port))],
+    );
     let said = text(&out);
     assert_ne!(out.status.code(), Some(0), "{said}");
+    // `network = false`: the reviewer stays on the sandbox's loopback.
+    let t = transcripts(&sb, "reviewer");
+    assert!(t.contains("host network unreachable"), "{t}");
     let log = std::fs::read_to_string(sb.repo().join(".mission/events.jsonl")).unwrap();
     let review = log
         .lines()

@@ -65,7 +65,8 @@ impl Drop for Process {
 }
 
 fn spawn(run: &AgentRun<'_>, ext: &External) -> Result<Process, AgentError> {
-    let launcher = run.toolbox.commands.clone().unwrap_or_default();
+    let mut launcher = run.toolbox.commands.clone().unwrap_or_default();
+    launcher.network = ext.config.network.unwrap_or(true);
     let mut env = launcher.child_env();
     for (k, v) in &ext.config.env {
         env.push((k.into(), v.into()));
