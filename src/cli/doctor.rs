@@ -86,6 +86,10 @@ pub(super) async fn doctor(dir: &Path) -> Result<i32> {
     let mut said: Vec<String> = vec![];
     for role in Role::ALL.into_iter().filter(|r| *r != Role::Explorer) {
         let needed = matches!(role, Role::Orchestrator | Role::Worker);
+        if let Some(name) = cfg.role(role).and_then(|rc| rc.agent.as_deref()) {
+            println!("✔ {role}: the external agent `{name}` (asked below)");
+            continue;
+        }
         let client = match crate::llm::factory::build_one(&cfg, &layout, role) {
             Ok(Some(c)) => c,
             Ok(None) => {
@@ -164,6 +168,15 @@ pub(super) async fn doctor(dir: &Path) -> Result<i32> {
             }
             Err(_) => {
                 println!("✘ {role}: {label} did not answer within 60s");
+                problems += 1;
+            }
+        }
+    }
+    for (name, agent) in &cfg.agents {
+        match crate::agent::acp::probe(agent, &probe.work).await {
+            Ok(said) => println!("✔ agent {name}: {said}"),
+            Err(e) => {
+                println!("✘ agent {name}: {e}");
                 problems += 1;
             }
         }

@@ -106,3 +106,28 @@ fn a_console_loads_the_config_without_the_keys() {
     assert_eq!(c.keys["approve"], "A");
     assert_eq!(c.hooks.gate, ["true"]);
 }
+
+#[test]
+fn the_templates_agent_examples_parse_when_uncommented() {
+    // The commented [agents] block of `mission init`, as a user would uncomment it.
+    let start = TEMPLATE.find("# [roles.worker]\n# agent").unwrap();
+    let end = TEMPLATE[start..].find("# Keys are read").unwrap() + start;
+    let block: String = TEMPLATE[start..end]
+        .lines()
+        .filter(|l| {
+            regex::Regex::new(r"^# (\[[a-z_.]+\]$|[a-z_]+ = )")
+                .unwrap()
+                .is_match(l)
+        })
+        .map(|l| format!("{}\n", &l[2..]))
+        .collect();
+    let c = parse(&format!(
+        "[roles.orchestrator]\nprovider = \"anthropic\"\nmodel = \"m\"\n{block}"
+    ))
+    .unwrap_or_else(|e| panic!("{e}\n{block}"));
+    assert_eq!(c.roles.worker.as_ref().unwrap().agent.as_deref(), Some("codex"));
+    assert_eq!(c.agents["claude"].env_pass, ["ANTHROPIC_API_KEY"]);
+    assert_eq!(c.agents["codex"].command, ["codex-acp"]);
+    // What an agent gets by name is never a command's.
+    assert!(c.secret_env_names().contains(&"ANTHROPIC_API_KEY".to_string()));
+}

@@ -302,3 +302,36 @@ fn aborting_the_mission_cancels_the_acp_session_and_ends_the_agent() {
 fn transcripts_exist(sb: &Sandbox) -> bool {
     sb.repo().join(".mission/transcripts").is_dir()
 }
+
+#[test]
+fn doctor_asks_each_agent_who_it_is_and_a_role_naming_no_agent_is_refused() {
+    let sb = Sandbox::new();
+    repo(&sb, "worker", "[roles.worker]\nagent = \"fake\"", vec![]);
+    let out = sb.run(&["doctor"]);
+    let said = text(&out);
+    assert!(
+        said.contains("✔ worker: the external agent `fake`")
+            && said.contains("✔ agent fake: fake-acp 0.1.0 (ACP protocol 1) answered in"),
+        "{said}"
+    );
+    // The agent does not exit when its input closes: doctor ends its group.
+    wait_gone(&sb);
+
+    sb.set_config("agent = \"fake\"", "agent = \"codex\"");
+    let out = sb.run(&["doctor"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("`codex` is not defined: add [agents.codex] with `command`"),
+        "{said}"
+    );
+    sb.set_config(
+        "agent = \"codex\"",
+        "agent = \"fake\"\nprovider = \"openai\"",
+    );
+    let said = text(&sb.run(&["doctor"]));
+    assert!(
+        said.contains("names an external agent: leave out provider and model"),
+        "{said}"
+    );
+}
