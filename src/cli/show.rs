@@ -127,13 +127,17 @@ pub(super) fn status(dir: &Path, json: bool) -> Result<i32> {
     }
     let b = &status.budget;
     println!(
-        "Budget   {} tokens in, {} out, ${:.2}{}",
+        "Budget   {} tokens in, {} out, ${:.2}{}{}",
         b.tokens_in,
         b.tokens_out,
         b.cost_usd,
         b.limit_usd
             .map(|l| format!(" of ${l:.2}"))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        match b.cost_unknown_runs {
+            0 => String::new(),
+            n => format!(" + cost unknown (external agent, {n} run(s))"),
+        }
     );
     Ok(0)
 }

@@ -125,9 +125,15 @@ fn the_templates_agent_examples_parse_when_uncommented() {
         "[roles.orchestrator]\nprovider = \"anthropic\"\nmodel = \"m\"\n{block}"
     ))
     .unwrap_or_else(|e| panic!("{e}\n{block}"));
-    assert_eq!(c.roles.worker.as_ref().unwrap().agent.as_deref(), Some("codex"));
+    assert_eq!(
+        c.roles.worker.as_ref().unwrap().agent.as_deref(),
+        Some("codex")
+    );
     assert_eq!(c.agents["claude"].env_pass, ["ANTHROPIC_API_KEY"]);
     assert_eq!(c.agents["codex"].command, ["codex-acp"]);
     // What an agent gets by name is never a command's.
-    assert!(c.secret_env_names().contains(&"ANTHROPIC_API_KEY".to_string()));
+    assert!(
+        c.secret_env_names()
+            .contains(&"ANTHROPIC_API_KEY".to_string())
+    );
 }

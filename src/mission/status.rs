@@ -82,6 +82,9 @@ pub struct BudgetStatus {
     pub tokens_out: u64,
     pub cost_usd: f64,
     pub limit_usd: Option<f64>,
+    /// Runs of external agents whose cost is not in `cost_usd` (they report none).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cost_unknown_runs: u32,
     pub per_role: std::collections::BTreeMap<String, RoleBudget>,
 }
 
@@ -132,6 +135,7 @@ impl Status {
                 tokens_out: st.budget.total.tokens_out,
                 cost_usd: st.budget.total.cost_usd,
                 limit_usd,
+                cost_unknown_runs: st.budget.unpriced_runs,
                 per_role: st
                     .budget
                     .per_role
@@ -163,4 +167,8 @@ impl Status {
             estimate: None,
         }
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

@@ -184,6 +184,14 @@ fn an_acp_worker_builds_a_feature_in_the_worktree_and_is_gone_after_it() {
     );
     assert!(log.contains("allowed: Write hello.txt"), "{log}");
 
+    // It reported no usage: its cost is unknown, not $0.
+    assert_eq!(sb.status()["budget"]["cost_unknown_runs"], 1);
+    let said = text(&sb.run(&["status"]));
+    assert!(
+        said.contains("+ cost unknown (external agent, 1 run(s))"),
+        "{said}"
+    );
+
     // Its whole process group ended with the feature, the helper child too.
     wait_gone(&sb);
 }
@@ -334,4 +342,31 @@ fn doctor_asks_each_agent_who_it_is_and_a_role_naming_no_agent_is_refused() {
         said.contains("names an external agent: leave out provider and model"),
         "{said}"
     );
+}
+
+#[test]
+fn a_pause_cancels_the_acp_turn_and_the_unpause_prompts_it_to_go_on() {
+    let sb = Sandbox::new();
+    repo(&sb, "hang", "[roles.worker]\nagent = \"fake\"", vec![]);
+    let mut child = sb.spawn_quiet(&["start", "Greet", "--headless", "--auto-approve"]);
+    let wait_for = |what: &str| {
+        let start = Instant::now();
+        while !transcripts_exist(&sb) || !transcripts(&sb, "worker").contains(what) {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "never saw {what}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for("waiting for cancel");
+    assert!(sb.run(&["pause"]).status.success());
+    wait_for("got session/cancel");
+    assert!(sb.run(&["unpause"]).status.success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let t = transcripts(&sb, "worker");
+    assert!(t.contains("\"paused\":true"), "{t}");
+    assert!(t.contains("continue where you were"), "{t}");
+    assert!(t.contains("handoff answer: Received."), "{t}");
+    wait_gone(&sb);
 }

@@ -122,8 +122,9 @@ pub async fn probe(config: &AgentConfig, cwd: &Path) -> Result<String, String> {
         .collect();
     env.extend(config.env.clone());
     for name in &config.env_pass {
-        let v = std::env::var(name)
-            .map_err(|_| format!("`{name}` (env_pass) is not set in this environment: export it"))?;
+        let v = std::env::var(name).map_err(|_| {
+            format!("`{name}` (env_pass) is not set in this environment: export it")
+        })?;
         env.push((name.clone(), v));
     }
     let mut cmd = tokio::process::Command::new(program);
@@ -179,8 +180,16 @@ pub async fn probe(config: &AgentConfig, cwd: &Path) -> Result<String, String> {
     let mcp = &caps["mcpCapabilities"];
     can.push(format!(
         "MCP over stdio{}{}",
-        if mcp["http"].as_bool() == Some(true) { ", http" } else { "" },
-        if mcp["sse"].as_bool() == Some(true) { ", sse" } else { "" }
+        if mcp["http"].as_bool() == Some(true) {
+            ", http"
+        } else {
+            ""
+        },
+        if mcp["sse"].as_bool() == Some(true) {
+            ", sse"
+        } else {
+            ""
+        }
     ));
     let auth: Vec<&str> = init["authMethods"]
         .as_array()

@@ -51,6 +51,9 @@ impl MissionState {
                 if *role == Role::Orchestrator {
                     self.messages_offered_upto = rec.seq;
                 }
+                if super::is_external(model) {
+                    self.budget.unpriced_runs += 1;
+                }
                 self.running_agents.push(ActiveAgent {
                     run_id: run_id.clone(),
                     role: *role,

@@ -135,6 +135,14 @@ pub struct ActiveAgent {
 pub struct Budget {
     pub total: Usage,
     pub per_role: BTreeMap<Role, Usage>,
+    /// Runs of external agents (ACP), which report no usage: their cost is unknown, not 0.
+    #[serde(default)]
+    pub unpriced_runs: u32,
+}
+
+/// The model label of a run played by an external agent over ACP.
+pub fn is_external(model: &str) -> bool {
+    model.starts_with("acp/")
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

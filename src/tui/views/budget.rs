@@ -74,9 +74,15 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         (
             "cost",
             max_cost.map(|m| b.total.cost_usd / m),
-            match max_cost {
-                Some(m) => format!("${:.2}/${m:.2} ", b.total.cost_usd),
-                None => format!("${:.2} (no limit)", b.total.cost_usd),
+            match (max_cost, b.unpriced_runs) {
+                (Some(m), 0) => format!("${:.2}/${m:.2} ", b.total.cost_usd),
+                (None, 0) => format!("${:.2} (no limit)", b.total.cost_usd),
+                // External agents report no usage: say so rather than show their 0.
+                (Some(m), _) => format!(
+                    "${:.2}/${m:.2} + unknown (external agent)",
+                    b.total.cost_usd
+                ),
+                (None, _) => format!("${:.2} + unknown (external agent)", b.total.cost_usd),
             },
         ),
     ];
