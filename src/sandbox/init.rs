@@ -334,7 +334,11 @@ fn build_view(spec: &InitSpec) -> Result<Vec<String>, String> {
         ));
     }
 
-    for (p, fd) in writable.iter().chain(readable.iter()) {
+    // Outer directories first: a read-only directory that holds a writable one (a build
+    // tree holding the worktree, an agent's home) must not land on top of it.
+    let mut back: Vec<&(PathBuf, _)> = writable.iter().chain(readable.iter()).collect();
+    back.sort_by_key(|(p, _)| p.components().count());
+    for (p, fd) in back {
         sys::move_mount(fd, p).map_err(|e| err("cannot mount back", p, e))?;
     }
     for h in spec.hide.iter().filter(|h| h.is_dir()) {

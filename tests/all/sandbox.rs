@@ -217,3 +217,45 @@ fn a_program_the_user_tester_launches_cannot_change_the_repository() {
         "the tester saw the refused write (touch exited 1)"
     );
 }
+
+/// The program's own directory comes back read-only inside the sandbox (it may lie under
+/// an emptied /tmp). A worktree inside it — a build tree holding the data directory —
+/// must stay writable: the directories come back outer first.
+#[test]
+fn a_worktree_inside_the_programs_own_directory_stays_writable() {
+    let sb = Sandbox::new();
+    let script = serde_json::json!({"entries": [
+        entry("orchestrator", "Plan the mission.", vec![turn(vec![call("submit_plan", flag_plan())])]),
+        entry("worker", "Feature m1-f1:", vec![
+            turn(vec![call("run_command", serde_json::json!({"command": "echo ok > flag.txt"}))]),
+            turn(vec![done("wrote flag.txt")]),
+        ]),
+    ]});
+    mini_repo(&sb, script, "");
+    let tree = sb.tmp.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    let exe = tree.join("mission");
+    std::fs::copy(bin(), &exe).unwrap();
+    let out = std::process::Command::new(&exe)
+        .args([
+            "start",
+            "Create a flag",
+            "--headless",
+            "--auto-approve",
+            "--dir",
+        ])
+        .arg(sb.repo())
+        .env("XDG_CONFIG_HOME", sb.config_home())
+        .env("XDG_DATA_HOME", tree.join("share"))
+        .env("XDG_STATE_HOME", sb.tmp.path().join("state"))
+        .output()
+        .unwrap();
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let work = std::path::PathBuf::from(sb.status()["worktree"].as_str().unwrap());
+    assert!(work.starts_with(&tree), "{}", work.display());
+    assert_eq!(
+        std::fs::read_to_string(work.join("flag.txt")).unwrap(),
+        "ok\n"
+    );
+}

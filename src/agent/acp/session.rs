@@ -1,0 +1,384 @@
+//! One ACP session, from `initialize` to the role's ending call: the prompt turns, the
+//! agent's requests (permissions, `fs/*`) and its updates.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::observed::Observed;
+use super::rpc::{Connection, Incoming};
+use super::{External, START_TIMEOUT, unavailable};
+use crate::agent::{AgentError, AgentResult, AgentRun, Vet, first_line};
+use crate::config::agents::Permissions;
+use crate::mission::{Event, Role, Usage};
+
+pub(super) struct Session<'r, 'a> {
+    pub run: &'r AgentRun<'a>,
+    pub ext: &'r External,
+    pub conn: std::sync::Arc<Connection>,
+    pub incoming: tokio::sync::mpsc::UnboundedReceiver<Incoming>,
+    pub id: String,
+    pub seen: Observed,
+}
+
+enum Turn {
+    Ended(String),
+    /// Paused by the human: cancelled, to be prompted again once unpaused.
+    Paused,
+}
+
+impl Session<'_, '_> {
+    pub async fn drive<T: Sync>(
+        &mut self,
+        parse: impl Fn(&Value) -> Result<T, String>,
+        vet: &dyn Vet<T>,
+    ) -> Result<AgentResult<T>, AgentError> {
+        let run = self.run;
+        let name = self.ext.name.clone();
+        let ending = &run.ending.name;
+        let init = self
+            .timed(
+                "initialize",
+                json!({
+                    "protocolVersion": 1,
+                    "clientCapabilities": {
+                        "fs": {"readTextFile": true, "writeTextFile": run.toolbox.access == crate::agent::tools::Access::Write},
+                        "terminal": false
+                    },
+                    "clientInfo": {"name": "mission", "version": env!("CARGO_PKG_VERSION")}
+                }),
+            )
+            .await?;
+        run.record(&json!({"acp": "initialize", "agent": name, "answer": init}));
+        let dir = self.ext.scratch.join(format!("acp-{}", run.run_id));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| unavailable(&name, format!("{}: {e}", dir.display())))?;
+        let spec = dir.join("ending.json");
+        let out = dir.join("call.json");
+        let _ = std::fs::remove_file(&out);
+        std::fs::write(
+            &spec,
+            serde_json::to_string(&run.ending).unwrap_or_default(),
+        )
+        .map_err(|e| unavailable(&name, format!("{}: {e}", spec.display())))?;
+        let new = self
+            .timed(
+                "session/new",
+                json!({
+                    "cwd": run.toolbox.root,
+                    "mcpServers": [{
+                        "name": "mission",
+                        "command": self.ext.exe,
+                        "args": ["acp-ending", "--spec", spec, "--out", out],
+                        "env": []
+                    }]
+                }),
+            )
+            .await?;
+        self.id = new["sessionId"].as_str().unwrap_or_default().to_string();
+        if self.id.is_empty() {
+            return Err(unavailable(
+                &name,
+                format!("session/new gave no sessionId: {new}"),
+            ));
+        }
+        let mut prompt = format!(
+            "{}\n\n---\n\n{}\n\n[mission: your work is handed over only by calling the `{ending}` tool of the `mission` MCP server. Call it when you are done, then end your turn.]",
+            run.system, run.task
+        );
+        let mut asked_for_ending = false;
+        let mut refused = false;
+        loop {
+            let stop = match self.prompt(&prompt).await? {
+                Turn::Paused => {
+                    run.hub
+                        .wait_until(|s| s.paused.is_none() || s.failed.is_some())
+                        .await;
+                    if run.hub.read(|s| s.failed.is_some()) {
+                        return Err(AgentError::Abandoned);
+                    }
+                    prompt = "[mission: the mission was paused and goes on now: continue where you were.]".into();
+                    continue;
+                }
+                Turn::Ended(stop) => stop,
+            };
+            let call = std::fs::read_to_string(&out)
+                .ok()
+                .and_then(|t| serde_json::from_str::<Value>(&t).ok());
+            let _ = std::fs::remove_file(&out);
+            let args = match call {
+                Some(args) => args,
+                None if !asked_for_ending => {
+                    asked_for_ending = true;
+                    prompt = format!(
+                        "[mission: your turn ended ({stop}) without a call to `{ending}` of the `mission` MCP server. Call it now with what you did; the work is not handed over otherwise.]"
+                    );
+                    continue;
+                }
+                None if run.role == Role::Worker => self.written_handoff(),
+                None => {
+                    return Err(unavailable(
+                        &name,
+                        format!("ended twice without calling `{ending}`"),
+                    ));
+                }
+            };
+            let checked = match parse(&args) {
+                Ok(v) => vet.vet(&v).await.map(|()| v),
+                Err(e) => Err(e),
+            };
+            match checked {
+                Ok(value) => {
+                    return Ok(AgentResult {
+                        value,
+                        commands: std::mem::take(&mut self.seen.commands),
+                        mcp_calls: vec![],
+                        // The agent reports no usage over ACP: the cost is unknown, not 0.
+                        usage: Usage::default(),
+                        out_of_turns: false,
+                    });
+                }
+                Err(e) if !refused => {
+                    refused = true;
+                    let _ = run.hub.emit(Event::ToolUsed {
+                        run_id: run.run_id.clone(),
+                        tool: ending.clone(),
+                        summary: format!("{ending} refused: {}", first_line(&e)),
+                        ok: false,
+                    });
+                    prompt = format!(
+                        "[mission: `{ending}` was refused: {e}\nFix it and call `{ending}` again.]"
+                    );
+                }
+                Err(e) => return Err(unavailable(&name, format!("`{ending}` refused twice: {e}"))),
+            }
+        }
+    }
+
+    /// A worker that never called `submit_handoff`: its handoff from its last words and
+    /// what the harness saw, marked as written by the harness.
+    fn written_handoff(&self) -> Value {
+        let said = self.seen.last_message.trim();
+        json!({
+            "status": "partial",
+            "summary": if said.is_empty() { "(the agent said nothing at the end)".to_string() } else { said.chars().take(2000).collect() },
+            "deviations": [format!(
+                "the external agent `{}` ended without calling submit_handoff, even when asked: the harness wrote this handoff from its last message ({} tool calls seen; the files changed are in the commit)",
+                self.ext.name, self.seen.tool_calls
+            )]
+        })
+    }
+
+    async fn timed(&mut self, method: &str, params: Value) -> Result<Value, AgentError> {
+        let name = self.ext.name.clone();
+        let conn = self.conn.clone();
+        let ask = conn.request(method, params);
+        let answer = tokio::time::timeout(START_TIMEOUT, async {
+            tokio::pin!(ask);
+            loop {
+                tokio::select! {
+                    a = &mut ask => {
+                        while let Ok(m) = self.incoming.try_recv() {
+                            self.handle(m);
+                        }
+                        break a;
+                    }
+                    Some(m) = self.incoming.recv() => self.handle(m),
+                }
+            }
+        })
+        .await;
+        match answer {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(unavailable(&name, format!("{method}: {e}"))),
+            Err(_) => Err(unavailable(
+                &name,
+                format!(
+                    "{method} had no answer within {} s",
+                    START_TIMEOUT.as_secs()
+                ),
+            )),
+        }
+    }
+
+    /// One prompt turn, serving the agent's requests meanwhile; cancelled on pause or
+    /// abort, and after `timeout_secs`.
+    async fn prompt(&mut self, text: &str) -> Result<Turn, AgentError> {
+        let run = self.run;
+        self.seen.new_turn();
+        run.record(&json!({"role": "user", "text": text}));
+        let limit = Duration::from_secs(self.ext.config.timeout_secs.unwrap_or(3600));
+        let started = tokio::time::Instant::now();
+        let conn = self.conn.clone();
+        let ask = conn.request(
+            "session/prompt",
+            json!({"sessionId": self.id, "prompt": [{"type": "text", "text": text}]}),
+        );
+        tokio::pin!(ask);
+        let mut cancelled: Option<bool> = None; // Some(paused?) once session/cancel is sent
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        loop {
+            tokio::select! {
+                answer = &mut ask => {
+                    // What the agent sent before its answer is in the channel already:
+                    // its last words belong to this turn.
+                    while let Ok(m) = self.incoming.try_recv() {
+                        self.handle(m);
+                    }
+                    let name = &self.ext.name;
+                    let answer = answer.map_err(|e| unavailable(name, format!("session/prompt: {e}")))?;
+                    let stop = answer["stopReason"].as_str().unwrap_or("end_turn").to_string();
+                    for line in self.seen.flush() {
+                        run.record(&line);
+                    }
+                    run.record(&json!({"acp": "stop", "stopReason": stop}));
+                    return match cancelled {
+                        Some(true) => Ok(Turn::Paused),
+                        Some(false) => Err(AgentError::Abandoned),
+                        None => Ok(Turn::Ended(stop)),
+                    };
+                }
+                Some(m) = self.incoming.recv() => self.handle(m),
+                _ = tick.tick() => {
+                    if cancelled.is_some() {
+                        continue;
+                    }
+                    let (paused, failed) = run.hub.read(|s| (s.paused.is_some(), s.failed.is_some()));
+                    let late = started.elapsed() > limit;
+                    if paused || failed || late {
+                        self.conn.notify("session/cancel", json!({"sessionId": self.id}));
+                        run.record(&json!({"acp": "cancel", "paused": paused, "aborted": failed, "timed_out": late}));
+                        if late && !paused && !failed {
+                            return Err(unavailable(&self.ext.name, format!("its turn ran over {} s (timeout_secs)", limit.as_secs())));
+                        }
+                        cancelled = Some(paused && !failed);
+                    }
+                }
+            }
+        }
+    }
+
+    fn handle(&mut self, m: Incoming) {
+        match m {
+            Incoming::Notification { method, params } if method == "session/update" => {
+                self.update(&params["update"]);
+            }
+            Incoming::Notification { .. } => {}
+            Incoming::Request { id, method, params } => {
+                let answer = match method.as_str() {
+                    "session/request_permission" => Ok(self.permission(&params)),
+                    "fs/read_text_file" => self.read(&params),
+                    "fs/write_text_file" => self.write(&params),
+                    other => Err((-32601, format!("method not found: {other}"))),
+                };
+                self.conn.respond(id, answer);
+            }
+        }
+    }
+
+    fn update(&mut self, u: &Value) {
+        let run = self.run;
+        let (lines, activity) = self.seen.update(u);
+        for line in lines {
+            run.record(&line);
+        }
+        for (tool, summary, ok) in activity {
+            let _ = run.hub.emit(Event::ToolUsed {
+                run_id: run.run_id.clone(),
+                tool,
+                summary,
+                ok,
+            });
+        }
+    }
+
+    /// Answered by policy, inside the sandbox that is the real boundary.
+    fn permission(&self, params: &Value) -> Value {
+        let run = self.run;
+        let allow = self.ext.config.permissions == Permissions::Allow;
+        let wanted: &[&str] = if allow {
+            &["allow_once", "allow_always"]
+        } else {
+            &["reject_once", "reject_always"]
+        };
+        let options = params["options"].as_array().cloned().unwrap_or_default();
+        let chosen = wanted.iter().find_map(|k| {
+            options
+                .iter()
+                .find(|o| o["kind"].as_str() == Some(k))
+                .and_then(|o| o["optionId"].as_str())
+        });
+        let title = params["toolCall"]["title"]
+            .as_str()
+            .unwrap_or("a tool call");
+        let _ = run.hub.emit(Event::ToolUsed {
+            run_id: run.run_id.clone(),
+            tool: "permission".into(),
+            summary: format!(
+                "{} {}",
+                if chosen.is_some() && allow {
+                    "allowed:"
+                } else {
+                    "denied:"
+                },
+                first_line(title)
+            ),
+            ok: true,
+        });
+        match chosen {
+            Some(id) => json!({"outcome": {"outcome": "selected", "optionId": id}}),
+            None => json!({"outcome": {"outcome": "cancelled"}}),
+        }
+    }
+
+    fn inside(&self, params: &Value, write: bool) -> Result<PathBuf, (i64, String)> {
+        let root = &self.run.toolbox.root;
+        let path = Path::new(params["path"].as_str().unwrap_or(""));
+        let rel = path.strip_prefix(root).unwrap_or(path);
+        crate::agent::tools::paths::confine(root, &rel.to_string_lossy(), write)
+            .map_err(|e| (-32602, e.to_string()))
+    }
+
+    fn read(&self, params: &Value) -> Result<Value, (i64, String)> {
+        let p = self.inside(params, false)?;
+        let text =
+            std::fs::read_to_string(&p).map_err(|e| (-32603, format!("{}: {e}", p.display())))?;
+        let from = params["line"].as_u64().unwrap_or(1).max(1) as usize - 1;
+        let content = match params["limit"].as_u64() {
+            Some(n) => text
+                .lines()
+                .skip(from)
+                .take(n as usize)
+                .collect::<Vec<_>>()
+                .join("\n"),
+            None if from > 0 => text.lines().skip(from).collect::<Vec<_>>().join("\n"),
+            None => text,
+        };
+        Ok(json!({"content": content}))
+    }
+
+    fn write(&self, params: &Value) -> Result<Value, (i64, String)> {
+        if self.run.toolbox.access != crate::agent::tools::Access::Write {
+            return Err((-32603, format!("the {} may not write files", self.run.role)));
+        }
+        let p = self.inside(params, true)?;
+        if let Some(dir) = p.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| (-32603, e.to_string()))?;
+        }
+        std::fs::write(&p, params["content"].as_str().unwrap_or(""))
+            .map_err(|e| (-32603, format!("{}: {e}", p.display())))?;
+        let _ = self.run.hub.emit(Event::ToolUsed {
+            run_id: self.run.run_id.clone(),
+            tool: "write_file".into(),
+            summary: format!(
+                "wrote {}",
+                p.strip_prefix(&self.run.toolbox.root)
+                    .unwrap_or(&p)
+                    .display()
+            ),
+            ok: true,
+        });
+        Ok(Value::Null)
+    }
+}
