@@ -22,6 +22,9 @@ pub struct AgentConfig {
     /// The host's network for the agent (default true: it must reach its provider; the
     /// commands it runs share it). `false` keeps it to loopback, for a local model.
     pub network: Option<bool>,
+    /// The agent's own session mode (`session/set_mode`); default: its most permissive
+    /// (`full-access`, `bypassPermissions`), since the mission's sandbox is the boundary.
+    pub mode: Option<String>,
     /// The longest one prompt turn may take, in seconds (default 3600).
     pub timeout_secs: Option<u64>,
 }

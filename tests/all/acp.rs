@@ -148,6 +148,9 @@ fn an_acp_worker_builds_a_feature_in_the_worktree_and_is_gone_after_it() {
         "{t}"
     );
     assert!(t.contains("host network reachable"), "{t}");
+    // Its own sandbox cannot nest in ours: its most permissive mode was chosen.
+    assert!(t.contains("mode full-access"), "{t}");
+    assert!(t.contains("\"acp\":\"session/set_mode\""), "{t}");
     // Permission asked and answered by the policy (allow).
     assert!(t.contains("permission answer yes"), "{t}");
     // A write outside the worktree is stopped by the sandbox, and fs/* refuses it too.
@@ -369,4 +372,39 @@ fn a_pause_cancels_the_acp_turn_and_the_unpause_prompts_it_to_go_on() {
     assert!(t.contains("continue where you were"), "{t}");
     assert!(t.contains("handoff answer: Received."), "{t}");
     wait_gone(&sb);
+}
+
+#[test]
+fn a_deny_policy_refuses_the_agents_tools_but_never_its_handoff() {
+    let sb = Sandbox::new();
+    repo_with(
+        &sb,
+        "worker",
+        "[roles.worker]\nagent = \"fake\"",
+        vec![],
+        "permissions = \"deny\"",
+    );
+    let out = sb.run(&["start", "Greet", "--headless", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let t = transcripts(&sb, "worker");
+    assert!(t.contains("permission answer no"), "{t}");
+    assert!(t.contains("handoff permission yes"), "{t}");
+    assert!(t.contains("handoff answer: Received."), "{t}");
+    let log = std::fs::read_to_string(sb.repo().join(".mission/events.jsonl")).unwrap();
+    assert!(log.contains("denied: Write hello.txt"), "{log}");
+}
+
+#[test]
+fn an_agent_that_dies_is_named_with_its_last_words_on_stderr() {
+    let sb = Sandbox::new();
+    repo(&sb, "crash", "[roles.worker]\nagent = \"fake\"", vec![]);
+    let out = sb.run(&["start", "Greet", "--headless", "--auto-approve"]);
+    let said = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{said}");
+    let log = std::fs::read_to_string(sb.repo().join(".mission/events.jsonl")).unwrap();
+    assert!(
+        log.contains("external agent `fake`: session/new: the agent exited (exit status: 1); its last words on stderr:")
+            && log.contains("ENOENT: no such file or directory, open '/root/.fake/debug.txt'"),
+        "{said}\n{log}"
+    );
 }

@@ -40,6 +40,8 @@ pub struct External {
 }
 
 const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// Lines of the agent's stderr kept for an error that ends its run.
+const STDERR_TAIL: usize = 12;
 
 fn unavailable(name: &str, what: String) -> AgentError {
     AgentError::Llm(LlmError::Unavailable(format!(
@@ -49,7 +51,7 @@ fn unavailable(name: &str, what: String) -> AgentError {
 
 /// The agent's process, its group ended on drop.
 struct Process {
-    child: tokio::process::Child,
+    child: Option<tokio::process::Child>,
     pgid: Option<u32>,
     groups: Option<std::sync::Arc<crate::sandbox::groups::ProcessGroups>>,
 }
@@ -64,7 +66,9 @@ impl Drop for Process {
                 g.remove(pgid);
             }
         }
-        let _ = self.child.start_kill();
+        if let Some(c) = &mut self.child {
+            let _ = c.start_kill();
+        }
     }
 }
 
@@ -108,7 +112,7 @@ fn spawn(run: &AgentRun<'_>, ext: &External) -> Result<Process, AgentError> {
         g.add(pid);
     }
     Ok(Process {
-        child,
+        child: Some(child),
         pgid,
         groups: launcher.groups.clone(),
     })
@@ -122,17 +126,37 @@ pub async fn run<T: Sync>(
     vet: &dyn Vet<T>,
 ) -> Result<AgentResult<T>, AgentError> {
     let mut process = spawn(run, ext)?;
-    let (Some(stdin), Some(stdout)) = (process.child.stdin.take(), process.child.stdout.take())
+    let Some(mut child) = process.child.take() else {
+        return Err(unavailable(&ext.name, "no process".into()));
+    };
+    let (Some(stdin), Some(stdout), stderr) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
         return Err(unavailable(&ext.name, "no stdio".into()));
     };
-    if let Some(stderr) = process.child.stderr.take() {
+    // Its exit, which closes nothing when a child of its own holds its output open.
+    let (exited_tx, exited) = tokio::sync::watch::channel(None);
+    tokio::spawn(async move {
+        let status = child.wait().await;
+        let _ = exited_tx.send(Some(match status {
+            Ok(s) => s.to_string(),
+            Err(e) => e.to_string(),
+        }));
+    });
+    let tail = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
+    if let Some(stderr) = stderr {
         let name = ext.name.clone();
+        let tail = tail.clone();
         tokio::spawn(async move {
             use tokio::io::AsyncBufReadExt;
             let mut lines = tokio::io::BufReader::new(stderr).lines();
             while let Ok(Some(l)) = lines.next_line().await {
                 tracing::debug!(agent = %name, "{l}");
+                let mut t = tail.lock().unwrap_or_else(|p| p.into_inner());
+                if t.len() == STDERR_TAIL {
+                    t.pop_front();
+                }
+                t.push_back(l.chars().take(300).collect::<String>());
             }
         });
     }
@@ -144,6 +168,8 @@ pub async fn run<T: Sync>(
         incoming,
         id: String::new(),
         seen: Default::default(),
+        stderr: tail,
+        exited,
     };
     let result = session.drive(parse, vet).await;
     drop(process);

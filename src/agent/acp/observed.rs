@@ -20,6 +20,8 @@ pub(super) struct Observed {
     /// Its words since the last prompt: a handoff the harness writes quotes them.
     pub last_message: String,
     pub tool_calls: usize,
+    /// When the last word or thought came: gathered text is written once the agent pauses.
+    last_chunk: Option<Instant>,
     calls: HashMap<String, Call>,
     /// Commands it ran whose exit code it reported.
     pub commands: Vec<CommandRecord>,
@@ -45,18 +47,29 @@ impl Observed {
                 if let Some(t) = u["content"]["text"].as_str() {
                     self.text.push_str(t);
                     self.last_message.push_str(t);
+                    self.last_chunk = Some(Instant::now());
                 }
             }
             "agent_thought_chunk" => {
                 if let Some(t) = u["content"]["text"].as_str() {
                     self.thought.push_str(t);
+                    self.last_chunk = Some(Instant::now());
                 }
             }
             "tool_call" => {
                 lines.extend(self.flush());
-                self.tool_calls += 1;
                 let id = u["toolCallId"].as_str().unwrap_or("").to_string();
                 let title = u["title"].as_str().unwrap_or("a tool").to_string();
+                // Claude Code's adapter announces a call twice, the second time with its
+                // input: one call, named by the fuller title.
+                if let Some(c) = self.calls.get_mut(&id) {
+                    c.title = title;
+                    if u["kind"].as_str() == Some("execute") {
+                        c.command = command_of(u).or(c.command.take());
+                    }
+                    return (lines, activity);
+                }
+                self.tool_calls += 1;
                 let kind = u["kind"].as_str().unwrap_or("tool").to_string();
                 let command = (kind == "execute").then(|| command_of(u).unwrap_or(title.clone()));
                 lines.push(json!({"role": "assistant", "tool_calls": [{
@@ -138,8 +151,18 @@ impl Observed {
         (lines, activity)
     }
 
+    /// The words gathered, once the agent has said nothing for `quiet`: a console
+    /// following the transcript sees them while the turn goes on.
+    pub fn flush_idle(&mut self, quiet: std::time::Duration) -> Vec<Value> {
+        match self.last_chunk {
+            Some(t) if t.elapsed() >= quiet => self.flush(),
+            _ => vec![],
+        }
+    }
+
     /// The words and thoughts gathered so far, as transcript lines.
     pub fn flush(&mut self) -> Vec<Value> {
+        self.last_chunk = None;
         let mut out = vec![];
         if !self.thought.trim().is_empty() {
             out.push(

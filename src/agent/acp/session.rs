@@ -20,6 +20,10 @@ pub(super) struct Session<'r, 'a> {
     pub incoming: tokio::sync::mpsc::UnboundedReceiver<Incoming>,
     pub id: String,
     pub seen: Observed,
+    /// The agent's last lines on stderr.
+    pub stderr: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<String>>>,
+    /// How its process ended, once it has.
+    pub exited: tokio::sync::watch::Receiver<Option<String>>,
 }
 
 enum Turn {
@@ -76,13 +80,12 @@ impl Session<'_, '_> {
                 }),
             )
             .await?;
+        run.record(&json!({"acp": "session/new", "answer": new}));
         self.id = new["sessionId"].as_str().unwrap_or_default().to_string();
         if self.id.is_empty() {
-            return Err(unavailable(
-                &name,
-                format!("session/new gave no sessionId: {new}"),
-            ));
+            return Err(self.gone(format!("session/new gave no sessionId: {new}")));
         }
+        self.set_mode(&new["modes"]).await?;
         let mut prompt = format!(
             "{}\n\n---\n\n{}\n\n[mission: your work is handed over only by calling the `{ending}` tool of the `mission` MCP server. Call it when you are done, then end your turn.]",
             run.system, run.task
@@ -156,6 +159,70 @@ impl Session<'_, '_> {
         }
     }
 
+    /// The agent's own approval and sandbox mode: the one `[agents] mode` names, else its
+    /// most permissive (Codex `full-access`, Claude Code `bypassPermissions`) — its own
+    /// sandbox cannot nest in ours, and ours is the boundary. An agent without modes keeps
+    /// its default.
+    async fn set_mode(&mut self, modes: &Value) -> Result<(), AgentError> {
+        let available: Vec<String> = modes["availableModes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["id"].as_str().map(str::to_string))
+            .collect();
+        let has = |m: &str| available.iter().any(|a| a == m);
+        let wanted = match &self.ext.config.mode {
+            Some(m) if has(m) => m.clone(),
+            Some(m) => {
+                return Err(self.gone(format!(
+                    "mode `{m}` is not one of its modes: {}",
+                    available.join(", ")
+                )));
+            }
+            None => match ["full-access", "bypassPermissions"]
+                .into_iter()
+                .find(|m| has(m))
+            {
+                Some(m) => m.to_string(),
+                None => return Ok(()),
+            },
+        };
+        if modes["currentModeId"].as_str() == Some(wanted.as_str()) {
+            return Ok(());
+        }
+        let id = self.id.clone();
+        self.timed(
+            "session/set_mode",
+            json!({"sessionId": id, "modeId": wanted}),
+        )
+        .await?;
+        self.run
+            .record(&json!({"acp": "session/set_mode", "modeId": wanted}));
+        Ok(())
+    }
+
+    /// What to say of an agent whose process ended.
+    async fn died(&self) -> String {
+        // Its last lines on stderr may still be on their way.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let how = self.exited.borrow().clone().unwrap_or_default();
+        format!("the agent exited ({how})")
+    }
+
+    /// An error that ends the run, with the agent's last lines on stderr, where the cause
+    /// of a crash usually is.
+    fn gone(&self, what: String) -> AgentError {
+        let tail = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
+        if tail.is_empty() {
+            return unavailable(&self.ext.name, what);
+        }
+        let said: Vec<&str> = tail.iter().map(String::as_str).collect();
+        unavailable(
+            &self.ext.name,
+            format!("{what}; its last words on stderr:\n  {}", said.join("\n  ")),
+        )
+    }
+
     /// A worker that never called `submit_handoff`: its handoff from its last words and
     /// what the harness saw, marked as written by the harness.
     fn written_handoff(&self) -> Value {
@@ -178,6 +245,7 @@ impl Session<'_, '_> {
             tokio::pin!(ask);
             loop {
                 tokio::select! {
+                    Ok(()) = self.exited.changed() => break Err(self.died().await),
                     a = &mut ask => {
                         while let Ok(m) = self.incoming.try_recv() {
                             self.handle(m);
@@ -191,7 +259,7 @@ impl Session<'_, '_> {
         .await;
         match answer {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(unavailable(&name, format!("{method}: {e}"))),
+            Ok(Err(e)) => Err(self.gone(format!("{method}: {e}"))),
             Err(_) => Err(unavailable(
                 &name,
                 format!(
@@ -220,14 +288,17 @@ impl Session<'_, '_> {
         let mut tick = tokio::time::interval(Duration::from_millis(200));
         loop {
             tokio::select! {
+                Ok(()) = self.exited.changed() => {
+                    let why = self.died().await;
+                    return Err(self.gone(format!("session/prompt: {why}")));
+                }
                 answer = &mut ask => {
                     // What the agent sent before its answer is in the channel already:
                     // its last words belong to this turn.
                     while let Ok(m) = self.incoming.try_recv() {
                         self.handle(m);
                     }
-                    let name = &self.ext.name;
-                    let answer = answer.map_err(|e| unavailable(name, format!("session/prompt: {e}")))?;
+                    let answer = answer.map_err(|e| self.gone(format!("session/prompt: {e}")))?;
                     let stop = answer["stopReason"].as_str().unwrap_or("end_turn").to_string();
                     for line in self.seen.flush() {
                         run.record(&line);
@@ -241,6 +312,9 @@ impl Session<'_, '_> {
                 }
                 Some(m) = self.incoming.recv() => self.handle(m),
                 _ = tick.tick() => {
+                    for line in self.seen.flush_idle(Duration::from_millis(500)) {
+                        run.record(&line);
+                    }
                     if cancelled.is_some() {
                         continue;
                     }
@@ -272,6 +346,13 @@ impl Session<'_, '_> {
                     "fs/write_text_file" => self.write(&params),
                     other => Err((-32601, format!("method not found: {other}"))),
                 };
+                if method.starts_with("fs/") || answer.is_err() {
+                    self.run.record(&json!({
+                        "acp": method,
+                        "path": params["path"],
+                        "error": answer.as_ref().err().map(|(_, m)| m),
+                    }));
+                }
                 self.conn.respond(id, answer);
             }
         }
@@ -296,7 +377,10 @@ impl Session<'_, '_> {
     /// Answered by policy, inside the sandbox that is the real boundary.
     fn permission(&self, params: &Value) -> Value {
         let run = self.run;
-        let allow = self.ext.config.permissions == Permissions::Allow;
+        // The mission's own ending tool is always allowed: refusing it would refuse the
+        // handoff itself (and Claude Code takes any refusal as the end of its turn).
+        let own = params.to_string().contains(&run.ending.name);
+        let allow = own || self.ext.config.permissions == Permissions::Allow;
         let wanted: &[&str] = if allow {
             &["allow_once", "allow_always"]
         } else {
@@ -326,10 +410,12 @@ impl Session<'_, '_> {
             ),
             ok: true,
         });
-        match chosen {
+        let answer = match chosen {
             Some(id) => json!({"outcome": {"outcome": "selected", "optionId": id}}),
             None => json!({"outcome": {"outcome": "cancelled"}}),
-        }
+        };
+        run.record(&json!({"acp": "permission", "toolCall": params["toolCall"], "options": params["options"], "answer": answer}));
+        answer
     }
 
     fn inside(&self, params: &Value, write: bool) -> Result<PathBuf, (i64, String)> {
