@@ -173,7 +173,8 @@ pub(super) async fn doctor(dir: &Path) -> Result<i32> {
         }
     }
     for (name, agent) in &cfg.agents {
-        match crate::agent::acp::probe(agent, &probe.work).await {
+        // A worker's confinement, the strictest an agent that writes gets.
+        match crate::agent::acp::probe(agent, &launcher, &probe.work).await {
             Ok(said) => println!("✔ agent {name}: {said}"),
             Err(e) => {
                 println!("✘ agent {name}: {e}");

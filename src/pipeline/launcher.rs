@@ -44,6 +44,14 @@ pub fn command_launcher(layout: &Layout, config: &Config, git: &Git) -> (Launche
                         .ok()
                         .and_then(|e| e.parent().map(std::path::Path::to_path_buf)),
                 )
+                // External agents installed under an emptied directory (`/tmp/tools`).
+                .chain(
+                    config
+                        .agents
+                        .values()
+                        .flat_map(|a| a.command.iter())
+                        .filter_map(|arg| sandbox::init::hidden_root(std::path::Path::new(arg))),
+                )
                 .collect(),
             hide: vec![layout.dir.clone()],
         },

@@ -69,6 +69,19 @@ impl InitSpec {
 /// Host directories that hold other programs' unix sockets and scratch files.
 const EMPTIED: &[&str] = &["/tmp", "/var/tmp", "/run"];
 
+/// What must come back, read-only, for `path` to be seen inside the sandbox: the
+/// directory right under an emptied one (`/tmp/tools` for `/tmp/tools/bin/agent`), so
+/// that a program installed there finds its files beside it; `None` where the host's
+/// tree shows it anyway.
+pub fn hidden_root(path: &Path) -> Option<PathBuf> {
+    let emptied = EMPTIED
+        .iter()
+        .map(Path::new)
+        .find(|e| path.starts_with(e))?;
+    let first = path.strip_prefix(emptied).ok()?.components().next()?;
+    Some(emptied.join(first))
+}
+
 /// Device nodes bound from the host into the sandbox's own `/dev`.
 const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
 
@@ -362,4 +375,19 @@ fn build_view(spec: &InitSpec) -> Result<Vec<String>, String> {
 pub(super) fn c_path(p: &Path) -> std::io::Result<CString> {
     CString::new(p.as_os_str().as_bytes())
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "path holds a NUL byte"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn programs_under_emptied_directories_bring_their_tree_back() {
+        assert_eq!(
+            hidden_root(Path::new("/tmp/acp/node_modules/x/dist/index.js")),
+            Some(PathBuf::from("/tmp/acp"))
+        );
+        assert_eq!(hidden_root(Path::new("/usr/bin/node")), None);
+        assert_eq!(hidden_root(Path::new("/tmp")), None);
+    }
 }

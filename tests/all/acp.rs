@@ -322,11 +322,22 @@ fn doctor_asks_each_agent_who_it_is_and_a_role_naming_no_agent_is_refused() {
     let said = text(&out);
     assert!(
         said.contains("✔ worker: the external agent `fake`")
-            && said.contains("✔ agent fake: fake-acp 0.1.0 (ACP protocol 1) answered in"),
+            && said.contains("✔ agent fake: fake-acp 0.1.0 (ACP protocol 1) answered and opened a session in the sandbox in")
+            && said.contains("modes: read-only, auto, full-access"),
         "{said}"
     );
     // The agent does not exit when its input closes: doctor ends its group.
     wait_gone(&sb);
+
+    // One that dies opening a session is named with its last words.
+    sb.set_config("FAKE_ACP_MODE = \"worker\"", "FAKE_ACP_MODE = \"crash\"");
+    let out = sb.run(&["doctor"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("✘ agent fake: the agent exited (exit status: 1); its stderr: Error: ENOENT"),
+        "{said}"
+    );
 
     sb.set_config("agent = \"fake\"", "agent = \"codex\"");
     let out = sb.run(&["doctor"]);
@@ -407,4 +418,27 @@ fn an_agent_that_dies_is_named_with_its_last_words_on_stderr() {
             && log.contains("ENOENT: no such file or directory, open '/root/.fake/debug.txt'"),
         "{said}\n{log}"
     );
+}
+
+/// An agent installed under /tmp (which the sandbox empties) still starts: its directory
+/// comes back read-only.
+#[test]
+fn an_agent_installed_under_tmp_is_found_inside_the_sandbox() {
+    let sb = Sandbox::new();
+    repo(&sb, "worker", "[roles.worker]\nagent = \"fake\"", vec![]);
+    let tools = sb.tmp.path().join("tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    let copy = tools.join("fake_acp_agent.py");
+    std::fs::copy(fake_agent(), &copy).unwrap();
+    assert!(
+        copy.starts_with("/tmp"),
+        "the test needs a temp dir under /tmp"
+    );
+    sb.set_config(
+        &fake_agent().display().to_string(),
+        &copy.display().to_string(),
+    );
+    let out = sb.run(&["start", "Greet", "--headless", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(transcripts(&sb, "worker").contains("handoff answer: Received."));
 }

@@ -73,25 +73,36 @@ impl Drop for Process {
 }
 
 fn spawn(run: &AgentRun<'_>, ext: &External) -> Result<Process, AgentError> {
-    let mut launcher = run.toolbox.commands.clone().unwrap_or_default();
-    launcher.network = ext.config.network.unwrap_or(true);
+    let launcher = run.toolbox.commands.clone().unwrap_or_default();
+    start(&launcher, &run.toolbox.root, &ext.config).map_err(|e| unavailable(&ext.name, e))
+}
+
+/// Starts the agent as a mission does: through `launcher` (the role's confinement, the
+/// mission's namespaces) with the host's network unless it says otherwise, in `cwd`,
+/// with the allowlisted environment, its settings and its keys by name.
+fn start(
+    launcher: &crate::sandbox::Launcher,
+    cwd: &std::path::Path,
+    config: &AgentConfig,
+) -> Result<Process, String> {
+    let mut launcher = launcher.clone();
+    launcher.network = config.network.unwrap_or(true);
     let mut env = launcher.child_env();
-    for (k, v) in &ext.config.env {
+    for (k, v) in &config.env {
         env.push((k.into(), v.into()));
     }
-    for name in &ext.config.env_pass {
+    for name in &config.env_pass {
         let value = std::env::var_os(name).ok_or_else(|| {
-            unavailable(
-                &ext.name,
-                format!("`{name}` (env_pass) is not set in the runner's environment: export it"),
-            )
+            format!("`{name}` (env_pass) is not set in the runner's environment: export it")
         })?;
         env.push((name.into(), value));
     }
-    let root = &run.toolbox.root;
-    let mut cmd = tokio::process::Command::new(&ext.config.command[0]);
-    cmd.args(&ext.config.command[1..])
-        .current_dir(root)
+    let Some(program) = config.command.first() else {
+        return Err("no command".into());
+    };
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(&config.command[1..])
+        .current_dir(cwd)
         .env_clear()
         .envs(env)
         .kill_on_drop(true)
@@ -99,14 +110,11 @@ fn spawn(run: &AgentRun<'_>, ext: &External) -> Result<Process, AgentError> {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     launcher
-        .set_up_child(&mut cmd, root)
-        .map_err(|e| unavailable(&ext.name, format!("cannot confine it: {e}")))?;
-    let child = cmd.spawn().map_err(|e| {
-        unavailable(
-            &ext.name,
-            format!("cannot start `{}`: {e}", ext.config.command.join(" ")),
-        )
-    })?;
+        .set_up_child(&mut cmd, cwd)
+        .map_err(|e| format!("cannot confine it: {e}"))?;
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start `{}`: {e}", config.command.join(" ")))?;
     let pgid = child.id();
     if let (Some(g), Some(pid)) = (&launcher.groups, pgid) {
         g.add(pid);

@@ -8,64 +8,81 @@ use super::START_TIMEOUT;
 use super::rpc::Connection;
 use crate::config::agents::AgentConfig;
 
-/// `mission doctor`: starts the agent as configured, asks `initialize`, and says who
-/// answered with what; the agent's process group ends after.
-pub async fn probe(config: &AgentConfig, cwd: &Path) -> Result<String, String> {
-    let Some(program) = config.command.first() else {
-        return Err("no command".into());
+/// `mission doctor`: starts the agent as a mission would (through `launcher`, in `cwd`),
+/// asks `initialize` and opens a session, and says who answered with what; the agent's
+/// process group ends after.
+pub async fn probe(
+    config: &AgentConfig,
+    launcher: &crate::sandbox::Launcher,
+    cwd: &Path,
+) -> Result<String, String> {
+    let mut process = super::start(launcher, cwd, config)?;
+    let Some(mut child) = process.child.take() else {
+        return Err("no process".into());
     };
-    // As in a mission: the allowlisted variables, the agent's settings, its keys by name.
-    let mut env: Vec<(String, String)> = std::env::vars()
-        .filter(|(k, _)| crate::sandbox::env::env_allowed(k, &[]))
-        .collect();
-    env.extend(config.env.clone());
-    for name in &config.env_pass {
-        let v = std::env::var(name).map_err(|_| {
-            format!("`{name}` (env_pass) is not set in this environment: export it")
-        })?;
-        env.push((name.clone(), v));
-    }
-    let mut cmd = tokio::process::Command::new(program);
-    cmd.args(&config.command[1..])
-        .current_dir(cwd)
-        .env_clear()
-        .envs(env)
-        .process_group(0)
-        .kill_on_drop(true)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null());
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start `{}`: {e}", config.command.join(" ")))?;
-    let pgid = child.id();
     let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
         return Err("no stdio".into());
     };
+    let mut stderr = child.stderr.take();
     let (conn, _incoming) = Connection::start(stdin, stdout);
     let started = std::time::Instant::now();
-    let answer = tokio::time::timeout(
-        START_TIMEOUT,
-        conn.request(
-            "initialize",
-            json!({"protocolVersion": 1, "clientCapabilities": {"fs": {"readTextFile": true, "writeTextFile": true}, "terminal": false}}),
-        ),
-    )
-    .await;
-    if let Some(pgid) = pgid {
-        crate::sandbox::groups::kill_process_group(pgid);
-    }
+    let ask = async {
+        let init = conn
+            .request(
+                "initialize",
+                json!({"protocolVersion": 1, "clientCapabilities": {"fs": {"readTextFile": true, "writeTextFile": true}, "terminal": false}}),
+            )
+            .await
+            .map_err(|e| format!("initialize: {e}"))?;
+        // A session, as a feature would open one: where most adapters fail (a config
+        // directory they cannot write, a missing login).
+        let new = conn
+            .request("session/new", json!({"cwd": cwd, "mcpServers": []}))
+            .await
+            .map_err(|e| format!("session/new: {e}"))?;
+        Ok::<_, String>((init, new))
+    };
+    let answer = tokio::select! {
+        a = tokio::time::timeout(START_TIMEOUT, ask) => a,
+        status = child.wait() => Ok(Err(format!(
+            "the agent exited ({})",
+            status.map_or_else(|e| e.to_string(), |s| s.to_string())
+        ))),
+    };
+    drop(process);
     let _ = child.start_kill();
-    let init = match answer {
+    let (init, new) = match answer {
         Ok(Ok(v)) => v,
-        Ok(Err(e)) => return Err(format!("initialize failed: {e}")),
+        Ok(Err(e)) => {
+            // Its last words say why, more often than not.
+            let mut said = String::new();
+            if let Some(err) = stderr.as_mut() {
+                use tokio::io::AsyncReadExt;
+                let mut buf = vec![0u8; 4096];
+                if let Ok(Ok(n)) =
+                    tokio::time::timeout(std::time::Duration::from_millis(300), err.read(&mut buf))
+                        .await
+                {
+                    said = String::from_utf8_lossy(&buf[..n]).trim().to_string();
+                }
+            }
+            return Err(if said.is_empty() {
+                e
+            } else {
+                format!("{e}; its stderr: {said}")
+            });
+        }
         Err(_) => {
             return Err(format!(
-                "no answer to initialize within {} s",
+                "no answer to initialize and session/new within {} s",
                 START_TIMEOUT.as_secs()
             ));
         }
     };
+    let modes: Vec<&str> = new["modes"]["availableModes"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|m| m["id"].as_str()).collect())
+        .unwrap_or_default();
     let info = &init["agentInfo"];
     let caps = &init["agentCapabilities"];
     let mut can = vec![];
@@ -94,12 +111,17 @@ pub async fn probe(config: &AgentConfig, cwd: &Path) -> Result<String, String> {
         .map(|a| a.iter().filter_map(|m| m["id"].as_str()).collect())
         .unwrap_or_default();
     Ok(format!(
-        "{} {} (ACP protocol {}) answered in {:.1}s; can: {}{}",
+        "{} {} (ACP protocol {}) answered and opened a session in the sandbox in {:.1}s; can: {}{}{}",
         info["name"].as_str().unwrap_or("an unnamed agent"),
         info["version"].as_str().unwrap_or(""),
         init["protocolVersion"],
         started.elapsed().as_secs_f64(),
         can.join(", "),
+        if modes.is_empty() {
+            String::new()
+        } else {
+            format!("; modes: {}", modes.join(", "))
+        },
         if auth.is_empty() {
             String::new()
         } else {
