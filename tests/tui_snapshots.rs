@@ -321,6 +321,7 @@ fn app_from(script: &Script) -> App {
             cost_usd: 0.02,
             ..Default::default()
         },
+        agent: None,
     };
     app.handoffs.insert("m1-f2".into(), h);
     app.diffs.insert(
@@ -1221,4 +1222,32 @@ fn the_fleet_lists_who_needs_you_first() {
         "nothing of it waits"
     );
     assert_eq!(v.on_key(key(KeyCode::Char('q'))), vec![FleetCommand::Quit]);
+}
+
+/// Work done by an external agent (ACP), which reports no usage: its cost is unknown, not
+/// $0 — in the budget pane and in the feature's handoff.
+#[test]
+fn an_external_agents_cost_is_unknown_not_zero() {
+    let mut app = app_from(&mid_mission());
+    app.on_event(&EventRecord {
+        seq: 950,
+        ts: ts(950),
+        event: Event::AgentStarted {
+            run_id: "worker-m1-f2-950".into(),
+            role: Role::Worker,
+            model: "acp/codex".into(),
+            task: "Feature m1-f2: Mean and median".into(),
+            feature_id: Some("m1-f2".into()),
+        },
+    });
+    if let Some(h) = app.handoffs.get_mut("m1-f2") {
+        h.agent = Some("codex".into());
+    }
+    select(&mut app, "m1-f2");
+    app.on_key(key(KeyCode::Enter));
+    let mut big = Screen::new(160, 48);
+    let text = big.text(&app);
+    assert!(text.contains("unknown (external agent codex)"), "{text}");
+    assert!(text.contains("$0.08/$1.00 + unknown"), "{text}");
+    draw(&app, "external_agent_cost");
 }

@@ -216,10 +216,13 @@ pub(super) fn handoff(dir: &Path, feature: &str, json: bool) -> Result<i32> {
             }
         }
     }
-    println!(
-        "Tokens {} in, {} out",
-        h.usage.tokens_in, h.usage.tokens_out
-    );
+    match &h.agent {
+        Some(a) => println!("Cost   unknown (external agent `{a}` reports no usage)"),
+        None => println!(
+            "Tokens {} in, {} out",
+            h.usage.tokens_in, h.usage.tokens_out
+        ),
+    }
     Ok(0)
 }
 

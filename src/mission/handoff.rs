@@ -105,6 +105,10 @@ pub struct Handoff {
     pub diff_stat: DiffStat,
     pub commit: String,
     pub usage: Usage,
+    /// The external agent (ACP) that did the work, which reports no usage: its cost is
+    /// unknown, not the 0 of `usage`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
 }
 
 /// Whether `path` looks like a test by the conventions of common ecosystems: a `tests/`,

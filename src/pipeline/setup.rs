@@ -495,6 +495,7 @@ fn rebuild_handoff(
         diff_stat: Default::default(),
         commit: commit.to_string(),
         usage,
+        agent: None,
     })
 }
 

@@ -178,6 +178,7 @@ pub(super) async fn run(r: &Runner, milestone: &str, feature: &str) -> Result<()
         diff_stat: Default::default(),
         commit: commit.clone(),
         usage: result.usage,
+        agent: r.external(Role::Worker).map(|e| e.name),
     };
     record_commit(r, handoff, &base)
 }

@@ -178,6 +178,12 @@ fn an_acp_worker_builds_a_feature_in_the_worktree_and_is_gone_after_it() {
     let handoff = sb.run(&["handoff", "m1-f1", "--json"]);
     let h: serde_json::Value = serde_json::from_slice(&handoff.stdout).unwrap();
     assert_eq!(h["summary"], "wrote hello.txt and via.txt", "{h:#}");
+    assert_eq!(h["agent"], "fake", "{h:#}");
+    let said = text(&sb.run(&["handoff", "m1-f1"]));
+    assert!(
+        said.contains("Cost   unknown (external agent `fake` reports no usage)"),
+        "{said}"
+    );
 
     // The activity shows the agent's tool call and the permission decision.
     let log = std::fs::read_to_string(sb.repo().join(".mission/events.jsonl")).unwrap();

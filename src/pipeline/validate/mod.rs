@@ -77,6 +77,7 @@ mod tests {
             diff_stat: DiffStat::default(),
             commit: "c".into(),
             usage: Usage::default(),
+            agent: None,
         }
     }
 

@@ -249,18 +249,25 @@ fn feature<'a>(
                         if failed > 0 { theme.warn } else { theme.text },
                     ),
                 ));
-                lines.push(kv(
-                    theme,
-                    "Tokens",
-                    Span::styled(
-                        format!(
-                            "{} in · {} out",
-                            tokens(h.usage.tokens_in),
-                            tokens(h.usage.tokens_out)
-                        ),
-                        theme.text,
+                lines.push(match &h.agent {
+                    Some(a) => kv(
+                        theme,
+                        "Cost",
+                        Span::styled(format!("unknown (external agent {a})"), theme.warn),
                     ),
-                ));
+                    None => kv(
+                        theme,
+                        "Tokens",
+                        Span::styled(
+                            format!(
+                                "{} in · {} out",
+                                tokens(h.usage.tokens_in),
+                                tokens(h.usage.tokens_out)
+                            ),
+                            theme.text,
+                        ),
+                    ),
+                });
             }
             if let Some(why) = &f.last_failure {
                 lines.push(Line::raw(""));
