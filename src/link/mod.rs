@@ -32,7 +32,7 @@ pub enum Inbound {
     /// A feature's handoff and diff, read on a blocking thread (`load_feature`).
     Feature {
         feature: String,
-        records: FeatureRecords,
+        records: Box<FeatureRecords>,
     },
     /// What `run`'s transcript gained after byte `from`, up to byte `end`
     /// (`load_transcript`).
@@ -332,7 +332,10 @@ impl MissionLink {
         let (layout, tx, feature) = (self.layout.clone(), self.tx.clone(), feature.to_string());
         tokio::task::spawn_blocking(move || {
             let records = feature_records(&layout, &feature, with_diff);
-            let _ = tx.send(Inbound::Feature { feature, records });
+            let _ = tx.send(Inbound::Feature {
+                feature,
+                records: Box::new(records),
+            });
         });
     }
 
