@@ -448,3 +448,36 @@ fn an_agent_installed_under_tmp_is_found_inside_the_sandbox() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(transcripts(&sb, "worker").contains("handoff answer: Received."));
 }
+
+/// The orchestrator too may be an external agent: its plan comes through the same MCP
+/// server, checked and baselined as a built-in orchestrator's.
+#[test]
+fn an_acp_orchestrator_plans_for_an_acp_worker() {
+    let sb = Sandbox::new();
+    repo(&sb, "worker", "[roles.worker]\nagent = \"fake\"", vec![]);
+    let agent = |mode: &str| {
+        format!(
+            "command = [\"python3\", \"{}\"]\nenv = {{ FAKE_ACP_MODE = \"{mode}\", FAKE_ACP_OUTSIDE = \"{}\" }}\n",
+            fake_agent().display(),
+            sb.tmp.path().join("outside.txt").display()
+        )
+    };
+    std::fs::write(
+        sb.repo().join(".mission/mission.toml"),
+        format!(
+            "[roles.orchestrator]\nagent = \"planner\"\n\n[roles.worker]\nagent = \"fake\"\n\n[agents.planner]\n{}\n[agents.fake]\n{}",
+            agent("planner"),
+            agent("worker")
+        ),
+    )
+    .unwrap();
+    let out = sb.run(&["start", "Greet", "--headless", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let t = transcripts(&sb, "orchestrator");
+    assert!(t.contains("mission tools ['submit_plan']"), "{t}");
+    assert!(t.contains("plan answer: Received."), "{t}");
+    // The reviewer borrowed the orchestrator's agent, as it borrows a model.
+    assert!(transcripts(&sb, "reviewer").contains("review answer: Received."));
+    assert_eq!(sb.status()["budget"]["cost_unknown_runs"], 3);
+    wait_gone(&sb);
+}

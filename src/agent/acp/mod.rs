@@ -133,6 +133,18 @@ pub async fn run<T: Sync>(
     parse: impl Fn(&Value) -> Result<T, String>,
     vet: &dyn Vet<T>,
 ) -> Result<AgentResult<T>, AgentError> {
+    // As before a built-in role's turn: a paused mission starts nothing, a spent budget
+    // stops the run (an external agent's own spending is not known, so it is checked
+    // only here, between runs).
+    run.hub
+        .wait_until(|s| s.paused.is_none() || s.failed.is_some())
+        .await;
+    if run.hub.read(|s| s.failed.is_some()) {
+        return Err(AgentError::Abandoned);
+    }
+    if let Some(reason) = run.hub.read(|s| run.limits.exceeded(s, run.role)) {
+        return Err(AgentError::Budget(reason));
+    }
     let mut process = spawn(run, ext)?;
     let Some(mut child) = process.child.take() else {
         return Err(unavailable(&ext.name, "no process".into()));
