@@ -102,6 +102,7 @@ pub(super) fn run(corpus: &Path, config: &Path, b: Batch<'_>) -> Result<i32> {
     });
     let rep = eval::run::summarize(results);
     let s = &rep.summary;
+    print!("{}", eval::run::table(&rep));
     println!(
         "{} of {} passed ({:.0} %) · plans valid at first {} · well-formed calls {:.0} % · edit failures {} · stuck {} · fix rounds {} · escalations {} · test edits {} · ${:.2} · {:.0}s · prompts {}",
         s.passed,

@@ -326,6 +326,46 @@ pub fn summarize(results: Vec<ScenarioResult>) -> Report {
     }
 }
 
+/// The report as a table a person reads: a row per run, then the totals.
+pub fn table(rep: &Report) -> String {
+    let mut out = format!(
+        "{:<22} {:>4} {:>6} {:>6} {:>5} {:>9} {:>5} {:>5} {:>5} {:>4} {:>5} {:>7} {:>6}\n",
+        "scenario",
+        "pass",
+        "f→p",
+        "p→p",
+        "plan",
+        "calls/bad",
+        "edit✘",
+        "stuck",
+        "fixes",
+        "esc",
+        "tests",
+        "cost",
+        "time"
+    );
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    for r in &rep.scenarios {
+        out.push_str(&format!(
+            "{:<22} {:>4} {:>6} {:>6} {:>5} {:>9} {:>5} {:>5} {:>5} {:>4} {:>5} {:>7} {:>5.0}s\n",
+            r.name.chars().take(22).collect::<String>(),
+            yes(r.passed),
+            format!("{}/{}", r.fail_to_pass.passed, r.fail_to_pass.total),
+            format!("{}/{}", r.pass_to_pass.passed, r.pass_to_pass.total),
+            yes(r.plan_valid_first_try),
+            format!("{}/{}", r.tool_calls.total, r.tool_calls.malformed),
+            r.edit_failures,
+            r.stuck_attempts,
+            r.fix_rounds,
+            yes(r.escalated),
+            r.test_file_edits,
+            format!("${:.2}", r.cost_usd),
+            r.wall_s,
+        ));
+    }
+    out
+}
+
 /// A hash of the prompts this program embeds: what a report or recording measured.
 pub fn prompts_hash() -> String {
     format!(

@@ -88,6 +88,30 @@ fn a_scripted_eval_run_reports_exact_numbers() {
         said.contains("[1/1] PASS sh-json-flag — fail→pass 1/1, pass→pass 1/1"),
         "{said}"
     );
+    // The readable table: a row per run.
+    let row = said
+        .lines()
+        .find(|l| l.starts_with("sh-json-flag "))
+        .unwrap_or_else(|| panic!("no table row: {said}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        cells[..12],
+        [
+            "sh-json-flag",
+            "yes",
+            "1/1",
+            "1/1",
+            "yes",
+            "3/0",
+            "0",
+            "0",
+            "0",
+            "no",
+            "0",
+            "$0.00"
+        ],
+        "{row}"
+    );
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     let s = &r["scenarios"][0];
