@@ -481,3 +481,33 @@ fn an_acp_orchestrator_plans_for_an_acp_worker() {
     assert_eq!(sb.status()["budget"]["cost_unknown_runs"], 3);
     wait_gone(&sb);
 }
+
+/// A runner killed outright mid-turn leaves no agent behind (the agent ran in the
+/// mission's namespaces and its group is recorded), and `mission resume` runs the feature
+/// again with a fresh session.
+#[test]
+fn a_runner_killed_mid_turn_leaves_no_agent_and_resumes_the_feature() {
+    let sb = Sandbox::new();
+    repo(&sb, "hang", "[roles.worker]\nagent = \"fake\"", vec![]);
+    let mut child = sb.spawn_quiet(&["start", "Greet", "--headless", "--auto-approve"]);
+    let start = Instant::now();
+    while !transcripts_exist(&sb) || !transcripts(&sb, "worker").contains("waiting for cancel") {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the agent never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!agent_processes(&sb).is_empty(), "the agent runs");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    wait_gone(&sb);
+    sb.set_config("FAKE_ACP_MODE = \"hang\"", "FAKE_ACP_MODE = \"worker\"");
+    let out = sb.run(&["resume", "--headless", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let h: serde_json::Value =
+        serde_json::from_slice(&sb.run(&["handoff", "m1-f1", "--json"]).stdout).unwrap();
+    assert_eq!(h["summary"], "wrote hello.txt and via.txt", "{h:#}");
+    assert_eq!(h["attempt"], 2, "a fresh attempt after the crash: {h:#}");
+    wait_gone(&sb);
+}
