@@ -192,6 +192,13 @@ fn an_acp_worker_builds_a_feature_in_the_worktree_and_is_gone_after_it() {
         "the run names its agent"
     );
     assert!(log.contains("allowed: Write hello.txt"), "{log}");
+    // Its words reach the activity feed as a model's do.
+    assert!(
+        log.lines()
+            .any(|l| l.contains("\"type\":\"agent_turn\"")
+                && l.contains("\"text\":\"fake agent pid")),
+        "{log}"
+    );
 
     // It reported no usage: its cost is unknown, not $0.
     assert_eq!(sb.status()["budget"]["cost_unknown_runs"], 1);

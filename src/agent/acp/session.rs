@@ -300,9 +300,8 @@ impl Session<'_, '_> {
                     }
                     let answer = answer.map_err(|e| self.gone(format!("session/prompt: {e}")))?;
                     let stop = answer["stopReason"].as_str().unwrap_or("end_turn").to_string();
-                    for line in self.seen.flush() {
-                        run.record(&line);
-                    }
+                    let lines = self.seen.flush();
+                    self.transcribe(lines);
                     run.record(&json!({"acp": "stop", "stopReason": stop}));
                     return match cancelled {
                         Some(true) => Ok(Turn::Paused),
@@ -312,9 +311,8 @@ impl Session<'_, '_> {
                 }
                 Some(m) = self.incoming.recv() => self.handle(m),
                 _ = tick.tick() => {
-                    for line in self.seen.flush_idle(Duration::from_millis(500)) {
-                        run.record(&line);
-                    }
+                    let lines = self.seen.flush_idle(Duration::from_millis(500));
+                    self.transcribe(lines);
                     if cancelled.is_some() {
                         continue;
                     }
@@ -361,9 +359,7 @@ impl Session<'_, '_> {
     fn update(&mut self, u: &Value) {
         let run = self.run;
         let (lines, activity) = self.seen.update(u);
-        for line in lines {
-            run.record(&line);
-        }
+        self.transcribe(lines);
         for (tool, summary, ok) in activity {
             let _ = run.hub.emit(Event::ToolUsed {
                 run_id: run.run_id.clone(),
@@ -371,6 +367,28 @@ impl Session<'_, '_> {
                 summary,
                 ok,
             });
+        }
+    }
+
+    /// Transcript lines, and the agent's words in the activity feed as a model's are.
+    fn transcribe(&self, lines: Vec<Value>) {
+        let run = self.run;
+        for line in lines {
+            run.record(&line);
+            let said = line["text"].as_str().filter(|t| {
+                line["role"] == "assistant"
+                    && !t.starts_with("(thinking)")
+                    && !t.starts_with("plan:")
+            });
+            if let Some(t) = said {
+                let _ = run.hub.emit(Event::AgentTurn {
+                    run_id: run.run_id.clone(),
+                    role: run.role,
+                    usage: Usage::default(),
+                    tools: vec![],
+                    text: Some(first_line(t)),
+                });
+            }
         }
     }
 
