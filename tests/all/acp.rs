@@ -124,15 +124,22 @@ fn an_acp_worker_builds_a_feature_in_the_worktree_and_is_gone_after_it() {
         "worker",
         "[roles.worker]\nagent = \"fake\"",
         vec![],
-        "env_pass = [\"FAKE_ACP_PORT\"]",
+        "env_pass = [\"FAKE_ACP_PORT\", \"FAKE_ACP_ABSTRACT\"]",
     );
     // A listener on the host's loopback: the agent reaches its provider through the
     // host's network, which the sandbox's own commands do not share.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
+    // An abstract unix socket of the host (as X11's or D-Bus's): out of reach all the same.
+    let name = format!("mission-test-{}", std::process::id());
+    let addr = <std::os::unix::net::SocketAddr as std::os::linux::net::SocketAddrExt>::from_abstract_name(name.as_bytes()).unwrap();
+    let _abstract = std::os::unix::net::UnixListener::bind_addr(&addr).unwrap();
     let out = sb.run_env(
         &["start", "Greet", "--headless", "--auto-approve"],
-        &[("FAKE_ACP_PORT", std::ffi::OsStr::new(&port))],
+        &[
+            ("FAKE_ACP_PORT", std::ffi::OsStr::new(&port)),
+            ("FAKE_ACP_ABSTRACT", std::ffi::OsStr::new(&name)),
+        ],
     );
     let said = text(&out);
     assert_eq!(out.status.code(), Some(0), "{said}");
@@ -148,6 +155,7 @@ fn an_acp_worker_builds_a_feature_in_the_worktree_and_is_gone_after_it() {
         "{t}"
     );
     assert!(t.contains("host network reachable"), "{t}");
+    assert!(t.contains("abstract socket unreachable"), "{t}");
     // Its own sandbox cannot nest in ours: its most permissive mode was chosen.
     assert!(t.contains("mode full-access"), "{t}");
     assert!(t.contains("\"acp\":\"session/set_mode\""), "{t}");

@@ -28,7 +28,11 @@ pub fn serve(spec: &Path, out: &Path) -> anyhow::Result<()> {
         };
         let reply = match msg["method"].as_str().unwrap_or("") {
             "initialize" => Ok(json!({
-                "protocolVersion": msg["params"]["protocolVersion"].as_str().unwrap_or("2025-06-18"),
+                // The client's version when it is one we know, else ours.
+                "protocolVersion": msg["params"]["protocolVersion"]
+                    .as_str()
+                    .filter(|v| ["2024-11-05", "2025-03-26", "2025-06-18"].contains(v))
+                    .unwrap_or("2025-06-18"),
                 "capabilities": {"tools": {}},
                 "serverInfo": {"name": "mission", "version": env!("CARGO_PKG_VERSION")},
             })),

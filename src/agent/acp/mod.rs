@@ -73,7 +73,18 @@ impl Drop for Process {
 }
 
 fn spawn(run: &AgentRun<'_>, ext: &External) -> Result<Process, AgentError> {
-    let launcher = run.toolbox.commands.clone().unwrap_or_default();
+    // The role's own launcher: write confinement for a worker, none for a judge. A role
+    // that may run no command here (no sandbox on this machine) gets no agent either: an
+    // agent runs commands as it likes, and only the sandbox bounds it.
+    let Some(launcher) = run.toolbox.commands.clone() else {
+        return Err(unavailable(
+            &ext.name,
+            format!(
+                "the {} may run no command here (the sandbox is not in force: see `mission doctor`), so no external agent can play it",
+                run.role
+            ),
+        ));
+    };
     start(&launcher, &run.toolbox.root, &ext.config).map_err(|e| unavailable(&ext.name, e))
 }
 
@@ -86,7 +97,18 @@ fn start(
     config: &AgentConfig,
 ) -> Result<Process, String> {
     let mut launcher = launcher.clone();
-    launcher.network = config.network.unwrap_or(true);
+    let host_network = config.network.unwrap_or(true);
+    if host_network
+        && !launcher.network
+        && let Some(c) = launcher.confine.as_mut()
+    {
+        // Out of the sandbox's network namespace it would meet the host's abstract unix
+        // sockets (X11, D-Bus): Landlock scopes them out (Linux 6.12+), with a ruleset of
+        // its own.
+        c.scopes.abstract_sockets = true;
+        c.ruleset = Default::default();
+    }
+    launcher.network = host_network;
     let mut env = launcher.child_env();
     for (k, v) in &config.env {
         env.push((k.into(), v.into()));

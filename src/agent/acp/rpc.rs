@@ -2,7 +2,7 @@
 //! Protocol runs on. Written here rather than taken from `agent-client-protocol`, whose
 //! connection is `!Send` (it spawns `LocalBoxFuture`s on a `LocalSet`) while the
 //! mission's agent runs live on tokio's multi-threaded runtime; the protocol's messages
-//! are read and written as `serde_json::Value`s by the session in `mod.rs`.
+//! are read and written as `serde_json::Value`s by the session in `session.rs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,6 +32,8 @@ pub struct Connection {
     out: mpsc::UnboundedSender<String>,
     pending: Pending,
     next: AtomicU64,
+    /// Set once the agent's output has ended: nothing asked after that is answered.
+    closed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Connection {
@@ -54,6 +56,8 @@ impl Connection {
             }
         });
         let waiting = pending.clone();
+        let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let ended = closed.clone();
         tokio::spawn(async move {
             let mut reader = BufReader::new(stdout).lines();
             while let Ok(Some(line)) = reader.next_line().await {
@@ -89,8 +93,10 @@ impl Connection {
                     (None, None) => {}
                 }
             }
-            // The agent is gone: nobody answers what is still asked.
-            for (_, tx) in waiting.lock().await.drain() {
+            // The agent is gone: nobody answers what is still asked, or asked later.
+            let mut waiting = waiting.lock().await;
+            ended.store(true, Ordering::SeqCst);
+            for (_, tx) in waiting.drain() {
                 let _ = tx.send(Err("the agent closed its output".into()));
             }
         });
@@ -98,6 +104,7 @@ impl Connection {
             out,
             pending,
             next: AtomicU64::new(1),
+            closed,
         };
         (conn, incoming)
     }
@@ -106,7 +113,15 @@ impl Connection {
     pub async fn request(&self, method: &str, params: Value) -> Result<Value, String> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        self.pending.lock().await.insert(id, tx);
+        {
+            // Under the lock the reader drains with: either it sees this request, or this
+            // sees it closed.
+            let mut pending = self.pending.lock().await;
+            if self.closed.load(Ordering::SeqCst) {
+                return Err("the agent closed its output".into());
+            }
+            pending.insert(id, tx);
+        }
         let msg = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
         if self.out.send(msg.to_string()).is_err() {
             return Err("the agent's input is closed".into());

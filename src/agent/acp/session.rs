@@ -397,7 +397,7 @@ impl Session<'_, '_> {
         let run = self.run;
         // The mission's own ending tool is always allowed: refusing it would refuse the
         // handoff itself (and Claude Code takes any refusal as the end of its turn).
-        let own = params.to_string().contains(&run.ending.name);
+        let own = is_own_tool(params, &run.ending.name);
         let allow = own || self.ext.config.permissions == Permissions::Allow;
         let wanted: &[&str] = if allow {
             &["allow_once", "allow_always"]
@@ -483,6 +483,36 @@ impl Session<'_, '_> {
             ),
             ok: true,
         });
-        Ok(Value::Null)
+        Ok(json!({}))
+    }
+}
+
+/// Whether a permission request is for the mission's own ending tool, by the tool's exact
+/// name (Claude Code: `mcp__mission__<tool>` in its title or `_meta`; others: the MCP
+/// server and tool in the call's input) — never by a mention in a command line.
+fn is_own_tool(params: &Value, ending: &str) -> bool {
+    let full = format!("mcp__mission__{ending}");
+    let call = &params["toolCall"];
+    call["title"].as_str() == Some(full.as_str())
+        || params["_meta"]["claudeCode"]["toolName"].as_str() == Some(full.as_str())
+        || call["_meta"]["claudeCode"]["toolName"].as_str() == Some(full.as_str())
+        || (call["rawInput"]["server"].as_str() == Some("mission")
+            && call["rawInput"]["tool"].as_str() == Some(ending))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_ending_tool_itself_is_always_allowed() {
+        let ask = |call: Value| json!({"toolCall": call});
+        assert!(is_own_tool(&ask(json!({"title": "mcp__mission__submit_handoff"})), "submit_handoff"));
+        assert!(is_own_tool(
+            &ask(json!({"title": "Approve MCP tool call", "rawInput": {"server": "mission", "tool": "submit_handoff"}})),
+            "submit_handoff"
+        ));
+        assert!(!is_own_tool(&ask(json!({"title": "rm -rf x # mcp__mission__submit_handoff"})), "submit_handoff"));
+        assert!(!is_own_tool(&ask(json!({"title": "mcp__mission__submit_review"})), "submit_handoff"));
     }
 }
