@@ -44,13 +44,18 @@ pub fn command_launcher(layout: &Layout, config: &Config, git: &Git) -> (Launche
                         .ok()
                         .and_then(|e| e.parent().map(std::path::Path::to_path_buf)),
                 )
-                // External agents installed under an emptied directory (`/tmp/tools`).
+                // External agents a role uses, installed under an emptied directory
+                // (`/tmp/tools`).
                 .chain(
-                    config
-                        .agents
-                        .values()
+                    crate::mission::Role::ALL
+                        .into_iter()
+                        .filter_map(|r| config.role(r)?.agent.as_ref())
+                        .filter_map(|name| config.agents.get(name))
                         .flat_map(|a| a.command.iter())
-                        .filter_map(|arg| sandbox::init::hidden_root(std::path::Path::new(arg))),
+                        .filter_map(|arg| {
+                            let path = std::path::Path::new(arg).canonicalize().ok()?;
+                            sandbox::init::hidden_root(&path)
+                        }),
                 )
                 .collect(),
             hide: vec![layout.dir.clone()],

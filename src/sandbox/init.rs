@@ -74,9 +74,12 @@ const EMPTIED: &[&str] = &["/tmp", "/var/tmp", "/run"];
 /// that a program installed there finds its files beside it; `None` where the host's
 /// tree shows it anyway.
 pub fn hidden_root(path: &Path) -> Option<PathBuf> {
+    // Never /run: what lies there is sockets (a user's D-Bus, systemd, agents), which a
+    // read-only view does not keep anyone from connecting to.
     let emptied = EMPTIED
         .iter()
         .map(Path::new)
+        .filter(|e| *e != Path::new("/run"))
         .find(|e| path.starts_with(e))?;
     let first = path.strip_prefix(emptied).ok()?.components().next()?;
     Some(emptied.join(first))
@@ -388,6 +391,10 @@ mod tests {
             Some(PathBuf::from("/tmp/acp"))
         );
         assert_eq!(hidden_root(Path::new("/usr/bin/node")), None);
+        assert_eq!(
+            hidden_root(Path::new("/run/user/1000/fnm_multishells/1/bin/node")),
+            None
+        );
         assert_eq!(hidden_root(Path::new("/tmp")), None);
     }
 }

@@ -132,7 +132,11 @@ fn an_acp_worker_builds_a_feature_in_the_worktree_and_is_gone_after_it() {
     let port = listener.local_addr().unwrap().port().to_string();
     // An abstract unix socket of the host (as X11's or D-Bus's): out of reach all the same.
     let name = format!("mission-test-{}", std::process::id());
-    let addr = <std::os::unix::net::SocketAddr as std::os::linux::net::SocketAddrExt>::from_abstract_name(name.as_bytes()).unwrap();
+    let addr =
+        <std::os::unix::net::SocketAddr as std::os::linux::net::SocketAddrExt>::from_abstract_name(
+            name.as_bytes(),
+        )
+        .unwrap();
     let _abstract = std::os::unix::net::UnixListener::bind_addr(&addr).unwrap();
     let out = sb.run_env(
         &["start", "Greet", "--headless", "--auto-approve"],

@@ -10,6 +10,7 @@
 //! harness from its last message. Pause and abort send `session/cancel`; the agent's
 //! whole process group ends with the run.
 
+mod beneath;
 pub mod ending;
 mod observed;
 mod probe;

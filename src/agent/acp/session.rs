@@ -446,8 +446,10 @@ impl Session<'_, '_> {
 
     fn read(&self, params: &Value) -> Result<Value, (i64, String)> {
         let p = self.inside(params, false)?;
-        let text =
-            std::fs::read_to_string(&p).map_err(|e| (-32603, format!("{}: {e}", p.display())))?;
+        let root = &self.run.toolbox.root;
+        let rel = p.strip_prefix(root).unwrap_or(&p);
+        let text = super::beneath::read(root, rel)
+            .map_err(|e| (-32603, format!("{}: {e}", rel.display())))?;
         let from = params["line"].as_u64().unwrap_or(1).max(1) as usize - 1;
         let content = match params["limit"].as_u64() {
             Some(n) => text
@@ -467,11 +469,11 @@ impl Session<'_, '_> {
             return Err((-32603, format!("the {} may not write files", self.run.role)));
         }
         let p = self.inside(params, true)?;
-        if let Some(dir) = p.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| (-32603, e.to_string()))?;
-        }
-        std::fs::write(&p, params["content"].as_str().unwrap_or(""))
-            .map_err(|e| (-32603, format!("{}: {e}", p.display())))?;
+        let root = &self.run.toolbox.root;
+        let rel = p.strip_prefix(root).unwrap_or(&p);
+        let content = params["content"].as_str().unwrap_or("");
+        super::beneath::write(root, rel, content.as_bytes())
+            .map_err(|e| (-32603, format!("{}: {e}", rel.display())))?;
         let _ = self.run.hub.emit(Event::ToolUsed {
             run_id: self.run.run_id.clone(),
             tool: "write_file".into(),
@@ -507,12 +509,23 @@ mod tests {
     #[test]
     fn only_the_ending_tool_itself_is_always_allowed() {
         let ask = |call: Value| json!({"toolCall": call});
-        assert!(is_own_tool(&ask(json!({"title": "mcp__mission__submit_handoff"})), "submit_handoff"));
         assert!(is_own_tool(
-            &ask(json!({"title": "Approve MCP tool call", "rawInput": {"server": "mission", "tool": "submit_handoff"}})),
+            &ask(json!({"title": "mcp__mission__submit_handoff"})),
             "submit_handoff"
         ));
-        assert!(!is_own_tool(&ask(json!({"title": "rm -rf x # mcp__mission__submit_handoff"})), "submit_handoff"));
-        assert!(!is_own_tool(&ask(json!({"title": "mcp__mission__submit_review"})), "submit_handoff"));
+        assert!(is_own_tool(
+            &ask(
+                json!({"title": "Approve MCP tool call", "rawInput": {"server": "mission", "tool": "submit_handoff"}})
+            ),
+            "submit_handoff"
+        ));
+        assert!(!is_own_tool(
+            &ask(json!({"title": "rm -rf x # mcp__mission__submit_handoff"})),
+            "submit_handoff"
+        ));
+        assert!(!is_own_tool(
+            &ask(json!({"title": "mcp__mission__submit_review"})),
+            "submit_handoff"
+        ));
     }
 }
