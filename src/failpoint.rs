@@ -79,6 +79,19 @@ pub fn git_lock_wait_secs() -> u32 {
         .unwrap_or(default)
 }
 
+/// Seconds an external agent told to stop (an abort) has before its process group is
+/// ended: 15, or `MISSION_ACP_CANCEL_GRACE_SECS` in debug builds (tests).
+pub fn acp_cancel_grace_secs() -> u64 {
+    let default = 15;
+    if !cfg!(debug_assertions) {
+        return default;
+    }
+    std::env::var("MISSION_ACP_CANCEL_GRACE_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Whether the file watcher stays off (debug builds, `no_watcher=1`).
 pub fn watcher_off() -> bool {
     cfg!(debug_assertions) && points().no_watcher

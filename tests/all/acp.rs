@@ -530,3 +530,32 @@ fn a_runner_killed_mid_turn_leaves_no_agent_and_resumes_the_feature() {
     assert_eq!(h["attempt"], 2, "a fresh attempt after the crash: {h:#}");
     wait_gone(&sb);
 }
+
+/// An agent that ignores `session/cancel` does not hold an abort: its process group is
+/// ended after a grace (15 s; 1 s here).
+#[test]
+fn an_agent_deaf_to_cancel_is_ended_after_a_grace() {
+    let sb = Sandbox::new();
+    repo(&sb, "deaf", "[roles.worker]\nagent = \"fake\"", vec![]);
+    let mut child = mission(&sb.config_home())
+        .args(["start", "Greet", "--headless", "--auto-approve", "--dir"])
+        .arg(sb.repo())
+        .env("MISSION_ACP_CANCEL_GRACE_SECS", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !transcripts_exist(&sb) || !transcripts(&sb, "worker").contains("deaf to it") {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the agent never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(sb.run(&["abort", "--note", "enough"]).status.success());
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+    let t = transcripts(&sb, "worker");
+    assert!(t.contains("\"acp\":\"cancel ignored\""), "{t}");
+    wait_gone(&sb);
+}

@@ -149,6 +149,48 @@ fn start(
     })
 }
 
+/// The last lines an agent wrote on stderr, and when the last came.
+#[derive(Default)]
+pub struct Tail {
+    pub lines: std::collections::VecDeque<String>,
+    pub last: Option<std::time::Instant>,
+}
+
+pub type StderrTail = std::sync::Arc<std::sync::Mutex<Tail>>;
+
+/// Reads the agent's stderr to its end, keeping its last lines with the values of its
+/// keys (`env_pass`) blotted out: they may reach the log and the console in an error.
+fn keep_tail(stderr: Option<tokio::process::ChildStderr>, config: &AgentConfig) -> StderrTail {
+    let tail = StderrTail::default();
+    let Some(stderr) = stderr else {
+        return tail;
+    };
+    let secrets: Vec<String> = config
+        .env_pass
+        .iter()
+        .filter_map(|n| std::env::var(n).ok())
+        .filter(|v| v.len() >= 4)
+        .collect();
+    let kept = tail.clone();
+    tokio::spawn(async move {
+        use tokio::io::AsyncBufReadExt;
+        let mut lines = tokio::io::BufReader::new(stderr).lines();
+        while let Ok(Some(mut l)) = lines.next_line().await {
+            for s in &secrets {
+                l = l.replace(s.as_str(), "[key]");
+            }
+            tracing::debug!("agent: {l}");
+            let mut t = kept.lock().unwrap_or_else(|p| p.into_inner());
+            if t.lines.len() == STDERR_TAIL {
+                t.lines.pop_front();
+            }
+            t.lines.push_back(l.chars().take(300).collect());
+            t.last = Some(std::time::Instant::now());
+        }
+    });
+    tail
+}
+
 /// Runs one session of the external agent to its ending call.
 pub async fn run<T: Sync>(
     run: &AgentRun<'_>,
@@ -186,23 +228,7 @@ pub async fn run<T: Sync>(
             Err(e) => e.to_string(),
         }));
     });
-    let tail = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
-    if let Some(stderr) = stderr {
-        let name = ext.name.clone();
-        let tail = tail.clone();
-        tokio::spawn(async move {
-            use tokio::io::AsyncBufReadExt;
-            let mut lines = tokio::io::BufReader::new(stderr).lines();
-            while let Ok(Some(l)) = lines.next_line().await {
-                tracing::debug!(agent = %name, "{l}");
-                let mut t = tail.lock().unwrap_or_else(|p| p.into_inner());
-                if t.len() == STDERR_TAIL {
-                    t.pop_front();
-                }
-                t.push_back(l.chars().take(300).collect::<String>());
-            }
-        });
-    }
+    let tail = keep_tail(stderr, &ext.config);
     let (conn, incoming) = Connection::start(stdin, stdout);
     let mut session = session::Session {
         run,
@@ -213,6 +239,12 @@ pub async fn run<T: Sync>(
         seen: Default::default(),
         stderr: tail,
         exited,
+        cancelled: false,
+        confined: run
+            .toolbox
+            .commands
+            .as_ref()
+            .is_some_and(|l| l.confine.is_some()),
     };
     let result = session.drive(parse, vet).await;
     drop(process);

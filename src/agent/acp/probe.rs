@@ -23,7 +23,8 @@ pub async fn probe(
     let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
         return Err("no stdio".into());
     };
-    let mut stderr = child.stderr.take();
+    // Drained all along (a chatty adapter would fill the pipe), its end kept.
+    let tail = super::keep_tail(child.stderr.take(), config);
     let (conn, _incoming) = Connection::start(stdin, stdout);
     let started = std::time::Instant::now();
     let ask = async {
@@ -55,17 +56,15 @@ pub async fn probe(
         Ok(Ok(v)) => v,
         Ok(Err(e)) => {
             // Its last words say why, more often than not.
-            let mut said = String::new();
-            if let Some(err) = stderr.as_mut() {
-                use tokio::io::AsyncReadExt;
-                let mut buf = vec![0u8; 4096];
-                if let Ok(Ok(n)) =
-                    tokio::time::timeout(std::time::Duration::from_millis(300), err.read(&mut buf))
-                        .await
-                {
-                    said = String::from_utf8_lossy(&buf[..n]).trim().to_string();
-                }
-            }
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let said = tail
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .lines
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" / ");
             return Err(if said.is_empty() {
                 e
             } else {

@@ -21,9 +21,14 @@ pub(super) struct Session<'r, 'a> {
     pub id: String,
     pub seen: Observed,
     /// The agent's last lines on stderr.
-    pub stderr: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<String>>>,
+    pub stderr: super::StderrTail,
     /// How its process ended, once it has.
     pub exited: tokio::sync::watch::Receiver<Option<String>>,
+    /// The current turn was cancelled.
+    pub cancelled: bool,
+    /// Whether the agent runs confined (the sandbox in force): only then is it put in its
+    /// most permissive mode.
+    pub confined: bool,
 }
 
 enum Turn {
@@ -179,6 +184,8 @@ impl Session<'_, '_> {
                     available.join(", ")
                 )));
             }
+            // Unconfined (the sandbox switched off), its own guard is all there is.
+            None if !self.confined => return Ok(()),
             None => match ["full-access", "bypassPermissions"]
                 .into_iter()
                 .find(|m| has(m))
@@ -203,8 +210,21 @@ impl Session<'_, '_> {
 
     /// What to say of an agent whose process ended.
     async fn died(&self) -> String {
-        // Its last lines on stderr may still be on their way.
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        // Its last lines on stderr may still be on their way: wait for them to stop
+        // coming (200 ms of quiet), two seconds at most.
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_secs(2) {
+            let quiet = self
+                .stderr
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .last
+                .is_none_or(|t| t.elapsed() > Duration::from_millis(200));
+            if quiet && start.elapsed() > Duration::from_millis(200) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let how = self.exited.borrow().clone().unwrap_or_default();
         format!("the agent exited ({how})")
     }
@@ -213,10 +233,10 @@ impl Session<'_, '_> {
     /// of a crash usually is.
     fn gone(&self, what: String) -> AgentError {
         let tail = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
-        if tail.is_empty() {
+        if tail.lines.is_empty() {
             return unavailable(&self.ext.name, what);
         }
-        let said: Vec<&str> = tail.iter().map(String::as_str).collect();
+        let said: Vec<&str> = tail.lines.iter().map(String::as_str).collect();
         unavailable(
             &self.ext.name,
             format!("{what}; its last words on stderr:\n  {}", said.join("\n  ")),
@@ -284,7 +304,9 @@ impl Session<'_, '_> {
             json!({"sessionId": self.id, "prompt": [{"type": "text", "text": text}]}),
         );
         tokio::pin!(ask);
-        let mut cancelled: Option<bool> = None; // Some(paused?) once session/cancel is sent
+        // Once session/cancel is sent: whether for a pause, and when.
+        let mut cancelled: Option<(bool, std::time::Instant)> = None;
+        self.cancelled = false;
         let mut tick = tokio::time::interval(Duration::from_millis(200));
         loop {
             tokio::select! {
@@ -304,8 +326,8 @@ impl Session<'_, '_> {
                     self.transcribe(lines);
                     run.record(&json!({"acp": "stop", "stopReason": stop}));
                     return match cancelled {
-                        Some(true) => Ok(Turn::Paused),
-                        Some(false) => Err(AgentError::Abandoned),
+                        Some((true, _)) => Ok(Turn::Paused),
+                        Some((false, _)) => Err(AgentError::Abandoned),
                         None => Ok(Turn::Ended(stop)),
                     };
                 }
@@ -313,18 +335,30 @@ impl Session<'_, '_> {
                 _ = tick.tick() => {
                     let lines = self.seen.flush_idle(Duration::from_millis(500));
                     self.transcribe(lines);
-                    if cancelled.is_some() {
+                    let late = started.elapsed() > limit;
+                    if let Some((paused, at)) = cancelled {
+                        // An agent that does not stop when told is stopped: its process
+                        // group ends with the run (an abort's within seconds; a pause's
+                        // at the turn's own limit).
+                        let grace = crate::failpoint::acp_cancel_grace_secs();
+                        if !paused && at.elapsed() > Duration::from_secs(grace) {
+                            run.record(&json!({"acp": "cancel ignored", "after_s": grace}));
+                            return Err(AgentError::Abandoned);
+                        }
+                        if late {
+                            return Err(self.gone(format!("its turn ran over {} s (timeout_secs), and it did not stop when cancelled", limit.as_secs())));
+                        }
                         continue;
                     }
                     let (paused, failed) = run.hub.read(|s| (s.paused.is_some(), s.failed.is_some()));
-                    let late = started.elapsed() > limit;
                     if paused || failed || late {
                         self.conn.notify("session/cancel", json!({"sessionId": self.id}));
+                        self.cancelled = true;
                         run.record(&json!({"acp": "cancel", "paused": paused, "aborted": failed, "timed_out": late}));
                         if late && !paused && !failed {
-                            return Err(unavailable(&self.ext.name, format!("its turn ran over {} s (timeout_secs)", limit.as_secs())));
+                            return Err(self.gone(format!("its turn ran over {} s (timeout_secs)", limit.as_secs())));
                         }
-                        cancelled = Some(paused && !failed);
+                        cancelled = Some((paused && !failed, std::time::Instant::now()));
                     }
                 }
             }
@@ -395,6 +429,10 @@ impl Session<'_, '_> {
     /// Answered by policy, inside the sandbox that is the real boundary.
     fn permission(&self, params: &Value) -> Value {
         let run = self.run;
+        // ACP: once the turn is cancelled, every pending permission is answered so.
+        if self.cancelled {
+            return json!({"outcome": {"outcome": "cancelled"}});
+        }
         // The mission's own ending tool is always allowed: refusing it would refuse the
         // handoff itself (and Claude Code takes any refusal as the end of its turn).
         let own = is_own_tool(params, &run.ending.name);
