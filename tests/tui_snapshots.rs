@@ -69,6 +69,7 @@ impl Script {
             model: "scripted/demo-worker".into(),
             task: format!("Feature {id}"),
             feature_id: Some(id.into()),
+            external: false,
         });
         self.push(Event::AgentTurn {
             run_id: run.clone(),
@@ -172,6 +173,7 @@ fn mid_mission() -> Script {
         model: "scripted/demo-orchestrator".into(),
         task: "Plan the mission.".into(),
         feature_id: None,
+        external: false,
     });
     s.push(Event::AgentTurn {
         run_id: "orchestrator-plan-2".into(),
@@ -424,6 +426,7 @@ fn following_waits_while_the_human_reads() {
                 model: "scripted/w".into(),
                 task: f.into(),
                 feature_id: Some(f.into()),
+                external: false,
             },
         });
     };
@@ -1095,6 +1098,7 @@ fn an_open_log_follows_the_agent_that_starts_on_it() {
             model: "m".into(),
             task: "t".into(),
             feature_id: Some("m2-f1".into()),
+            external: false,
         },
     });
     assert_eq!(app.selected.as_deref(), Some("m2-f1"));
@@ -1238,6 +1242,7 @@ fn an_external_agents_cost_is_unknown_not_zero() {
             model: "acp/codex".into(),
             task: "Feature m1-f2: Mean and median".into(),
             feature_id: Some("m1-f2".into()),
+            external: true,
         },
     });
     if let Some(h) = app.handoffs.get_mut("m1-f2") {

@@ -47,6 +47,9 @@ pub enum AgentError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An external agent (ACP) that could not start, broke its session or died.
+    #[error("external agent `{agent}`: {message}")]
+    External { agent: String, message: String },
 }
 
 /// A tool that belongs to one step rather than to the toolbox (the orchestrator's
@@ -120,6 +123,7 @@ impl AgentRun<'_> {
             model: self.llm.label(),
             task: first_line(&self.task),
             feature_id: self.feature_id.clone(),
+            external: self.external.is_some(),
         })?;
         let result = match &self.external {
             Some(ext) => acp::run(&self, ext, parse, vet).await,

@@ -63,6 +63,11 @@ pub(super) fn run(corpus: &Path, config: &Path, b: Batch<'_>) -> Result<i32> {
         anyhow::bail!("--record keeps one run per scenario: drop --repeat, or record separately");
     }
     if let Some(dir) = b.record {
+        let text = std::fs::read_to_string(config)
+            .with_context(|| format!("reading {}", config.display()))?;
+        if let Err(e) = eval::replay::replay_config(&text) {
+            anyhow::bail!("--record: {e}");
+        }
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let manifest = eval::replay::Manifest {
             version: env!("CARGO_PKG_VERSION").into(),

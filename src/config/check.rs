@@ -34,6 +34,14 @@ impl Config {
                                 "must name the agent's program, e.g. [\"npx\", \"@zed-industries/codex-acp\"]".into(),
                             ));
                         }
+                        Some(a) if a.timeout_secs == Some(0) => {
+                            return Err(err(
+                                &format!("agents.{name}"),
+                                "timeout_secs",
+                                "must be at least 1: it is the longest one prompt turn may take"
+                                    .into(),
+                            ));
+                        }
                         Some(_) => continue,
                     }
                 }

@@ -74,6 +74,22 @@ pub fn replay_config(recorded: &str) -> Result<String, String> {
         .or_insert_with(|| toml::Value::Table(Default::default()))
         .as_table_mut()
         .ok_or("the recorded config's `roles` is not a table")?;
+    // External agents run whole sessions of their own, which are not recorded.
+    let external: Vec<&String> = roles
+        .iter()
+        .filter(|(_, r)| r.get("agent").is_some())
+        .map(|(name, _)| name)
+        .collect();
+    if !external.is_empty() {
+        return Err(format!(
+            "the recording's roles {} were played by external agents (ACP), whose sessions are not recorded: it cannot be replayed",
+            external
+                .iter()
+                .map(|n| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     let lends = roles
         .get("orchestrator")
         .and_then(|o| o.as_table())
@@ -287,5 +303,12 @@ mod tests {
         let scripted = "[roles.orchestrator]\nprovider = \"scripted\"\nmodel = \"o\"\n";
         let c: toml::Table = replay_config(scripted).unwrap().parse().unwrap();
         assert!(c["roles"].get("reviewer").is_none());
+        // An external agent's sessions are not recorded: said, not replayed wrongly.
+        let acp = "[roles.orchestrator]\nprovider = \"scripted\"\nmodel = \"o\"\n[roles.worker]\nagent = \"codex\"\n";
+        let e = replay_config(acp).unwrap_err();
+        assert!(
+            e.contains("roles worker were played by external agents"),
+            "{e}"
+        );
     }
 }

@@ -85,7 +85,7 @@ pub fn mask(text: &str) -> String {
             // Temporary directories (tempfile's `.tmpXXXXXX`, mktemp's `tmp.XXXXXXXXXX`)
             // and everything under them.
             (
-                r"(/[^\s/'`]+)*/\.?tmp[.]?[A-Za-z0-9_]{6,}(/[^\s'`]*[^\s'`.,:;)\]])?",
+                r"(/[^\s/'`]+)*/(\.tmp[A-Za-z0-9]{6}|tmp\.[A-Za-z0-9]{10})(/[^\s'`]*[^\s'`.,:;)\]])?",
                 "<tmp>",
             ),
             (
@@ -483,6 +483,7 @@ mod tests {
             "[screen 100×30, <program state>]\nHello"
         );
         // What is not volatile stays.
+        assert_eq!(mask("see src/tmpl_loader.rs"), "see src/tmpl_loader.rs");
         assert_eq!(
             mask("poll every 5000 ms in src/tmp.rs"),
             "poll every 5000 ms in src/tmp.rs"

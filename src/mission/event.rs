@@ -250,6 +250,9 @@ pub enum Event {
         task: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         feature_id: Option<String>,
+        /// Played by an external agent (ACP), which reports no usage: its cost is unknown.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        external: bool,
     },
     /// One model call of an agent run, with what it cost.
     AgentTurn {

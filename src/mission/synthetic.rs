@@ -73,6 +73,7 @@ pub fn synthetic_mission(features: usize, turns: usize) -> Vec<Event> {
                 model: "scripted/w".into(),
                 task: f.title.clone(),
                 feature_id: Some(f.id.clone()),
+                external: false,
             });
             for i in 0..turns {
                 ev.push(Event::AgentTurn {

@@ -488,6 +488,9 @@ impl From<crate::agent::AgentError> for StepStop {
             AgentError::Llm(l) => StepStop::Pause(format!(
                 "model call failed: {l}; fix the cause, then `mission resume`"
             )),
+            AgentError::External { .. } => StepStop::Pause(format!(
+                "{e}; fix the cause (`mission doctor` starts each agent), then `mission resume`"
+            )),
             AgentError::Stuck { .. } => StepStop::Pause(format!(
                 "an agent got {e}; steer it with `mission say`, then `mission resume`"
             )),

@@ -349,14 +349,14 @@ impl JoinSetup {
         })
     }
 
-    /// Joins the namespaces and forks; returns in the command's process only.
-    ///
     /// The same, but the child keeps the host's network when `on`.
     pub fn keeping_host_network(mut self, on: bool) -> Self {
         self.host_network = on;
         self
     }
 
+    /// Joins the namespaces and forks; returns in the command's process only.
+    ///
     /// # Safety
     /// Call only in a single-threaded child about to exec (a `pre_exec` hook, or
     /// `sandbox-exec` before any thread starts): only async-signal-safe calls.

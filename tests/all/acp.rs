@@ -10,6 +10,17 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 
+/// The tests that judge the sandbox (a write outside refused, the network out of reach,
+/// nothing left after a crash) fail here, naming why, where its namespaces cannot be made:
+/// they must not pass having tested nothing.
+fn sandbox_here() {
+    if let Err(e) = mission::sandbox::namespaces::available(&bin()) {
+        panic!(
+            "the sandbox's namespaces cannot be made here, so an agent's confinement cannot be tested: {e}"
+        );
+    }
+}
+
 fn fake_agent() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fake_acp_agent.py")
 }
@@ -118,6 +129,7 @@ fn wait_gone(sb: &Sandbox) {
 
 #[test]
 fn an_acp_worker_builds_a_feature_in_the_worktree_and_is_gone_after_it() {
+    sandbox_here();
     let sb = Sandbox::new();
     repo_with(
         &sb,
@@ -259,6 +271,7 @@ fn an_acp_worker_that_never_hands_off_gets_a_handoff_written_by_the_harness() {
 
 #[test]
 fn an_acp_reviewer_fails_a_feature_with_its_finding() {
+    sandbox_here();
     let sb = Sandbox::new();
     let worker = entry(
         "worker",
@@ -449,16 +462,13 @@ fn an_agent_that_dies_is_named_with_its_last_words_on_stderr() {
 /// comes back read-only.
 #[test]
 fn an_agent_installed_under_tmp_is_found_inside_the_sandbox() {
+    sandbox_here();
     let sb = Sandbox::new();
     repo(&sb, "worker", "[roles.worker]\nagent = \"fake\"", vec![]);
-    let tools = sb.tmp.path().join("tools");
-    std::fs::create_dir_all(&tools).unwrap();
-    let copy = tools.join("fake_acp_agent.py");
+    // Under /tmp itself, whatever TMPDIR says: /tmp is what the sandbox empties.
+    let tools = tempfile::Builder::new().tempdir_in("/tmp").unwrap();
+    let copy = tools.path().join("fake_acp_agent.py");
     std::fs::copy(fake_agent(), &copy).unwrap();
-    assert!(
-        copy.starts_with("/tmp"),
-        "the test needs a temp dir under /tmp"
-    );
     sb.set_config(
         &fake_agent().display().to_string(),
         &copy.display().to_string(),
@@ -506,6 +516,7 @@ fn an_acp_orchestrator_plans_for_an_acp_worker() {
 /// again with a fresh session.
 #[test]
 fn a_runner_killed_mid_turn_leaves_no_agent_and_resumes_the_feature() {
+    sandbox_here();
     let sb = Sandbox::new();
     repo(&sb, "hang", "[roles.worker]\nagent = \"fake\"", vec![]);
     let mut child = sb.spawn_quiet(&["start", "Greet", "--headless", "--auto-approve"]);

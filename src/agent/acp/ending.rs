@@ -14,8 +14,9 @@ use crate::llm::ToolSpec;
 
 /// Serves until stdin closes. `spec` holds the tool (JSON); `out` receives the
 /// arguments of the last well-formed call.
-pub fn serve(spec: &Path, out: &Path) -> anyhow::Result<()> {
-    let tool: ToolSpec = serde_json::from_str(&std::fs::read_to_string(spec)?)?;
+pub fn serve(spec: &Path, out: &Path) -> std::io::Result<()> {
+    let tool: ToolSpec = serde_json::from_str(&std::fs::read_to_string(spec)?)
+        .map_err(|e| std::io::Error::other(format!("{}: {e}", spec.display())))?;
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout();
     for line in stdin.lock().lines() {

@@ -26,7 +26,6 @@ use serde_json::Value;
 
 use super::{AgentError, AgentResult, AgentRun, Vet};
 use crate::config::agents::AgentConfig;
-use crate::llm::LlmError;
 use rpc::Connection;
 
 /// The external agent a run uses, and what it needs from the runner.
@@ -45,9 +44,10 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 const STDERR_TAIL: usize = 12;
 
 fn unavailable(name: &str, what: String) -> AgentError {
-    AgentError::Llm(LlmError::Unavailable(format!(
-        "external agent `{name}`: {what}"
-    )))
+    AgentError::External {
+        agent: name.to_string(),
+        message: what,
+    }
 }
 
 /// The agent's process, its group ended on drop.

@@ -47,11 +47,12 @@ impl MissionState {
                 model,
                 task,
                 feature_id,
+                external,
             } => {
                 if *role == Role::Orchestrator {
                     self.messages_offered_upto = rec.seq;
                 }
-                if super::is_external(model) {
+                if *external {
                     self.budget.unpriced_runs += 1;
                 }
                 self.running_agents.push(ActiveAgent {

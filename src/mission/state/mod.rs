@@ -140,11 +140,6 @@ pub struct Budget {
     pub unpriced_runs: u32,
 }
 
-/// The model label of a run played by an external agent over ACP.
-pub fn is_external(model: &str) -> bool {
-    model.starts_with("acp/")
-}
-
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MissionState {
     pub goal: String,

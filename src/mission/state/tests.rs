@@ -458,6 +458,7 @@ fn messages_stay_unread_until_an_orchestrator_run_succeeds() {
         model: "m".into(),
         task: "t".into(),
         feature_id: None,
+        external: false,
     };
     ev.push(started("o1"));
     ev.push(Event::AgentFinished {
