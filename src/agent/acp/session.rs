@@ -60,6 +60,11 @@ impl Session<'_, '_> {
             )
             .await?;
         run.record(&json!({"acp": "initialize", "agent": name, "answer": init}));
+        if let Some(v) = init["protocolVersion"].as_u64().filter(|v| *v != 1) {
+            return Err(self.gone(format!(
+                "it speaks ACP protocol version {v}; the mission speaks version 1"
+            )));
+        }
         let dir = self.ext.scratch.join(format!("acp-{}", run.run_id));
         std::fs::create_dir_all(&dir)
             .map_err(|e| unavailable(&name, format!("{}: {e}", dir.display())))?;
@@ -208,6 +213,27 @@ impl Session<'_, '_> {
         Ok(())
     }
 
+    /// An agent whose output closed has usually exited, or is about to: then say how,
+    /// with its last words, rather than only that its output closed.
+    async fn why_closed(&mut self, e: String) -> String {
+        if !e.contains("closed its output") {
+            return e;
+        }
+        let exited = tokio::time::timeout(Duration::from_secs(1), async {
+            while self.exited.borrow().is_none() {
+                if self.exited.changed().await.is_err() {
+                    break;
+                }
+            }
+        })
+        .await;
+        if exited.is_ok() && self.exited.borrow().is_some() {
+            self.died().await
+        } else {
+            e
+        }
+    }
+
     /// What to say of an agent whose process ended.
     async fn died(&self) -> String {
         // Its last lines on stderr may still be on their way: wait for them to stop
@@ -279,7 +305,10 @@ impl Session<'_, '_> {
         .await;
         match answer {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(self.gone(format!("{method}: {e}"))),
+            Ok(Err(e)) => {
+                let e = self.why_closed(e).await;
+                Err(self.gone(format!("{method}: {e}")))
+            }
             Err(_) => Err(unavailable(
                 &name,
                 format!(
@@ -320,7 +349,13 @@ impl Session<'_, '_> {
                     while let Ok(m) = self.incoming.try_recv() {
                         self.handle(m);
                     }
-                    let answer = answer.map_err(|e| self.gone(format!("session/prompt: {e}")))?;
+                    let answer = match answer {
+                        Ok(a) => a,
+                        Err(e) => {
+                            let e = self.why_closed(e).await;
+                            return Err(self.gone(format!("session/prompt: {e}")));
+                        }
+                    };
                     let stop = answer["stopReason"].as_str().unwrap_or("end_turn").to_string();
                     let lines = self.seen.flush();
                     self.transcribe(lines);
