@@ -6,6 +6,7 @@
 mod common;
 
 mod acp;
+mod acp_real;
 mod architecture;
 mod bench_command;
 mod cli_errors;
