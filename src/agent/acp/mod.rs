@@ -14,6 +14,7 @@ mod beneath;
 pub mod ending;
 mod observed;
 mod probe;
+mod requests;
 mod rpc;
 mod session;
 
