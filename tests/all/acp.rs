@@ -331,14 +331,7 @@ fn aborting_the_mission_cancels_the_acp_session_and_ends_the_agent() {
     let sb = Sandbox::new();
     repo(&sb, "hang", "[roles.worker]\nagent = \"fake\"", vec![]);
     let mut child = sb.spawn_quiet(&["start", "Greet", "--headless", "--auto-approve"]);
-    let start = Instant::now();
-    while !transcripts_exist(&sb) || !transcripts(&sb, "worker").contains("waiting for cancel") {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the agent never started waiting"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_words(&sb, "waiting for cancel");
     let out = sb.run(&["abort", "--note", "enough"]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(child.wait().unwrap().code(), Some(1));
@@ -350,6 +343,18 @@ fn aborting_the_mission_cancels_the_acp_session_and_ends_the_agent() {
 
 fn transcripts_exist(sb: &Sandbox) -> bool {
     sb.repo().join(".mission/transcripts").is_dir()
+}
+
+/// Waits until the worker's transcript holds `words` (a minute at most).
+fn wait_for_words(sb: &Sandbox, words: &str) {
+    let start = Instant::now();
+    while !transcripts_exist(sb) || !transcripts(sb, "worker").contains(words) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the worker's transcript never said {words:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 #[test]
@@ -401,19 +406,9 @@ fn a_pause_cancels_the_acp_turn_and_the_unpause_prompts_it_to_go_on() {
     let sb = Sandbox::new();
     repo(&sb, "hang", "[roles.worker]\nagent = \"fake\"", vec![]);
     let mut child = sb.spawn_quiet(&["start", "Greet", "--headless", "--auto-approve"]);
-    let wait_for = |what: &str| {
-        let start = Instant::now();
-        while !transcripts_exist(&sb) || !transcripts(&sb, "worker").contains(what) {
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "never saw {what}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    };
-    wait_for("waiting for cancel");
+    wait_for_words(&sb, "waiting for cancel");
     assert!(sb.run(&["pause"]).status.success());
-    wait_for("got session/cancel");
+    wait_for_words(&sb, "got session/cancel");
     assert!(sb.run(&["unpause"]).status.success());
     assert_eq!(child.wait().unwrap().code(), Some(0));
     let t = transcripts(&sb, "worker");
@@ -520,14 +515,7 @@ fn a_runner_killed_mid_turn_leaves_no_agent_and_resumes_the_feature() {
     let sb = Sandbox::new();
     repo(&sb, "hang", "[roles.worker]\nagent = \"fake\"", vec![]);
     let mut child = sb.spawn_quiet(&["start", "Greet", "--headless", "--auto-approve"]);
-    let start = Instant::now();
-    while !transcripts_exist(&sb) || !transcripts(&sb, "worker").contains("waiting for cancel") {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the agent never started"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_words(&sb, "waiting for cancel");
     assert!(!agent_processes(&sb).is_empty(), "the agent runs");
     child.kill().unwrap();
     child.wait().unwrap();
@@ -556,14 +544,7 @@ fn an_agent_deaf_to_cancel_is_ended_after_a_grace() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while !transcripts_exist(&sb) || !transcripts(&sb, "worker").contains("deaf to it") {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the agent never started"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_words(&sb, "deaf to it");
     assert!(sb.run(&["abort", "--note", "enough"]).status.success());
     assert_eq!(child.wait().unwrap().code(), Some(1));
     let t = transcripts(&sb, "worker");

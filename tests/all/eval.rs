@@ -66,12 +66,7 @@ fn a_scenario_that_measures_nothing_is_named() {
 fn a_scripted_eval_run_reports_exact_numbers() {
     let sb = Sandbox::new();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let corpus = sb.tmp.path().join("corpus");
-    let s = corpus.join("sh-json-flag");
-    std::fs::create_dir_all(&s).unwrap();
-    for f in ["scenario.toml", "script.json", "gold.patch"] {
-        std::fs::copy(root.join("evals/sh-json-flag").join(f), s.join(f)).unwrap();
-    }
+    let corpus = one_scenario_corpus(&sb, "sh-json-flag");
     let report = sb.tmp.path().join("report.json");
     let out = mission(&sb.config_home())
         .args(["eval", "run", "--corpus"])
@@ -192,12 +187,7 @@ fn the_checked_in_recordings_replay_as_recorded() {
 fn a_recorded_run_replays_and_a_renamed_tool_diverges() {
     let sb = Sandbox::new();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let corpus = sb.tmp.path().join("corpus");
-    let s = corpus.join("sh-json-flag");
-    std::fs::create_dir_all(&s).unwrap();
-    for f in ["scenario.toml", "script.json", "gold.patch"] {
-        std::fs::copy(root.join("evals/sh-json-flag").join(f), s.join(f)).unwrap();
-    }
+    let corpus = one_scenario_corpus(&sb, "sh-json-flag");
     let rec = sb.tmp.path().join("rec");
     let out = mission(&sb.config_home())
         .args(["eval", "run", "--corpus"])
@@ -261,4 +251,16 @@ fn a_recorded_run_replays_and_a_renamed_tool_diverges() {
     let d = &r["scenarios"][0]["replay"]["diverged"][0]["differences"][0];
     assert_eq!(d["recorded"], "edit_file");
     assert_eq!(d["now"], "patch_file");
+}
+
+/// A corpus of one scenario of `evals/`, copied into the sandbox.
+fn one_scenario_corpus(sb: &Sandbox, name: &str) -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let corpus = sb.tmp.path().join("corpus");
+    let s = corpus.join(name);
+    std::fs::create_dir_all(&s).unwrap();
+    for f in ["scenario.toml", "script.json", "gold.patch"] {
+        std::fs::copy(root.join("evals").join(name).join(f), s.join(f)).unwrap();
+    }
+    corpus
 }
