@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use crate::agent::first_line;
 use crate::mission::CommandRecord;
 
 /// An activity line: tool, summary, ok.
@@ -176,10 +177,6 @@ impl Observed {
         self.text.clear();
         out
     }
-}
-
-fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or("").chars().take(120).collect()
 }
 
 /// The command line of an `execute` tool call, as the adapters put it in `rawInput`.
