@@ -258,8 +258,18 @@ impl MissionLink {
                     // Events were dropped for this slow reader: read them from the log,
                     // which has every one, instead of going on without them.
                     Err(broadcast::error::RecvError::Lagged(_)) => {
-                        let events = self.layout.events();
-                        self.pending.extend(catch_up(&events, after));
+                        // Off the console's task: the log may be long.
+                        let (events, from) = (self.layout.events(), *after);
+                        let caught = tokio::task::spawn_blocking(move || {
+                            let mut after = from;
+                            let got = catch_up(&events, &mut after);
+                            (got, after)
+                        })
+                        .await;
+                        if let Ok((got, last)) = caught {
+                            *after = last;
+                            self.pending.extend(got);
+                        }
                     }
                     Err(broadcast::error::RecvError::Closed) => *live = None,
                 },
