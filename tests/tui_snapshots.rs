@@ -920,7 +920,7 @@ fn the_mouse_scrolls_the_pane_under_it_and_clicks_select() {
     assert_eq!(app.scroll, 0);
     // The activity feed reads back under the wheel.
     app.on_mouse(at(MouseEventKind::ScrollUp, 20, 20));
-    assert_eq!(app.activity_back, 3);
+    assert_eq!(app.activity.back(), 3);
     // The plan's rows: m1 is row 3 on screen, m1-f2 two below it.
     let screen = frame(&app);
     let row = screen.lines().position(|l| l.contains("m1-f2")).unwrap() as u16;
@@ -986,7 +986,7 @@ fn an_attached_console_labels_the_activity_as_a_live_one_does() {
     attached.restore(state, &s.events);
     let labels = |a: &App| {
         a.activity
-            .iter()
+            .lines()
             .map(|l| l.label.clone())
             .collect::<Vec<_>>()
     };

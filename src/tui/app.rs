@@ -2,22 +2,23 @@
 //! looking at. Keys turn into `Command`s (ops for the runner, loads, quit); rendering
 //! reads this and nothing else.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 use crate::keys::Action;
 use crate::mission::narrate::describe_event;
 use crate::mission::{CommandRecord, Event, EventRecord, Handoff, Limits, MissionState, Op, Role};
 
+mod activity;
 mod events;
 mod gate;
 mod input;
 mod mouse;
 mod textbox;
+pub use activity::ActivityFeed;
 
 pub use gate::{GATE_GRACE, GateKey, GateView};
 pub use textbox::{BoxKey, InputKind, TextBox};
 
-const ACTIVITY_CAP: usize = 500;
 /// Transcript lines kept per feature (a long run shows its latest).
 const TRANSCRIPT_CAP: usize = 5000;
 
@@ -180,10 +181,6 @@ pub struct App {
     /// Follow the running feature until the human moves the selection.
     pub follow: bool,
     pub focus: Focus,
-    /// Lines the activity feed is scrolled back from the newest (0: follows the newest).
-    pub activity_back: usize,
-    /// Rows the activity feed showed in the last frame (how far back it can go).
-    pub activity_rows: std::cell::Cell<usize>,
     pub tab: Tab,
     pub scroll: u16,
     /// How far the help is scrolled (it can be taller than a small terminal).
@@ -197,7 +194,7 @@ pub struct App {
     /// The detail pane's rows as the last frame laid them out, for the search.
     pub detail_rows: std::cell::RefCell<Vec<String>>,
     pub overlays: Vec<Overlay>,
-    pub activity: VecDeque<ActivityLine>,
+    pub activity: ActivityFeed,
     pub status: Option<(String, bool)>,
     /// The orchestrator's latest words, shown as its answer to steering.
     pub orchestrator_said: Option<String>,
@@ -278,8 +275,6 @@ impl App {
             selected: None,
             follow: true,
             focus: Focus::Tree,
-            activity_back: 0,
-            activity_rows: Default::default(),
             tab: Tab::Summary,
             scroll: 0,
             help_scroll: 0,
@@ -288,7 +283,7 @@ impl App {
             search_at: None,
             detail_rows: Default::default(),
             overlays: vec![],
-            activity: VecDeque::new(),
+            activity: ActivityFeed::default(),
             status: None,
             orchestrator_said: None,
             handoffs: HashMap::new(),
@@ -355,31 +350,12 @@ impl App {
         text: &str,
         kind: ActivityKind,
     ) {
-        self.activity.push_back(ActivityLine {
+        self.activity.push(ActivityLine {
             ts,
             label: label.to_string(),
             text: text.to_string(),
             kind,
         });
-        while self.activity.len() > ACTIVITY_CAP {
-            self.activity.pop_front();
-        }
-        // Reading back: the lines in view stay in view as new ones arrive.
-        if self.activity_back > 0 {
-            self.activity_back = (self.activity_back + 1).min(self.max_back());
-        }
-    }
-
-    /// How far back the activity feed can read: to its oldest line at the top of the
-    /// pane, never past it into blank rows.
-    pub fn max_back(&self) -> usize {
-        self.activity.len().saturating_sub(self.activity_rows.get())
-    }
-
-    /// Reads the activity feed back (`by` > 0) or forward, within what it holds.
-    pub fn read_back(&mut self, by: isize) {
-        let back = self.activity_back as isize + by;
-        self.activity_back = back.clamp(0, self.max_back() as isize) as usize;
     }
 
     /// The feature selected, if it is running now: the detail pane follows its agent.

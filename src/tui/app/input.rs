@@ -104,7 +104,7 @@ impl App {
                 };
                 if self.focus == Focus::Activity {
                     // Up reads back; down comes forward to the newest.
-                    self.read_back(-step);
+                    self.activity.read_back(-step);
                     return vec![];
                 }
                 if self.focus == Focus::Detail
@@ -118,7 +118,7 @@ impl App {
             Action::Top | Action::Bottom => {
                 let top = action == Action::Top;
                 if self.focus == Focus::Activity {
-                    self.activity_back = if top { self.max_back() } else { 0 };
+                    self.activity.jump(top);
                     return vec![];
                 }
                 if self.focus == Focus::Detail {
@@ -433,21 +433,21 @@ mod tests {
         assert_eq!(app.focus, Focus::Activity);
         press(&mut app, KeyCode::Up);
         press(&mut app, KeyCode::Up);
-        assert_eq!(app.activity_back, 2);
+        assert_eq!(app.activity.back(), 2);
         // New lines keep the view where the reader is.
         app.on_event(&recs[40]);
-        assert_eq!(app.activity_back, 3);
+        assert_eq!(app.activity.back(), 3);
         press(&mut app, KeyCode::End);
-        assert_eq!(app.activity_back, 0, "back to the newest");
+        assert_eq!(app.activity.back(), 0, "back to the newest");
         // Home goes back to the oldest line at the top of the pane, not past it.
-        app.activity_rows.set(5);
+        app.activity.set_rows(5);
         press(&mut app, KeyCode::Home);
-        assert_eq!(app.activity_back, app.activity.len() - 5);
+        assert_eq!(app.activity.back(), app.activity.len() - 5);
         press(&mut app, KeyCode::Up);
-        assert_eq!(app.activity_back, app.activity.len() - 5);
+        assert_eq!(app.activity.back(), app.activity.len() - 5);
         press(&mut app, KeyCode::Down);
         assert_eq!(
-            app.activity_back,
+            app.activity.back(),
             app.activity.len() - 6,
             "one down moves at once"
         );

@@ -54,7 +54,7 @@ impl App {
                 vec![]
             }
             Focus::Activity => {
-                self.read_back(-step * WHEEL_ROWS);
+                self.activity.read_back(-step * WHEEL_ROWS);
                 vec![]
             }
         }

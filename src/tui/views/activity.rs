@@ -14,8 +14,8 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     // Read back no further than the oldest line at the top (a smaller pane than when
     // the reading started included).
     let rows = area.height.saturating_sub(1) as usize;
-    app.activity_rows.set(rows);
-    let back = app.activity_back.min(app.max_back());
+    app.activity.set_rows(rows);
+    let back = app.activity.back();
     let title = if back > 0 {
         format!(" Activity (back {back} of {}) ", app.activity.len())
     } else {
@@ -34,7 +34,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let start = app.state.started_at;
     let lines: Vec<Line> = app
         .activity
-        .iter()
+        .lines()
         .rev()
         .skip(back)
         .take(inner.height as usize)
