@@ -456,10 +456,10 @@ fn every_handoff_tab() {
     let cmds = app.on_key(key(KeyCode::Enter));
     assert!(cmds.is_empty(), "summary needs no load");
     for tab in Tab::ALL {
-        assert_eq!(app.tab, tab);
+        assert_eq!(app.detail.tab, tab);
         draw(&app, &format!("handoff_{}", tab.title().to_lowercase()));
         let cmds = app.on_key(key(KeyCode::Tab));
-        if matches!(app.tab, Tab::Diff | Tab::Transcript) {
+        if matches!(app.detail.tab, Tab::Diff | Tab::Transcript) {
             assert_eq!(
                 cmds,
                 vec![Command::Load {
@@ -741,7 +741,7 @@ fn a_narrow_terminal_still_shows_the_active_tab() {
     for _ in 0..4 {
         app.on_key(key(KeyCode::Tab));
     }
-    assert_eq!(app.tab, Tab::Transcript);
+    assert_eq!(app.detail.tab, Tab::Transcript);
     let theme = Theme::load("dark", false).unwrap();
     let mut t = Terminal::new(TestBackend::new(60, 20)).unwrap();
     t.draw(|f| mission::tui::views::draw(f, &app, &theme))
@@ -788,12 +788,12 @@ fn search_the_detail_pane() {
             .filter(|c| c.modifier.contains(ratatui::style::Modifier::REVERSED))
             .count();
         assert!(marked >= 5, "a match is drawn reversed");
-        let first = app.search_at;
+        let first = app.detail.search_at;
         app.on_key(key(KeyCode::Char('n')));
-        assert!(app.search_at > first, "n goes to a later match");
+        assert!(app.detail.search_at > first, "n goes to a later match");
         assert!(app.status.clone().unwrap().0.contains("match 2 of"));
         app.on_key(key(KeyCode::Char('N')));
-        assert_eq!(app.search_at, first, "N comes back");
+        assert_eq!(app.detail.search_at, first, "N comes back");
         app.on_key(key(KeyCode::Char('N')));
         assert!(
             app.status
@@ -804,7 +804,7 @@ fn search_the_detail_pane() {
             "N from the first wraps to the last"
         );
         app.on_key(key(KeyCode::Esc));
-        assert_eq!(app.search, None);
+        assert_eq!(app.detail.search, None);
         app.on_key(key(KeyCode::Char('/')));
         for c in "no such words".chars() {
             app.on_key(key(KeyCode::Char(c)));
@@ -880,9 +880,9 @@ fn a_running_feature_shows_its_agent_live() {
     for _ in 0..4 {
         app.on_key(key(KeyCode::Tab));
     }
-    assert_eq!(app.tab, Tab::Transcript);
+    assert_eq!(app.detail.tab, Tab::Transcript);
     assert_eq!(
-        app.scroll,
+        app.detail.scroll,
         u16::MAX,
         "the log of a running agent follows its tail"
     );
@@ -912,12 +912,15 @@ fn the_mouse_scrolls_the_pane_under_it_and_clicks_select() {
     // The detail pane is right of column 30, rows 2..17 at 80×24.
     let wheel_detail = at(MouseEventKind::ScrollDown, 50, 8);
     assert!(app.on_mouse(wheel_detail).is_empty());
-    assert_eq!(app.scroll, 0, "off by default");
+    assert_eq!(app.detail.scroll, 0, "off by default");
     app.mouse = true;
     app.on_mouse(wheel_detail);
-    assert_eq!(app.scroll, 3, "a wheel notch scrolls the detail three rows");
+    assert_eq!(
+        app.detail.scroll, 3,
+        "a wheel notch scrolls the detail three rows"
+    );
     app.on_mouse(at(MouseEventKind::ScrollUp, 50, 8));
-    assert_eq!(app.scroll, 0);
+    assert_eq!(app.detail.scroll, 0);
     // The activity feed reads back under the wheel.
     app.on_mouse(at(MouseEventKind::ScrollUp, 20, 20));
     assert_eq!(app.activity.back(), 3);
@@ -953,13 +956,13 @@ fn each_tab_keeps_its_place() {
     app.on_key(key(KeyCode::Char('l')));
     app.on_key(key(KeyCode::Down));
     app.on_key(key(KeyCode::Down));
-    assert_eq!(app.scroll, 2, "the summary scrolls at 60×20");
+    assert_eq!(app.detail.scroll, 2, "the summary scrolls at 60×20");
     app.on_key(key(KeyCode::Tab));
-    assert_eq!((app.tab, app.scroll), (Tab::Commands, 0));
+    assert_eq!((app.detail.tab, app.detail.scroll), (Tab::Commands, 0));
     frame(&app);
     app.on_key(key(KeyCode::BackTab));
     assert_eq!(
-        (app.tab, app.scroll),
+        (app.detail.tab, app.detail.scroll),
         (Tab::Summary, 2),
         "back where it was"
     );
@@ -969,7 +972,7 @@ fn each_tab_keeps_its_place() {
     app.on_key(key(KeyCode::Down));
     app.on_key(key(KeyCode::Tab));
     app.on_key(key(KeyCode::BackTab));
-    assert_eq!(app.scroll, 0, "another selection starts at the top");
+    assert_eq!(app.detail.scroll, 0, "another selection starts at the top");
 }
 
 /// A console that attaches (restoring the state and the recent events) names whose each
@@ -1046,10 +1049,16 @@ fn the_gate_scrolls_within_its_plan_and_comes_back() {
         app.gate_view.scroll, end,
         "End scrolls the gate, not the plan behind it"
     );
-    assert_eq!(app.scroll, 0, "the detail pane under the gate did not move");
-    let tab = app.tab;
+    assert_eq!(
+        app.detail.scroll, 0,
+        "the detail pane under the gate did not move"
+    );
+    let tab = app.detail.tab;
     app.on_key(key(KeyCode::Tab));
-    assert_eq!(app.tab, tab, "keys do nothing unseen behind the gate");
+    assert_eq!(
+        app.detail.tab, tab,
+        "keys do nothing unseen behind the gate"
+    );
     app.on_key(key(KeyCode::Esc));
     assert!(!frame(&app).contains("Approve the plan?"));
     assert!(
@@ -1087,7 +1096,7 @@ fn an_open_log_follows_the_agent_that_starts_on_it() {
     for _ in 0..4 {
         app.on_key(key(KeyCode::Tab));
     }
-    assert_eq!((app.tab, app.scroll), (Tab::Transcript, 0));
+    assert_eq!((app.detail.tab, app.detail.scroll), (Tab::Transcript, 0));
     let last = app.state.last_seq;
     app.on_event(&EventRecord {
         seq: last + 1,
@@ -1102,7 +1111,7 @@ fn an_open_log_follows_the_agent_that_starts_on_it() {
         },
     });
     assert_eq!(app.selected.as_deref(), Some("m2-f1"));
-    assert_eq!(app.scroll, u16::MAX, "following its tail");
+    assert_eq!(app.detail.scroll, u16::MAX, "following its tail");
 }
 
 /// Choosing a running feature shows its Summary from the top: its state, then its agent's
@@ -1117,7 +1126,7 @@ fn a_running_feature_chosen_by_hand_shows_its_summary_from_the_top() {
     select(&mut app, "m1-f2");
     app.on_key(key(KeyCode::Down));
     assert_eq!(app.selected.as_deref(), Some(f));
-    assert_eq!((app.tab, app.scroll), (Tab::Summary, 0));
+    assert_eq!((app.detail.tab, app.detail.scroll), (Tab::Summary, 0));
     let screen = Screen::new(80, 24).text(&app);
     assert!(screen.contains("State      ▶ running"), "{screen}");
     assert!(

@@ -9,12 +9,14 @@ use crate::mission::narrate::describe_event;
 use crate::mission::{CommandRecord, Event, EventRecord, Handoff, Limits, MissionState, Op, Role};
 
 mod activity;
+mod detail;
 mod events;
 mod gate;
 mod input;
 mod mouse;
 mod textbox;
 pub use activity::ActivityFeed;
+pub use detail::{DetailView, Found};
 
 pub use gate::{GATE_GRACE, GateKey, GateView};
 pub use textbox::{BoxKey, InputKind, TextBox};
@@ -22,8 +24,9 @@ pub use textbox::{BoxKey, InputKind, TextBox};
 /// Transcript lines kept per feature (a long run shows its latest).
 const TRANSCRIPT_CAP: usize = 5000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
+    #[default]
     Summary,
     Commands,
     Issues,
@@ -169,8 +172,6 @@ pub enum Hosting {
 }
 
 pub struct App {
-    /// The detail pane's last scroll position, as the last frame laid it out.
-    pub detail_end: std::cell::Cell<u16>,
     /// Which keys do what (`[keys]` applied).
     pub keys: crate::keys::Keymap,
     pub state: MissionState,
@@ -181,20 +182,12 @@ pub struct App {
     /// Follow the running feature until the human moves the selection.
     pub follow: bool,
     pub focus: Focus,
-    pub tab: Tab,
-    pub scroll: u16,
     /// How far the help is scrolled (it can be taller than a small terminal).
     pub help_scroll: u16,
-    /// Where each tab of the selection was scrolled to, for coming back to it.
-    tab_scroll: [u16; Tab::ALL.len()],
-    /// What `/` searches the detail pane for (highlighted, `n`/`N` go from match to match).
-    pub search: Option<String>,
-    /// The detail row of the match `n`/`N` last went to.
-    pub search_at: Option<usize>,
-    /// The detail pane's rows as the last frame laid them out, for the search.
-    pub detail_rows: std::cell::RefCell<Vec<String>>,
     pub overlays: Vec<Overlay>,
     pub activity: ActivityFeed,
+    /// The detail pane: tab, scroll, search.
+    pub detail: DetailView,
     pub status: Option<(String, bool)>,
     /// The orchestrator's latest words, shown as its answer to steering.
     pub orchestrator_said: Option<String>,
@@ -266,7 +259,6 @@ impl App {
 
     pub fn new(hosting: Hosting, limits: Limits) -> Self {
         App {
-            detail_end: std::cell::Cell::new(u16::MAX),
             keys: Default::default(),
             state: MissionState::default(),
             hosting,
@@ -275,15 +267,10 @@ impl App {
             selected: None,
             follow: true,
             focus: Focus::Tree,
-            tab: Tab::Summary,
-            scroll: 0,
             help_scroll: 0,
-            tab_scroll: [0; Tab::ALL.len()],
-            search: None,
-            search_at: None,
-            detail_rows: Default::default(),
             overlays: vec![],
             activity: ActivityFeed::default(),
+            detail: DetailView::default(),
             status: None,
             orchestrator_said: None,
             handoffs: HashMap::new(),

@@ -34,9 +34,9 @@ impl App {
     /// open, the detail pane scrolled, a box being typed in — only when they look on.
     fn following(&self) -> bool {
         self.follow
-            && self.search.is_none()
+            && self.detail.search.is_none()
             && !self.typing()
-            && !(self.focus == Focus::Detail && self.scroll > 0)
+            && !(self.focus == Focus::Detail && self.detail.scroll > 0)
     }
 
     /// What the console keeps of an event besides the state: the activity line, the
@@ -86,12 +86,11 @@ impl App {
                 self.transcripts.remove(f);
                 if self.following() {
                     self.selected = Some(f.clone());
-                    self.tab_scroll = Default::default();
-                    self.scroll = 0;
+                    self.detail.fresh(0);
                 }
                 // A log on screen follows the agent that starts writing it.
-                if self.selected.as_ref() == Some(f) && self.tab == Tab::Transcript {
-                    self.scroll = u16::MAX;
+                if self.selected.as_ref() == Some(f) && self.detail.tab == Tab::Transcript {
+                    self.detail.scroll = u16::MAX;
                 }
             }
             Event::AgentTurn {
@@ -139,8 +138,7 @@ impl App {
                     .retain(|c| c.round != *round);
                 if self.following() {
                     self.selected = Some(milestone.clone());
-                    self.tab_scroll = Default::default();
-                    self.scroll = 0;
+                    self.detail.fresh(0);
                 }
             }
             Event::CheckRan {
@@ -210,7 +208,7 @@ impl App {
         if let Some(run) = agent_run(&rec.event)
             && let Some((_, Some(f))) = self.runs.get(run)
             && self.selected.as_ref() == Some(f)
-            && matches!(self.tab, Tab::Summary | Tab::Transcript)
+            && matches!(self.detail.tab, Tab::Summary | Tab::Transcript)
         {
             cmds.push(Command::Tail { feature: f.clone() });
         }

@@ -122,8 +122,7 @@ impl App {
                     return vec![];
                 }
                 if self.focus == Focus::Detail {
-                    // The view clamps an overshoot to the last line.
-                    self.scroll = if top { 0 } else { u16::MAX };
+                    self.detail.jump(top);
                     return vec![];
                 }
                 let rows = self.rows().len() as isize;
@@ -146,11 +145,11 @@ impl App {
             Action::NextTab | Action::PrevTab => {
                 self.leave_search_match();
                 // Each tab keeps its place while the selection stays.
-                self.tab_scroll[self.tab.index()] = self.scroll.min(self.detail_end.get());
-                self.tab = self
-                    .tab
-                    .shift(if action == Action::NextTab { 1 } else { -1 });
-                self.scroll = self.first_scroll().max(self.tab_scroll[self.tab.index()]);
+                let running = self.selected_running().is_some();
+                self.detail
+                    .switch_tab(if action == Action::NextTab { 1 } else { -1 }, |tab| {
+                        first_scroll(tab, running)
+                    });
                 self.load_selected()
             }
             Action::TogglePause => {
@@ -215,12 +214,12 @@ impl App {
             }
             Action::Search => {
                 let b = TextBox::new(InputKind::Search)
-                    .with_value(self.search.clone().unwrap_or_default());
+                    .with_value(self.detail.search.clone().unwrap_or_default());
                 self.overlays.push(Overlay::Input(b));
                 vec![]
             }
             Action::SearchNext | Action::SearchPrev => {
-                if self.search.is_some() {
+                if self.detail.search.is_some() {
                     self.find(if action == Action::SearchNext { 1 } else { -1 });
                 } else {
                     self.status = Some(("no search yet: / searches the detail pane".into(), false));
@@ -233,8 +232,7 @@ impl App {
                 vec![]
             }
             Action::Back => {
-                if self.search.take().is_some() {
-                    self.search_at = None;
+                if self.detail.end_search() {
                     // Its "match i of n" is stale now.
                     self.status = None;
                 } else {
@@ -277,11 +275,9 @@ impl App {
 
     /// Searches the detail pane for `query` from where it is; an empty one ends the search.
     fn start_search(&mut self, query: String) {
-        self.search_at = None;
-        if query.is_empty() {
-            self.search = None;
-        } else {
-            self.search = Some(query);
+        self.detail.end_search();
+        if !query.is_empty() {
+            self.detail.search = Some(query);
             self.focus = Focus::Detail;
             self.find(1);
         }
@@ -290,57 +286,22 @@ impl App {
     /// Another view: the search goes on in it from its top, and "match i of n" (of the
     /// last view) is gone.
     fn leave_search_match(&mut self) {
-        if self.search.is_some() {
-            self.search_at = None;
+        if self.detail.leave_match() {
             self.status = None;
         }
     }
 
-    /// Goes to the next (`dir` 1) or previous (-1) row of the detail pane that holds the
-    /// search, wrapping around, from the match last gone to (or from the top of the view),
-    /// and says where it is.
+    /// The next (`dir` 1) or previous (-1) match in the detail pane, and where it is.
     fn find(&mut self, dir: isize) {
-        let Some(query) = self.search.as_deref() else {
-            return;
-        };
-        let hits: Vec<usize> = self
-            .detail_rows
-            .borrow()
-            .iter()
-            .enumerate()
-            .filter(|(_, row)| crate::tui::search::find_in(row, query).next().is_some())
-            .map(|(i, _)| i)
-            .collect();
-        if hits.is_empty() {
-            self.search_at = None;
-            self.status = Some((format!("“{query}” is not in this view"), false));
-            return;
-        }
-        let from = self.search_at;
-        let top = self.scroll.min(self.detail_end.get()) as usize;
-        let i = match (from, dir > 0) {
-            (Some(at), true) => hits.iter().position(|&h| h > at).unwrap_or(0),
-            (Some(at), false) => hits.iter().rposition(|&h| h < at).unwrap_or(hits.len() - 1),
-            (None, true) => hits.iter().position(|&h| h >= top).unwrap_or(0),
-            (None, false) => hits
-                .iter()
-                .rposition(|&h| h < top)
-                .unwrap_or(hits.len() - 1),
-        };
-        self.search_at = Some(hits[i]);
-        // The match's row a few rows below the top, so what leads to it shows too.
-        self.scroll = hits[i].saturating_sub(2).min(u16::MAX as usize) as u16;
-        self.status = Some((
-            format!("“{query}”: match {} of {}", i + 1, hits.len()),
-            true,
-        ));
+        let query = self.detail.search.clone().unwrap_or_default();
+        self.status = Some(match self.detail.find(dir) {
+            Found::Nowhere => (format!("“{query}” is not in this view"), false),
+            Found::Match { i, n } => (format!("“{query}”: match {i} of {n}"), true),
+        });
     }
 
     pub(super) fn scroll_by(&mut self, by: isize) {
-        // From where the last frame stopped (an overshoot to the end does not swallow
-        // the next PgUp).
-        let end = self.detail_end.get();
-        self.scroll = (self.scroll.min(end) as isize + by).clamp(0, end as isize) as u16;
+        self.detail.scroll_by(by);
     }
 
     pub(super) fn move_selection(&mut self, by: isize) -> Vec<Command> {
@@ -352,30 +313,20 @@ impl App {
         self.selected = Some(self.row_id(&rows[i]));
         self.follow = false;
         self.leave_search_match();
-        self.tab_scroll = Default::default();
-        self.scroll = self.first_scroll();
+        let first = first_scroll(self.detail.tab, self.selected_running().is_some());
+        self.detail.fresh(first);
         self.load_selected()
     }
 
-    /// Where a newly shown detail starts: the top, but a running agent's log at its
-    /// newest line, following it (its summary shows the newest lines at the top).
-    fn first_scroll(&self) -> u16 {
-        if self.tab == Tab::Transcript && self.selected_running().is_some() {
-            u16::MAX
-        } else {
-            0
-        }
-    }
-
     pub(super) fn load_selected(&self) -> Vec<Command> {
-        if let (Tab::Summary, Some(f)) = (self.tab, self.selected_running()) {
+        if let (Tab::Summary, Some(f)) = (self.detail.tab, self.selected_running()) {
             return vec![Command::Tail {
                 feature: f.to_string(),
             }];
         }
         match self.selected_row() {
             Some(Row::Feature { milestone, index })
-                if matches!(self.tab, Tab::Diff | Tab::Transcript) =>
+                if matches!(self.detail.tab, Tab::Diff | Tab::Transcript) =>
             {
                 vec![Command::Load {
                     feature: self.state.milestones[milestone].features[index]
@@ -386,6 +337,16 @@ impl App {
             }
             _ => vec![],
         }
+    }
+}
+
+/// Where a newly shown detail starts: the top, but a running agent's log at its newest
+/// line, following it (its summary shows the newest lines at the top).
+fn first_scroll(tab: Tab, running: bool) -> u16 {
+    if tab == Tab::Transcript && running {
+        u16::MAX
+    } else {
+        0
     }
 }
 
@@ -409,14 +370,18 @@ mod tests {
         press(&mut app, KeyCode::Enter);
         assert_eq!(app.focus, Focus::Detail);
         app.on_key(KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT));
-        assert_eq!(app.scroll, u16::MAX, "the view clamps it to the last line");
+        assert_eq!(
+            app.detail.scroll,
+            u16::MAX,
+            "the view clamps it to the last line"
+        );
         // As drawn, the detail ends at line 7: PgUp from the end moves at once.
-        app.detail_end.set(7);
+        app.detail.laid_out(vec![], 7);
         press(&mut app, KeyCode::PageUp);
-        assert_eq!(app.scroll, 0, "7 - 10, not u16::MAX - 10");
+        assert_eq!(app.detail.scroll, 0, "7 - 10, not u16::MAX - 10");
         press(&mut app, KeyCode::Down);
         press(&mut app, KeyCode::Home);
-        assert_eq!(app.scroll, 0);
+        assert_eq!(app.detail.scroll, 0);
     }
 
     #[test]

@@ -56,7 +56,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         .borders(Borders::ALL)
         .border_style(border)
         .title(Span::styled(title, theme.title));
-    if let Some(q) = &app.search {
+    if let Some(q) = &app.detail.search {
         block = block.title_top(Line::styled(format!(" /{q} "), theme.key).right_aligned());
     }
     let inner = block.inner(area);
@@ -64,7 +64,10 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let content = if tabs {
         let [tab_area, content] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
-        let selected = Tab::ALL.iter().position(|t| *t == app.tab).unwrap_or(0);
+        let selected = Tab::ALL
+            .iter()
+            .position(|t| *t == app.detail.tab)
+            .unwrap_or(0);
         // Titles, a space each side, a divider between: when that does not fit, short
         // titles without padding, so the active tab always shows.
         // (The last tab's trailing space may be cut.)
@@ -86,7 +89,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     // Never scrolled past the end: a blank pane says nothing.
     let width = content.width.max(1) as usize;
     // A diff line cut by the pane's width keeps its +/- on every row it takes.
-    let lines: Vec<Line> = if tabs && app.tab == Tab::Diff {
+    let lines: Vec<Line> = if tabs && app.detail.tab == Tab::Diff {
         lines
             .into_iter()
             .flat_map(|l| hard_wrap_marked(l, width))
@@ -98,8 +101,8 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             .collect()
     };
     // The rows as laid out, for `/` to search; then what the search finds, marked.
-    *app.detail_rows.borrow_mut() = lines.iter().map(|l| l.to_string()).collect();
-    let lines: Vec<Line> = match app.search.as_deref() {
+    let laid_out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    let lines: Vec<Line> = match app.detail.search.as_deref() {
         Some(q) => lines
             .into_iter()
             .map(|l| crate::tui::search::highlight(l, q))
@@ -108,9 +111,10 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     };
     let rows: usize = lines.iter().map(|l| wrapped_rows(l, width)).sum();
     let last = rows.saturating_sub(content.height as usize);
-    let scroll = (app.scroll as usize).min(last) as u16;
+    let scroll = (app.detail.scroll as usize).min(last) as u16;
     // Remembered, so that scrolling back up from an overshoot moves at once.
-    app.detail_end.set(last.min(u16::MAX as usize) as u16);
+    app.detail
+        .laid_out(laid_out, last.min(u16::MAX as usize) as u16);
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
         .scroll((scroll, 0))
@@ -187,7 +191,7 @@ fn feature<'a>(
         .handoffs
         .get(id)
         .filter(|h| Some(&h.commit) == f.commit.as_ref());
-    match app.tab {
+    match app.detail.tab {
         Tab::Summary => {
             let (g, label, style) = super::tree::feature_look(app, f, theme);
             let mut state = format!("{g} {label}");
