@@ -138,6 +138,21 @@ impl AgentRun<'_> {
         result
     }
 
+    /// Before each model call (and each external agent's session): a paused mission
+    /// starts nothing until unpaused, an abandoned or over-budget one stops the run.
+    async fn may_go_on(&self) -> Result<(), AgentError> {
+        self.hub
+            .wait_until(|s| s.paused.is_none() || s.failed.is_some())
+            .await;
+        if self.hub.read(|s| s.failed.is_some()) {
+            return Err(AgentError::Abandoned);
+        }
+        if let Some(reason) = self.hub.read(|s| self.limits.exceeded(s, self.role)) {
+            return Err(AgentError::Budget(reason));
+        }
+        Ok(())
+    }
+
     async fn turns<T: Sync>(
         &self,
         parse: impl Fn(&Value) -> Result<T, String>,
@@ -203,16 +218,7 @@ impl AgentRun<'_> {
                     ),
                 );
             }
-            // A paused mission starts no new turn; a spent budget stops the run.
-            self.hub
-                .wait_until(|s| s.paused.is_none() || s.failed.is_some())
-                .await;
-            if self.hub.read(|s| s.failed.is_some()) {
-                return Err(AgentError::Abandoned);
-            }
-            if let Some(reason) = self.hub.read(|s| self.limits.exceeded(s, self.role)) {
-                return Err(AgentError::Budget(reason));
-            }
+            self.may_go_on().await?;
             let retried = |message: String| {
                 let _ = self.hub.emit(Event::ModelRetried {
                     run_id: self.run_id.clone(),

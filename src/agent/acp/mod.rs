@@ -150,6 +150,19 @@ fn start(
     })
 }
 
+/// What the mission offers an agent in `initialize`: files through `fs/*` (written only
+/// by a role that may write), no terminals.
+fn initialize_params(may_write: bool) -> serde_json::Value {
+    serde_json::json!({
+        "protocolVersion": 1,
+        "clientCapabilities": {
+            "fs": {"readTextFile": true, "writeTextFile": may_write},
+            "terminal": false
+        },
+        "clientInfo": {"name": "mission", "version": env!("CARGO_PKG_VERSION")}
+    })
+}
+
 /// The last lines an agent wrote on stderr, and when the last came.
 #[derive(Default)]
 pub struct Tail {
@@ -199,18 +212,9 @@ pub async fn run<T: Sync>(
     parse: impl Fn(&Value) -> Result<T, String>,
     vet: &dyn Vet<T>,
 ) -> Result<AgentResult<T>, AgentError> {
-    // As before a built-in role's turn: a paused mission starts nothing, a spent budget
-    // stops the run (an external agent's own spending is not known, so it is checked
-    // only here, between runs).
-    run.hub
-        .wait_until(|s| s.paused.is_none() || s.failed.is_some())
-        .await;
-    if run.hub.read(|s| s.failed.is_some()) {
-        return Err(AgentError::Abandoned);
-    }
-    if let Some(reason) = run.hub.read(|s| run.limits.exceeded(s, run.role)) {
-        return Err(AgentError::Budget(reason));
-    }
+    // An external agent's own spending is not known: the budget is checked only here,
+    // between runs.
+    run.may_go_on().await?;
     let mut process = spawn(run, ext)?;
     let Some(mut child) = process.child.take() else {
         return Err(unavailable(&ext.name, "no process".into()));

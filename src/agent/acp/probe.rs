@@ -29,10 +29,7 @@ pub async fn probe(
     let started = std::time::Instant::now();
     let ask = async {
         let init = conn
-            .request(
-                "initialize",
-                json!({"protocolVersion": 1, "clientCapabilities": {"fs": {"readTextFile": true, "writeTextFile": true}, "terminal": false}}),
-            )
+            .request("initialize", super::initialize_params(true))
             .await
             .map_err(|e| format!("initialize: {e}"))?;
         // A session, as a feature would open one: where most adapters fail (a config

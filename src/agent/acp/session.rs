@@ -47,14 +47,7 @@ impl Session<'_, '_> {
         let init = self
             .timed(
                 "initialize",
-                json!({
-                    "protocolVersion": 1,
-                    "clientCapabilities": {
-                        "fs": {"readTextFile": true, "writeTextFile": run.toolbox.access == crate::agent::tools::Access::Write},
-                        "terminal": false
-                    },
-                    "clientInfo": {"name": "mission", "version": env!("CARGO_PKG_VERSION")}
-                }),
+                super::initialize_params(run.toolbox.access == crate::agent::tools::Access::Write),
             )
             .await?;
         run.record(&json!({"acp": "initialize", "agent": name, "answer": init}));
